@@ -1,0 +1,170 @@
+//! Settings: built-in defaults that run with zero setup, then an optional TOML file, then
+//! `PHONEBASE_*` environment variables (`__` separates sections: `PHONEBASE_DELIVERY__WORKER=false`),
+//! then `DATABASE_URL`.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on; port 0 picks a free one.
+    pub bind: String,
+    /// Where the SQLite database, the generated secret and the sink file live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`; default `sqlite://<data_dir>/phonebase.db`.
+    pub database_url: Option<String>,
+    /// Connections per instance (PostgreSQL: instances × this must stay below max_connections).
+    pub database_pool_size: u32,
+    /// Seconds a request waits for a free connection before it gets a "busy" error.
+    pub database_timeout_secs: u64,
+    /// The server secret (hex, at least 32 bytes) behind code hashes and the outbox seal. If unset,
+    /// one is generated: in `<data_dir>/secret.key` for SQLite, in the database for PostgreSQL
+    /// (so that every instance shares it).
+    pub secret_key: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Requests from anyone
+    /// else are attributed to the socket's peer address.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// HTTP worker threads; default one per core.
+    pub http_workers: Option<usize>,
+    /// `text` or `json` logs. The level comes from `RUST_LOG` (default `info`).
+    pub log_format: LogFormat,
+    /// Seconds an instance may serve an app's settings from memory.
+    pub app_cache_secs: u64,
+    pub leancloud: LeanCloudConfig,
+    pub delivery: DeliveryConfig,
+    pub maintenance: MaintenanceConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeanCloudConfig {
+    /// Reject `X-LC-Sign` timestamps further than this from now, in seconds; 0 accepts any (as
+    /// LeanCloud did: phone clocks are often wrong).
+    pub signature_max_age_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Run the outbox worker in this instance.
+    pub worker: bool,
+    /// The development sink's file; default `<data_dir>/sms-sink.jsonl`.
+    pub sink_path: Option<PathBuf>,
+    pub poll_interval_ms: u64,
+    pub batch_size: i32,
+    pub concurrency: usize,
+    pub max_attempts: i32,
+    pub lease_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MaintenanceConfig {
+    /// Seconds between purges of expired codes, old send events and old messages; 0 disables.
+    pub purge_interval_secs: u64,
+    pub message_retention_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_pool_size: 8,
+            database_timeout_secs: 5,
+            secret_key: None,
+            trusted_proxies: Vec::new(),
+            body_limit_bytes: 64 * 1024,
+            http_workers: None,
+            log_format: LogFormat::Text,
+            app_cache_secs: 5,
+            leancloud: LeanCloudConfig::default(),
+            delivery: DeliveryConfig::default(),
+            maintenance: MaintenanceConfig::default(),
+        }
+    }
+}
+
+impl Default for LeanCloudConfig {
+    fn default() -> Self {
+        Self {
+            signature_max_age_secs: 0,
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            sink_path: None,
+            poll_interval_ms: 1000,
+            batch_size: 32,
+            concurrency: 8,
+            max_attempts: 5,
+            lease_secs: 60,
+        }
+    }
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        Self {
+            purge_interval_secs: 600,
+            message_retention_days: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (or `phonebase.toml` if present), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let default_file = Path::new("phonebase.toml");
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if default_file.exists() => {
+                figment = figment.merge(Toml::file_exact(default_file))
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("PHONEBASE_").split("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            figment = figment.merge(Serialized::default("database_url", url));
+        }
+        figment.extract().map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("phonebase.db").display()))
+    }
+
+    pub fn sink_path(&self) -> PathBuf {
+        self.delivery
+            .sink_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("sms-sink.jsonl"))
+    }
+
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+}

@@ -1,0 +1,252 @@
+//! Apps (tenants): credentials and per-app settings.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::phone::Phone;
+use super::{Core, Error, Result};
+use crate::store::{self, DbConn, apps::AppRow};
+
+/// Send limits for one app. A limit of 0 switches that limit off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Codes per phone number per rolling minute / hour / day.
+    pub phone_per_minute: u32,
+    pub phone_per_hour: u32,
+    pub phone_per_day: u32,
+    /// Codes requested from one client address per rolling hour / day. Generous, because mobile
+    /// carriers put many users behind one address.
+    pub ip_per_hour: u32,
+    pub ip_per_day: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            phone_per_minute: 1,
+            phone_per_hour: 5,
+            phone_per_day: 10,
+            ip_per_hour: 60,
+            ip_per_day: 300,
+        }
+    }
+}
+
+/// Per-app settings, stored as JSON on the app row. Unknown keys are refused so that a typo in
+/// `phonebase app update` is an error, not a silently ignored setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppSettings {
+    pub limits: Limits,
+    /// LeanCloud's switch for the generic requestSmsCode / verifySmsCode service.
+    pub sms_enabled: bool,
+    /// SMS to numbers outside mainland China (off by default, as on LeanCloud).
+    pub international_sms: bool,
+    /// Test numbers (E.164) with their fixed code: nothing is sent, the pair always verifies,
+    /// and the send limits still apply.
+    pub test_numbers: BTreeMap<String, String>,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            sms_enabled: true,
+            international_sms: false,
+            test_numbers: BTreeMap::new(),
+        }
+    }
+}
+
+impl AppSettings {
+    /// Checks the settings and brings test numbers to E.164.
+    pub fn normalised(mut self) -> Result<Self> {
+        let mut numbers = BTreeMap::new();
+        for (phone, code) in std::mem::take(&mut self.test_numbers) {
+            let phone = Phone::parse(&phone)?;
+            if code.len() != super::codes::CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::InvalidParameter(format!(
+                    "test code for {phone} must be 6 digits"
+                )));
+            }
+            numbers.insert(phone.e164().to_string(), code);
+        }
+        self.test_numbers = numbers;
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    pub app_key: String,
+    pub master_key: String,
+    pub settings: AppSettings,
+    pub created_at: NaiveDateTime,
+}
+
+impl TryFrom<AppRow> for App {
+    type Error = Error;
+    fn try_from(row: AppRow) -> Result<Self> {
+        let settings = serde_json::from_str(&row.settings).map_err(|e| {
+            Error::Internal(anyhow::anyhow!(
+                "app {} has unreadable settings: {e}",
+                row.id
+            ))
+        })?;
+        Ok(App {
+            id: row.id,
+            name: row.name,
+            app_key: row.app_key,
+            master_key: row.master_key,
+            settings,
+            created_at: row.created_at,
+        })
+    }
+}
+
+fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// What `create_app` hands out, and what a caller may pin (tests use the contract's vectors).
+#[derive(Debug, Clone, Default)]
+pub struct NewApp {
+    pub name: String,
+    pub id: Option<String>,
+    pub app_key: Option<String>,
+    pub master_key: Option<String>,
+    pub settings: AppSettings,
+}
+
+impl Core {
+    pub fn create_app(&self, new: NewApp) -> Result<App> {
+        let mut conn = self.conn()?;
+        self.create_app_in(&mut conn, new)
+    }
+
+    /// `create_app` inside a caller's transaction.
+    pub fn create_app_in(&self, conn: &mut DbConn, new: NewApp) -> Result<App> {
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(Error::InvalidParameter(
+                "app name must be 1 to 64 characters".into(),
+            ));
+        }
+        let settings = new.settings.normalised()?;
+        let now = self.clock.now_naive();
+        let row = AppRow {
+            id: new.id.unwrap_or_else(|| random_token(24)),
+            name: name.to_string(),
+            app_key: new.app_key.unwrap_or_else(|| random_token(24)),
+            master_key: new.master_key.unwrap_or_else(|| random_token(24)),
+            settings: serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?,
+            created_at: now,
+            updated_at: now,
+        };
+        store::apps::insert(conn, &row)?;
+        App::try_from(row)
+    }
+
+    pub fn list_apps(&self) -> Result<Vec<App>> {
+        let mut conn = self.conn()?;
+        store::apps::list(&mut conn)?
+            .into_iter()
+            .map(App::try_from)
+            .collect()
+    }
+
+    /// The app if this instance has it in memory: no database call, so async code may use it.
+    pub fn cached_app(&self, id: &str) -> Option<App> {
+        self.app_cache.get(id)
+    }
+
+    /// The app by id, through a short-lived per-instance cache: every request needs it.
+    pub fn app(&self, id: &str) -> Result<App> {
+        if let Some(app) = self.app_cache.get(id) {
+            return Ok(app);
+        }
+        let mut conn = self.conn()?;
+        let app = App::try_from(store::apps::find(&mut conn, id)?.ok_or(Error::UnknownApp)?)?;
+        self.app_cache.put(app.clone());
+        Ok(app)
+    }
+
+    /// Merges a JSON patch into the app's settings (objects merge, other values replace).
+    pub fn update_app_settings(&self, id: &str, patch: serde_json::Value) -> Result<App> {
+        let mut conn = self.conn()?;
+        let app = store::write_tx(&mut conn, |conn| {
+            let row = store::apps::find(conn, id)?.ok_or(Error::UnknownApp)?;
+            let mut current: serde_json::Value = serde_json::to_value(App::try_from(row)?.settings)
+                .map_err(|e| Error::Internal(e.into()))?;
+            merge(&mut current, patch);
+            let settings: AppSettings = serde_json::from_value(current)
+                .map_err(|e| Error::InvalidParameter(format!("invalid settings: {e}")))?;
+            let settings = settings.normalised()?;
+            let text = serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?;
+            store::apps::update_settings(conn, id, &text, self.clock.now_naive())?;
+            App::try_from(store::apps::find(conn, id)?.ok_or(Error::UnknownApp)?)
+        })?;
+        self.app_cache.remove(id);
+        Ok(app)
+    }
+}
+
+fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
+/// Apps change rarely and are read on every request: keep them for a few seconds per instance.
+/// A change made on this instance is visible at once; one made on another after `ttl`.
+pub(crate) struct AppCache {
+    ttl: std::time::Duration,
+    entries: std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, App)>>,
+}
+
+impl AppCache {
+    pub(crate) fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<App> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(id)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, app)| app.clone())
+    }
+
+    fn put(&self, app: App) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(app.id.clone(), (std::time::Instant::now(), app));
+    }
+
+    fn remove(&self, id: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+}

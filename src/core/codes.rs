@@ -1,0 +1,434 @@
+//! Verification codes: issue (limits, code, outbox message in one transaction) and verify
+//! (attempt-limited, single use, constant-time).
+
+use chrono::{NaiveDateTime, TimeDelta};
+use rand::Rng;
+
+use super::apps::{App, Limits};
+use super::phone::Phone;
+use super::secrets::ct_eq;
+use super::texts::{Language, TextVars, Texts};
+use super::{Core, Error, Result};
+use crate::store::sends::SendKey;
+use crate::store::{self, DbConn};
+
+pub const CODE_LEN: usize = 6;
+/// Wrong guesses a code survives; the next one kills it.
+pub const MAX_ATTEMPTS: i32 = 5;
+pub const DEFAULT_TTL_MINUTES: i64 = 10;
+pub const CHANGE_PHONE_TTL_MINUTES: i64 = 6;
+pub const MAX_TTL_MINUTES: i64 = 30;
+/// Longest `name` / `op` that may go into a text (they are billed per character).
+const MAX_VAR_CHARS: usize = 32;
+const REDACTED_CODE: &str = "******";
+
+/// Why a code was issued. A code proves possession of a number, so verification accepts every
+/// purpose but `ChangePhone`, which is bound to the user who asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Generic,
+    Login,
+    ResetPassword,
+    VerifyPhone,
+    ChangePhone,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Generic => "generic",
+            Purpose::Login => "login",
+            Purpose::ResetPassword => "reset_password",
+            Purpose::VerifyPhone => "verify_phone",
+            Purpose::ChangePhone => "change_phone",
+        }
+    }
+
+    /// The purposes whose codes prove possession of a number.
+    pub const POSSESSION: &'static [Purpose] = &[
+        Purpose::Generic,
+        Purpose::Login,
+        Purpose::ResetPassword,
+        Purpose::VerifyPhone,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Sms,
+    Voice,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Voice => "voice",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeRequest {
+    pub phone: Phone,
+    pub purpose: Purpose,
+    pub channel: Channel,
+    /// Minutes; the purpose's default when absent.
+    pub ttl_minutes: Option<i64>,
+    /// Shown in the text; the app's name when absent.
+    pub name: Option<String>,
+    /// The operation shown in the text.
+    pub op: Option<String>,
+    /// The client address the per-IP limits count.
+    pub client_ip: String,
+    /// The user a `ChangePhone` code is bound to.
+    pub user_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    /// The outbox message; `None` for a test number (nothing is sent).
+    pub message_id: Option<String>,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The user a `ChangePhone` code was bound to.
+    pub user_id: Option<String>,
+}
+
+fn new_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
+fn is_code_shaped(code: &str) -> bool {
+    code.len() == CODE_LEN && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn checked_var(label: &str, value: Option<String>) -> Result<Option<String>> {
+    let Some(v) = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    if v.chars().count() > MAX_VAR_CHARS {
+        return Err(Error::InvalidParameter(format!(
+            "{label} is longer than {MAX_VAR_CHARS} characters"
+        )));
+    }
+    // 【】 is how carriers recognise a signature; a variable may not forge one.
+    if v.contains(['【', '】']) || v.chars().any(char::is_control) {
+        return Err(Error::InvalidParameter(format!(
+            "{label} may not contain 【】 or control characters"
+        )));
+    }
+    Ok(Some(v))
+}
+
+/// Refuses the send when any window is full. `recent` are the accepted sends of the last day,
+/// newest first.
+fn window_full(recent: &[NaiveDateTime], now: NaiveDateTime, windows: &[(u32, TimeDelta)]) -> bool {
+    windows.iter().any(|&(limit, width)| {
+        limit > 0 && recent.iter().filter(|&&t| t > now - width).count() >= limit as usize
+    })
+}
+
+impl Core {
+    /// Issues a code: checks the app's switches and the send limits, stores the code's keyed hash
+    /// and the outbox message in one transaction, then wakes the delivery worker.
+    pub fn send_code(&self, app: &App, req: CodeRequest) -> Result<IssuedCode> {
+        let settings = &app.settings;
+        if req.purpose == Purpose::Generic && !settings.sms_enabled {
+            return Err(Error::SmsDisabled);
+        }
+        if !req.phone.is_domestic() {
+            if req.channel == Channel::Voice {
+                return Err(Error::VoiceDomesticOnly);
+            }
+            if !settings.international_sms {
+                return Err(Error::InternationalDisabled);
+            }
+        }
+        let ttl = req.ttl_minutes.unwrap_or(match req.purpose {
+            Purpose::ChangePhone => CHANGE_PHONE_TTL_MINUTES,
+            _ => DEFAULT_TTL_MINUTES,
+        });
+        if !(1..=MAX_TTL_MINUTES).contains(&ttl) {
+            return Err(Error::InvalidParameter(format!(
+                "ttl must be 1 to {MAX_TTL_MINUTES} minutes"
+            )));
+        }
+        let language = if req.phone.prefers_chinese() {
+            Language::Chinese
+        } else {
+            Language::English
+        };
+        let name = checked_var("name", req.name)?.unwrap_or_else(|| app.name.clone());
+        let op =
+            checked_var("op", req.op)?.unwrap_or_else(|| Texts::default_op(language).to_string());
+        let phone = req.phone.e164();
+        let test_code = settings.test_numbers.get(phone);
+
+        let now = self.clock.now_naive();
+        let expires_at = now + TimeDelta::minutes(ttl);
+        let mut conn = self.conn()?;
+        let message_id = store::write_tx(&mut conn, |conn| -> Result<Option<String>> {
+            self.check_limits(conn, app, phone, &req.client_ip, now)?;
+            store::sends::insert(
+                conn,
+                &uuid::Uuid::now_v7().to_string(),
+                &app.id,
+                phone,
+                &req.client_ip,
+                now,
+            )?;
+            if test_code.is_some() {
+                return Ok(None);
+            }
+            let (code, value_hash) = self.unique_code(conn, app, req.purpose, now)?;
+            let code_id = uuid::Uuid::now_v7().to_string();
+            store::codes::insert(
+                conn,
+                &store::codes::NewCode {
+                    id: &code_id,
+                    app_id: &app.id,
+                    phone,
+                    purpose: req.purpose.as_str(),
+                    code_hash: &self.keys.keyed_hash(&[&app.id, phone, &code]),
+                    value_hash: &value_hash,
+                    user_id: req.user_id.as_deref(),
+                    attempts: 0,
+                    created_at: now,
+                    expires_at,
+                },
+            )?;
+            let text = self.texts.render_code(
+                req.channel,
+                language,
+                &TextVars {
+                    name: &name,
+                    op: &op,
+                    code: &code,
+                    ttl,
+                },
+            )?;
+            let redacted = self.texts.render_code(
+                req.channel,
+                language,
+                &TextVars {
+                    name: &name,
+                    op: &op,
+                    code: REDACTED_CODE,
+                    ttl,
+                },
+            )?;
+            let message_id = uuid::Uuid::now_v7().to_string();
+            store::messages::insert(
+                conn,
+                &store::messages::NewMessage {
+                    id: &message_id,
+                    app_id: &app.id,
+                    to_phone: phone,
+                    channel: req.channel.as_str(),
+                    purpose: req.purpose.as_str(),
+                    body_sealed: Some(&self.keys.seal(&text)),
+                    body_redacted: &redacted,
+                    status: store::messages::QUEUED,
+                    attempts: 0,
+                    next_attempt_at: now,
+                    expires_at,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            Ok(Some(message_id))
+        })?;
+        if message_id.is_some() {
+            self.outbox_wakeup.notify_one();
+        }
+        Ok(IssuedCode {
+            message_id,
+            expires_at,
+        })
+    }
+
+    /// Counts and locks in one transaction: on PostgreSQL the advisory locks make concurrent sends
+    /// to one number (or from one address) wait for each other, on SQLite `BEGIN IMMEDIATE` does.
+    /// Phone before address, always, so two transactions never wait on each other in a circle.
+    fn check_limits(
+        &self,
+        conn: &mut DbConn,
+        app: &App,
+        phone: &str,
+        ip: &str,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        let Limits {
+            phone_per_minute,
+            phone_per_hour,
+            phone_per_day,
+            ip_per_hour,
+            ip_per_day,
+        } = app.settings.limits;
+        let day_ago = now - TimeDelta::days(1);
+        store::lock_key(conn, &format!("send:phone:{}:{phone}", app.id))?;
+        let recent = store::sends::recent(
+            conn,
+            &app.id,
+            SendKey::Phone(phone),
+            day_ago,
+            phone_per_day.max(phone_per_hour).max(phone_per_minute),
+        )?;
+        if window_full(
+            &recent,
+            now,
+            &[
+                (phone_per_minute, TimeDelta::minutes(1)),
+                (phone_per_hour, TimeDelta::hours(1)),
+                (phone_per_day, TimeDelta::days(1)),
+            ],
+        ) {
+            return Err(Error::TooFrequentForPhone);
+        }
+        store::lock_key(conn, &format!("send:ip:{}:{ip}", app.id))?;
+        let recent = store::sends::recent(
+            conn,
+            &app.id,
+            SendKey::Ip(ip),
+            day_ago,
+            ip_per_day.max(ip_per_hour),
+        )?;
+        if window_full(
+            &recent,
+            now,
+            &[
+                (ip_per_hour, TimeDelta::hours(1)),
+                (ip_per_day, TimeDelta::days(1)),
+            ],
+        ) {
+            return Err(Error::TooFrequentForIp);
+        }
+        Ok(())
+    }
+
+    /// A fresh code that no live code of the same app and purpose has, so that the calls which
+    /// send a code without its phone number (JS `verifyMobilePhone`, `resetPasswordBySmsCode`)
+    /// find exactly one.
+    fn unique_code(
+        &self,
+        conn: &mut DbConn,
+        app: &App,
+        purpose: Purpose,
+        now: NaiveDateTime,
+    ) -> Result<(String, String)> {
+        for _ in 0..8 {
+            let code = new_code();
+            let value_hash = self.value_hash(app, purpose, &code);
+            if !store::codes::value_is_live(conn, &app.id, purpose.as_str(), &value_hash, now)? {
+                return Ok((code, value_hash));
+            }
+        }
+        Err(Error::Busy)
+    }
+
+    fn value_hash(&self, app: &App, purpose: Purpose, code: &str) -> String {
+        self.keys
+            .keyed_hash(&["value", &app.id, purpose.as_str(), code])
+    }
+
+    /// Checks `code` against the live codes of `phone` with one of `purposes`. Every call charges
+    /// one attempt to each live code (a code dies after `MAX_ATTEMPTS`), and a match is consumed
+    /// by a conditional update, so of any number of concurrent correct guesses exactly one wins.
+    pub fn verify_code(
+        &self,
+        app: &App,
+        phone: &Phone,
+        code: &str,
+        purposes: &[Purpose],
+    ) -> Result<Verified> {
+        let code = code.trim();
+        if !is_code_shaped(code) {
+            return Err(Error::InvalidCode);
+        }
+        if let Some(fixed) = app.settings.test_numbers.get(phone.e164()) {
+            return if ct_eq(fixed, code) {
+                Ok(Verified { user_id: None })
+            } else {
+                Err(Error::InvalidCode)
+            };
+        }
+        let expected = self.keys.keyed_hash(&[&app.id, phone.e164(), code]);
+        let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        // The closure returns Ok even for a wrong code: the charged attempt must commit.
+        let verified = store::write_tx(&mut conn, |conn| -> Result<Option<Verified>> {
+            let candidates = store::codes::charge_attempt(
+                conn,
+                &app.id,
+                phone.e164(),
+                &purposes,
+                now,
+                MAX_ATTEMPTS,
+            )?;
+            let mut matched = None;
+            for c in candidates {
+                // Look at every candidate, so the time taken does not depend on which one matches.
+                if ct_eq(&c.code_hash, &expected) {
+                    matched = Some(c);
+                }
+            }
+            match matched {
+                Some(c) if store::codes::consume(conn, &c.id, now)? => {
+                    Ok(Some(Verified { user_id: c.user_id }))
+                }
+                _ => Ok(None),
+            }
+        })?;
+        verified.ok_or(Error::InvalidCode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_vary() {
+        let codes: std::collections::HashSet<String> = (0..200).map(|_| new_code()).collect();
+        assert!(codes.iter().all(|c| is_code_shaped(c)));
+        assert!(codes.len() > 190);
+    }
+
+    #[test]
+    fn windows() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let recent = vec![now - TimeDelta::seconds(30), now - TimeDelta::minutes(30)];
+        assert!(window_full(&recent, now, &[(1, TimeDelta::minutes(1))]));
+        assert!(!window_full(
+            &recent,
+            now + TimeDelta::seconds(31),
+            &[(1, TimeDelta::minutes(1))]
+        ));
+        assert!(window_full(&recent, now, &[(2, TimeDelta::hours(1))]));
+        assert!(
+            !window_full(&recent, now, &[(0, TimeDelta::hours(1))]),
+            "0 switches a limit off"
+        );
+    }
+
+    #[test]
+    fn variables_are_checked() {
+        assert_eq!(checked_var("op", Some("  ".into())).unwrap(), None);
+        assert!(checked_var("name", Some("【假冒】".into())).is_err());
+        assert!(checked_var("name", Some("x".repeat(33))).is_err());
+        assert_eq!(
+            checked_var("op", Some(" 登录 ".into())).unwrap().as_deref(),
+            Some("登录")
+        );
+    }
+}

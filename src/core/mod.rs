@@ -1,0 +1,89 @@
+//! The rules: apps, verification codes, send limits, texts and the outbox they feed. Plain Rust
+//! over `store`; no HTTP and no wire names. Every dialect calls these same functions.
+
+pub mod apps;
+pub mod clock;
+pub mod codes;
+mod error;
+pub mod maintenance;
+pub mod phone;
+pub mod secrets;
+pub mod texts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{Error, Result};
+
+use crate::store::{self, Pool, PooledConn};
+use clock::Clock;
+use secrets::Keys;
+
+#[derive(Debug, Clone)]
+pub struct CoreOptions {
+    /// How long an instance may serve an app's settings from memory.
+    pub app_cache_ttl: Duration,
+    /// How long final messages stay in the log.
+    pub message_retention: chrono::TimeDelta,
+}
+
+impl Default for CoreOptions {
+    fn default() -> Self {
+        Self {
+            app_cache_ttl: Duration::from_secs(5),
+            message_retention: chrono::TimeDelta::days(30),
+        }
+    }
+}
+
+/// Handle to the rules; cheap to clone, shared by every request and worker.
+#[derive(Clone)]
+pub struct Core {
+    pool: Pool,
+    pub clock: Arc<dyn Clock>,
+    keys: Arc<Keys>,
+    texts: Arc<texts::Texts>,
+    app_cache: Arc<apps::AppCache>,
+    outbox_wakeup: Arc<tokio::sync::Notify>,
+    options: CoreOptions,
+}
+
+impl Core {
+    pub fn new(
+        pool: Pool,
+        clock: Arc<dyn Clock>,
+        keys: Keys,
+        options: CoreOptions,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool,
+            clock,
+            keys: Arc::new(keys),
+            texts: Arc::new(texts::Texts::load()?),
+            app_cache: Arc::new(apps::AppCache::new(options.app_cache_ttl)),
+            outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
+            options,
+        })
+    }
+
+    pub(crate) fn conn(&self) -> Result<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Signalled whenever a message is committed to the outbox.
+    pub fn outbox_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wakeup.clone()
+    }
+
+    pub fn backend(&self) -> Result<store::Backend> {
+        Ok(self.conn()?.backend())
+    }
+}

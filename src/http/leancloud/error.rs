@@ -1,0 +1,120 @@
+//! LeanCloud's error body `{"code", "error"}` with a non-2xx status (JS reads the status, Python
+//! the `error` key), and the one mapping from core errors to it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::core;
+use crate::http::BodyError;
+
+#[derive(Debug, Clone)]
+pub struct LcError {
+    pub status: StatusCode,
+    pub code: i32,
+    pub message: String,
+}
+
+impl LcError {
+    pub fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: i32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, 401, "Unauthorized.")
+    }
+
+    pub fn missing_phone() -> Self {
+        Self::bad_request(
+            212,
+            "The mobile phone number is missing, and must be specified.",
+        )
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::bad_request(1, message)
+    }
+}
+
+impl std::fmt::Display for LcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for LcError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .json(serde_json::json!({"code": self.code, "error": self.message}))
+    }
+}
+
+impl From<core::Error> for LcError {
+    fn from(e: core::Error) -> Self {
+        use core::Error as E;
+        match e {
+            E::MissingPhone => Self::missing_phone(),
+            E::InvalidPhone => Self::bad_request(127, "The mobile phone number was invalid."),
+            E::InternationalDisabled => Self::bad_request(
+                1,
+                "International SMS is disabled, please enable it in console.",
+            ),
+            E::VoiceDomesticOnly => Self::bad_request(
+                1,
+                "Voice verification codes can only be sent to mainland China numbers.",
+            ),
+            E::InvalidParameter(message) => Self::bad_request(1, message),
+            E::SmsDisabled => Self::new(
+                StatusCode::FORBIDDEN,
+                119,
+                "SMS code service is disabled for this app.",
+            ),
+            E::TooFrequentForPhone => Self::bad_request(601, "Can't send SMS too frequently."),
+            E::TooFrequentForIp => {
+                Self::bad_request(601, "SMS sending exceeds limit for this client address.")
+            }
+            E::InvalidCode => Self::bad_request(603, "Invalid SMS code."),
+            E::UnknownApp => Self::unauthorized(),
+            E::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                124,
+                "The server is busy, please retry.",
+            ),
+            E::Internal(source) => {
+                tracing::error!(error = format!("{source:#}"), "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    1,
+                    "Internal server error. No information available.",
+                )
+            }
+        }
+    }
+}
+
+impl From<BodyError> for LcError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                1,
+                format!("Request body is larger than {limit} bytes."),
+            ),
+            BodyError::Unreadable => Self::bad_request(1, "Request body could not be read."),
+            BodyError::NotJsonObject => {
+                Self::bad_request(107, "Malformed json object. A json dictionary is expected.")
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use phonebase::config::Config;
+use phonebase::core::apps::{App, NewApp};
+use phonebase::core::clock::SystemClock;
+use phonebase::startup::{Application, build_core};
+
+#[derive(Parser)]
+#[command(
+    name = "phonebase",
+    version,
+    about = "Self-hosted user accounts with phone authentication"
+)]
+struct Cli {
+    /// TOML configuration file (default: ./phonebase.toml if it exists).
+    #[arg(long, global = true, env = "PHONEBASE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (creates and migrates the database on first start).
+    Serve {
+        /// Listen address, e.g. 0.0.0.0:8080 (overrides the configuration).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage apps (tenants).
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app and print its appId, appKey and masterKey.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Print {"appId","appKey","masterKey"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List apps.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an app with its settings.
+    Show { app_id: String },
+    /// Merge a JSON patch into an app's settings, e.g.
+    /// '{"limits":{"phone_per_day":20},"test_numbers":{"+8613800000000":"123456"}}'.
+    Update {
+        app_id: String,
+        #[arg(long)]
+        settings: String,
+    },
+}
+
+fn app_json(app: &App, with_settings: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({"appId": app.id, "name": app.name, "appKey": app.app_key, "masterKey": app.master_key});
+    if with_settings {
+        v["settings"] = serde_json::to_value(&app.settings).unwrap_or_default();
+    }
+    v
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    phonebase::telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            let app = Application::build(config.clone()).await?;
+            tracing::info!(bind = %config.bind, port = app.port(), "phonebase listening");
+            app.run_until_stopped().await
+        }
+        Command::Migrate => {
+            build_core(&config, Arc::new(SystemClock)).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::App(command) => {
+            let core = build_core(&config, Arc::new(SystemClock)).await?;
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                match command {
+                    AppCommand::Create { name, json } => {
+                        let app = core.create_app(NewApp { name, ..Default::default() })?;
+                        if json {
+                            let v = app_json(&app, false);
+                            println!("{}", serde_json::json!({"appId": v["appId"], "appKey": v["appKey"], "masterKey": v["masterKey"]}));
+                        } else {
+                            println!("appId:     {}\nappKey:    {}\nmasterKey: {}", app.id, app.app_key, app.master_key);
+                        }
+                    }
+                    AppCommand::List { json } => {
+                        let apps = core.list_apps()?;
+                        if json {
+                            println!("{}", serde_json::Value::Array(apps.iter().map(|a| app_json(a, false)).collect()));
+                        } else {
+                            for app in apps {
+                                println!("{}  {}", app.id, app.name);
+                            }
+                        }
+                    }
+                    AppCommand::Show { app_id } => {
+                        let app = core.app(&app_id)?;
+                        println!("{}", serde_json::to_string_pretty(&app_json(&app, true))?);
+                    }
+                    AppCommand::Update { app_id, settings } => {
+                        let patch = serde_json::from_str(&settings).context("--settings must be JSON")?;
+                        let app = core.update_app_settings(&app_id, patch)?;
+                        println!("{}", serde_json::to_string_pretty(&app_json(&app, true))?);
+                    }
+                }
+                Ok(())
+            })
+            .await?
+        }
+    }
+}

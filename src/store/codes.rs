@@ -1,0 +1,97 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::verification_codes as vc;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = vc)]
+pub struct NewCode<'a> {
+    pub id: &'a str,
+    pub app_id: &'a str,
+    pub phone: &'a str,
+    pub purpose: &'a str,
+    pub code_hash: &'a str,
+    pub value_hash: &'a str,
+    pub user_id: Option<&'a str>,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &NewCode<'_>) -> QueryResult<()> {
+    diesel::insert_into(vc::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A live code's id and keyed hash, with the attempt it has just been charged.
+#[derive(Debug, Clone, Queryable)]
+pub struct Candidate {
+    pub id: String,
+    pub code_hash: String,
+    pub user_id: Option<String>,
+}
+
+/// Charges one attempt to every live code of `phone` (of the given purposes) and returns them.
+/// One statement: under concurrency each code gives out at most `max_attempts` attempts in all,
+/// on either backend, because the row update re-checks `attempts < max` under the row lock.
+pub fn charge_attempt(
+    conn: &mut DbConn,
+    app_id: &str,
+    phone: &str,
+    purposes: &[&str],
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> QueryResult<Vec<Candidate>> {
+    diesel::update(
+        vc::table
+            .filter(vc::app_id.eq(app_id))
+            .filter(vc::phone.eq(phone))
+            .filter(vc::purpose.eq_any(purposes))
+            .filter(vc::used_at.is_null())
+            .filter(vc::expires_at.gt(now))
+            .filter(vc::attempts.lt(max_attempts)),
+    )
+    .set(vc::attempts.eq(vc::attempts + 1))
+    .returning((vc::id, vc::code_hash, vc::user_id))
+    .get_results(conn)
+}
+
+/// Marks a code used. Exactly one caller gets `true` for a given code.
+pub fn consume(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        vc::table
+            .filter(vc::id.eq(id))
+            .filter(vc::used_at.is_null()),
+    )
+    .set(vc::used_at.eq(now))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Whether a live code of this app and purpose has this value hash.
+pub fn value_is_live(
+    conn: &mut DbConn,
+    app_id: &str,
+    purpose: &str,
+    value_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        vc::table
+            .filter(vc::app_id.eq(app_id))
+            .filter(vc::value_hash.eq(value_hash))
+            .filter(vc::purpose.eq(purpose))
+            .filter(vc::used_at.is_null())
+            .filter(vc::expires_at.gt(now)),
+    ))
+    .get_result(conn)
+}
+
+/// Deletes codes that expired or were used before `before`.
+pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(vc::table.filter(vc::expires_at.lt(before).or(vc::used_at.lt(before))))
+        .execute(conn)
+}

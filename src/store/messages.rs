@@ -1,0 +1,207 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Timestamp};
+
+use super::DbConn;
+use super::schema::messages as m;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = m)]
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub app_id: &'a str,
+    pub to_phone: &'a str,
+    pub channel: &'a str,
+    pub purpose: &'a str,
+    pub body_sealed: Option<&'a [u8]>,
+    pub body_redacted: &'a str,
+    pub status: &'a str,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = m)]
+pub struct MessageRow {
+    pub id: String,
+    pub app_id: String,
+    pub to_phone: String,
+    pub channel: String,
+    pub purpose: String,
+    pub body_sealed: Option<Vec<u8>>,
+    pub body_redacted: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub expires_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub provider_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+pub const QUEUED: &str = "queued";
+pub const SENT: &str = "sent";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+
+pub fn insert(conn: &mut DbConn, row: &NewMessage<'_>) -> QueryResult<()> {
+    diesel::insert_into(m::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<MessageRow>> {
+    m::table
+        .find(id)
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_for_app(conn: &mut DbConn, app_id: &str, limit: i64) -> QueryResult<Vec<MessageRow>> {
+    m::table
+        .filter(m::app_id.eq(app_id))
+        .order(m::created_at.desc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)
+}
+
+/// Takes a lease on up to `limit` queued messages that are due and not leased by a live worker,
+/// and charges each an attempt. A worker that dies holding a lease loses it at `lease_until`, so
+/// the message is sent by another worker (or after restart): at-least-once delivery.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i32,
+) -> QueryResult<Vec<MessageRow>> {
+    match conn {
+        // SKIP LOCKED lets several instances claim disjoint batches without waiting on each other.
+        DbConn::Postgres(c) => diesel::sql_query(
+            "UPDATE messages SET lease_until = $2, attempts = attempts + 1, updated_at = $1 \
+             WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
+               AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $3 \
+               FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Integer, _>(limit)
+        .load(c),
+        // SQLite has one writer at a time; the caller holds BEGIN IMMEDIATE.
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "UPDATE messages SET lease_until = $2, attempts = attempts + 1, updated_at = $1 \
+             WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
+               AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $3) \
+             RETURNING *",
+        )
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Integer, _>(limit)
+        .load(c),
+    }
+}
+
+/// Final success: the sealed body is dropped, only the redacted text stays.
+pub fn mark_sent(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    provider_id: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let delivered_at = (status == DELIVERED).then_some(now);
+    diesel::update(m::table.find(id))
+        .set((
+            m::status.eq(status),
+            m::provider_id.eq(provider_id),
+            m::body_sealed.eq(None::<Vec<u8>>),
+            m::lease_until.eq(None::<NaiveDateTime>),
+            m::last_error.eq(None::<String>),
+            m::sent_at.eq(Some(now)),
+            m::delivered_at.eq(delivered_at),
+            m::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn mark_retry(
+    conn: &mut DbConn,
+    id: &str,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(m::table.find(id))
+        .set((
+            m::next_attempt_at.eq(next_attempt_at),
+            m::lease_until.eq(None::<NaiveDateTime>),
+            m::last_error.eq(Some(error)),
+            m::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn mark_failed(
+    conn: &mut DbConn,
+    id: &str,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(m::table.find(id))
+        .set((
+            m::status.eq(FAILED),
+            m::body_sealed.eq(None::<Vec<u8>>),
+            m::lease_until.eq(None::<NaiveDateTime>),
+            m::last_error.eq(Some(error)),
+            m::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Gives a claimed message back unsent (shutdown): no lease, and the attempt is not charged.
+pub fn release(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(m::table.find(id).filter(m::status.eq(QUEUED)))
+        .set((
+            m::lease_until.eq(None::<NaiveDateTime>),
+            m::attempts.eq(m::attempts - 1),
+            m::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Queued messages whose code has expired are no use to anybody: they fail without being sent.
+pub fn fail_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        m::table
+            .filter(m::status.eq(QUEUED))
+            .filter(m::expires_at.lt(now)),
+    )
+    .set((
+        m::status.eq(FAILED),
+        m::body_sealed.eq(None::<Vec<u8>>),
+        m::lease_until.eq(None::<NaiveDateTime>),
+        m::last_error.eq(Some("expired before delivery")),
+        m::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Deletes messages in a final state last touched before `before`.
+pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        m::table
+            .filter(m::status.ne(QUEUED))
+            .filter(m::updated_at.lt(before)),
+    )
+    .execute(conn)
+}

@@ -1,0 +1,196 @@
+//! Storage: one Diesel code base over SQLite (the embedded default) and PostgreSQL (shared by
+//! several instances). Everything here is plain queries; the rules live in `core`.
+
+pub mod apps;
+pub mod codes;
+pub mod instance;
+pub mod messages;
+pub mod schema;
+pub mod sends;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sql_types::Text;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type for both backends. Portable queries run on it directly; the few that
+/// differ (`BEGIN IMMEDIATE`, advisory locks, `FOR UPDATE SKIP LOCKED`) match on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use postgres://... or sqlite://PATH")]
+    BadUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+}
+
+/// Where the database is, told apart by URL scheme (never by trying one backend after another:
+/// SQLite would accept any string as a file name).
+#[derive(Debug, Clone)]
+pub struct DbTarget {
+    pub backend: Backend,
+    /// For PostgreSQL the URL, for SQLite the file path.
+    pub location: String,
+}
+
+impl DbTarget {
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                location: url.to_string(),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"));
+        match path {
+            Some(p) if !p.is_empty() => Ok(Self {
+                backend: Backend::Sqlite,
+                location: p.to_string(),
+            }),
+            _ => Err(StoreError::BadUrl(url.to_string())),
+        }
+    }
+
+    fn connect(&self) -> Result<DbConn, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => Ok(DbConn::Postgres(diesel::PgConnection::establish(
+                &self.location,
+            )?)),
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.location)?;
+                // busy_timeout first: the others may already need the lock (see rust-stack notes).
+                for pragma in [
+                    "PRAGMA busy_timeout = 10000;",
+                    "PRAGMA journal_mode = WAL;",
+                    "PRAGMA synchronous = NORMAL;",
+                    "PRAGMA foreign_keys = ON;",
+                ] {
+                    c.batch_execute(pragma)
+                        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                }
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+}
+
+/// r2d2 manager that builds the variant the URL names.
+#[derive(Debug)]
+pub struct Manager(DbTarget);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.0.connect().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Postgres(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Runs the embedded migrations of the target's backend. On PostgreSQL several instances may start
+/// at once, so the run is serialised with a session advisory lock.
+pub fn migrate(target: &DbTarget) -> Result<(), StoreError> {
+    let mut conn = target.connect()?;
+    let result = match &mut conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConn::Postgres(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7245118730001)")?;
+            let r = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            c.batch_execute("SELECT pg_advisory_unlock(7245118730001)")?;
+            r
+        }
+    };
+    result.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+pub fn build_pool(target: &DbTarget, size: u32, timeout: Duration) -> Result<Pool, StoreError> {
+    Ok(r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(timeout)
+        .build(Manager(target.clone()))?)
+}
+
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so that it takes the write lock
+/// up front and waits for it (a deferred transaction that upgrades later fails with "database is
+/// locked" under concurrency). On PostgreSQL it is an ordinary READ COMMITTED transaction; rules that
+/// count before they write take an advisory lock with [`lock_key`].
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Postgres(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The original error matters more than a failed rollback.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Serialises transactions that touch the same key until the transaction ends. On SQLite the
+/// `BEGIN IMMEDIATE` of [`write_tx`] already serialises every writer, so this is a no-op there.
+pub fn lock_key(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<Text, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+// Kept by hand: only the SQL types both backends share (see diesel.toml).
+
+diesel::table! {
+    apps (id) {
+        id -> Text,
+        name -> Text,
+        app_key -> Text,
+        master_key -> Text,
+        settings -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    verification_codes (id) {
+        id -> Text,
+        app_id -> Text,
+        phone -> Text,
+        purpose -> Text,
+        code_hash -> Text,
+        value_hash -> Text,
+        user_id -> Nullable<Text>,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    send_events (id) {
+        id -> Text,
+        app_id -> Text,
+        phone -> Text,
+        ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        app_id -> Text,
+        to_phone -> Text,
+        channel -> Text,
+        purpose -> Text,
+        body_sealed -> Nullable<Binary>,
+        body_redacted -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        expires_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    instance_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(verification_codes -> apps (app_id));
+diesel::joinable!(send_events -> apps (app_id));
+diesel::joinable!(messages -> apps (app_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    apps,
+    verification_codes,
+    send_events,
+    messages,
+    instance_settings
+);
