@@ -50,7 +50,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LeanCloudConfig {
     /// Reject `X-LC-Sign` timestamps further than this from now, in seconds; 0 accepts any (as
@@ -101,14 +101,6 @@ impl Default for Config {
     }
 }
 
-impl Default for LeanCloudConfig {
-    fn default() -> Self {
-        Self {
-            signature_max_age_secs: 0,
-        }
-    }
-}
-
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
@@ -144,7 +136,19 @@ impl Config {
             }
             None => {}
         }
-        figment = figment.merge(Env::prefixed("PHONEBASE_").split("__"));
+        // Only variables that name a setting: PHONEBASE_CONFIG (the CLI's) or a script's own
+        // PHONEBASE_SOMETHING must not stop the server. A typo in the file is still an error.
+        let known: Vec<String> = match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let env = Env::prefixed("PHONEBASE_").split("__").filter(move |key| {
+            let key = key.as_str().to_ascii_lowercase();
+            let top = key.split(['.']).next().unwrap_or_default();
+            let top = top.split("__").next().unwrap_or_default();
+            known.iter().any(|k| k == top)
+        });
+        figment = figment.merge(env);
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(Serialized::default("database_url", url));
         }

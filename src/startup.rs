@@ -252,7 +252,7 @@ async fn ensure_first_app(core: &Core) -> anyhow::Result<()> {
     let created = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut conn = core.pool().get()?;
         // Two instances starting on an empty PostgreSQL: only one creates it.
-        Ok(store::write_tx(&mut conn, |c| -> anyhow::Result<_> {
+        store::write_tx(&mut conn, |c| -> anyhow::Result<_> {
             store::lock_key(c, "first-app")?;
             if store::apps::count(c)? > 0 {
                 return Ok(None);
@@ -264,7 +264,7 @@ async fn ensure_first_app(core: &Core) -> anyhow::Result<()> {
                     ..Default::default()
                 },
             )?))
-        })?)
+        })
     })
     .await??;
     if let Some(app) = created {

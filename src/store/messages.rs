@@ -84,30 +84,24 @@ pub fn claim_due(
     lease_until: NaiveDateTime,
     limit: i32,
 ) -> QueryResult<Vec<MessageRow>> {
+    // PostgreSQL: SKIP LOCKED lets several instances claim disjoint batches without waiting on
+    // each other. SQLite has one writer at a time (the caller holds BEGIN IMMEDIATE) and numbers
+    // `$N` parameters by first appearance, so it gets `?N`, which are positional.
+    const CLAIM: &str = "UPDATE messages SET lease_until = $2, attempts = attempts + 1, updated_at = $1 \
+         WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
+           AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $3 {lock}) \
+         RETURNING *";
     match conn {
-        // SKIP LOCKED lets several instances claim disjoint batches without waiting on each other.
-        DbConn::Postgres(c) => diesel::sql_query(
-            "UPDATE messages SET lease_until = $2, attempts = attempts + 1, updated_at = $1 \
-             WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
-               AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $3 \
-               FOR UPDATE SKIP LOCKED) \
-             RETURNING *",
-        )
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Integer, _>(limit)
-        .load(c),
-        // SQLite has one writer at a time; the caller holds BEGIN IMMEDIATE.
-        DbConn::Sqlite(c) => diesel::sql_query(
-            "UPDATE messages SET lease_until = $2, attempts = attempts + 1, updated_at = $1 \
-             WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
-               AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $3) \
-             RETURNING *",
-        )
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Integer, _>(limit)
-        .load(c),
+        DbConn::Postgres(c) => diesel::sql_query(CLAIM.replace("{lock}", "FOR UPDATE SKIP LOCKED"))
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Integer, _>(limit)
+            .load(c),
+        DbConn::Sqlite(c) => diesel::sql_query(CLAIM.replace("{lock}", "").replace('$', "?"))
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Integer, _>(limit)
+            .load(c),
     }
 }
 

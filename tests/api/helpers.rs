@@ -1,0 +1,305 @@
+//! Spawns the real application on a random port against a fresh SQLite file, or, when
+//! `PHONEBASE_TEST_DATABASE_URL` is set, against a fresh PostgreSQL database of its own.
+
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use phonebase::config::Config;
+use phonebase::core::Core;
+use phonebase::core::apps::{App, NewApp};
+use phonebase::core::clock::{Clock, ShiftedClock};
+use phonebase::delivery::Sender;
+use phonebase::startup::{Application, Hooks, RunningApp};
+use serde_json::Value;
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var("TEST_LOG").is_ok() {
+        phonebase::telemetry::init(phonebase::config::LogFormat::Text);
+    }
+});
+
+/// A database for one test: a file in a temporary directory, or a PostgreSQL database with a
+/// random name that is dropped when the test ends.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("PHONEBASE_TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("phonebase_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url)
+                    .expect("PHONEBASE_TEST_DATABASE_URL reachable");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .expect("URL with a database name");
+                Self {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    pg: Some((admin_url, name)),
+                }
+            }
+            _ => {
+                let url = format!("sqlite://{}", dir.path().join("phonebase.db").display());
+                Self { url, dir, pg: None }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// Run the outbox worker (default true).
+    pub no_worker: bool,
+    pub sender: Option<Arc<dyn Sender>>,
+    pub clock: Option<ShiftedClock>,
+    pub trusted_proxies: Vec<&'static str>,
+    /// Directory whose data (secret, sink) to share, for a second instance or a restart.
+    pub data_dir: Option<PathBuf>,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub core: Core,
+    pub clock: ShiftedClock,
+    pub app: App,
+    pub sink: PathBuf,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    running: Option<RunningApp>,
+}
+
+pub fn config(db: &TestDb, options: &Options) -> Config {
+    let data_dir = options
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| db.dir.path().to_path_buf());
+    let mut config = Config {
+        bind: "127.0.0.1:0".into(),
+        data_dir,
+        database_url: Some(db.url.clone()),
+        database_pool_size: 6,
+        trusted_proxies: options
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect(),
+        http_workers: Some(2),
+        ..Config::default()
+    };
+    config.delivery.worker = !options.no_worker;
+    config.delivery.poll_interval_ms = 50;
+    config.maintenance.purge_interval_secs = 0;
+    config
+}
+
+impl TestApp {
+    /// A running server with a fresh app in it.
+    pub async fn spawn(db: &TestDb) -> Self {
+        Self::spawn_with(db, Options::default()).await
+    }
+
+    pub async fn spawn_with(db: &TestDb, options: Options) -> Self {
+        let app = Self::start(db, options, None).await;
+        let created = app
+            .core
+            .create_app(NewApp {
+                name: "Testapp".into(),
+                ..Default::default()
+            })
+            .expect("create app");
+        app.with_app(created)
+    }
+
+    /// The same server, speaking for another app.
+    pub fn with_app(mut self, app: App) -> Self {
+        self.app = app;
+        self
+    }
+
+    /// Another instance on the same database and data directory, serving the same app.
+    pub async fn another_instance(&self, db: &TestDb, mut options: Options) -> Self {
+        options.data_dir = Some(self.data_dir.clone());
+        Self::start(db, options, Some(self.app.clone())).await
+    }
+
+    async fn start(db: &TestDb, options: Options, app: Option<App>) -> Self {
+        LazyLock::force(&TRACING);
+        let config = config(db, &options);
+        let clock = options.clock.clone().unwrap_or_default();
+        let hooks = Hooks {
+            clock: Some(Arc::new(clock.clone()) as Arc<dyn Clock>),
+            sender: options.sender.clone(),
+        };
+        let application = Application::build_with(config.clone(), hooks)
+            .await
+            .expect("application builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let core = application.core().clone();
+        let running = application.spawn();
+        let app = app.unwrap_or_else(|| core.list_apps().unwrap().remove(0));
+        TestApp {
+            address,
+            core,
+            clock,
+            app,
+            sink: config.sink_path(),
+            client: reqwest::Client::new(),
+            data_dir: config.data_dir.clone(),
+            running: Some(running),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    /// Ends the server abruptly, as a crash would.
+    pub fn kill(mut self) {
+        if let Some(r) = self.running.take() {
+            r.kill();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request signed like the SDKs sign (`X-LC-Sign` with the app key).
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        let ts = chrono::Utc::now().timestamp_millis().to_string();
+        let sign = format!("{},{ts}", md5_hex(&format!("{ts}{}", self.app.app_key)));
+        self.client
+            .post(self.url(path))
+            .header("X-LC-Id", &self.app.id)
+            .header("X-LC-Sign", sign)
+    }
+
+    pub async fn request_code(&self, body: Value) -> (u16, Value) {
+        send(self.post("/1.1/requestSmsCode").json(&body)).await
+    }
+
+    pub async fn verify_code(&self, code: &str, phone: &str) -> (u16, Value) {
+        send(
+            self.post(&format!("/1.1/verifySmsCode/{code}"))
+                .json(&serde_json::json!({"mobilePhoneNumber": phone})),
+        )
+        .await
+    }
+
+    /// Messages the sink wrote to `e164`, oldest first.
+    pub fn sink_lines(&self, e164: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.sink).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["to"] == e164)
+            .collect()
+    }
+
+    /// Waits until the sink holds `count` messages for `e164`; returns the newest.
+    pub async fn wait_for_message(&self, e164: &str, count: usize) -> Value {
+        for _ in 0..200 {
+            let lines = self.sink_lines(e164);
+            if lines.len() >= count {
+                return lines[count - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no message #{count} for {e164} in {}", self.sink.display());
+    }
+
+    /// The code in the newest (`count`-th) message to `e164`.
+    pub async fn wait_for_code(&self, e164: &str, count: usize) -> String {
+        code_in(
+            self.wait_for_message(e164, count).await["text"]
+                .as_str()
+                .unwrap(),
+        )
+    }
+
+    pub fn update_settings(&self, patch: Value) {
+        self.core
+            .update_app_settings(&self.app.id, patch)
+            .expect("settings update");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.kill();
+        }
+    }
+}
+
+pub fn md5_hex(input: &str) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(input.as_bytes()))
+}
+
+/// The first run of exactly six digits in a text.
+pub fn code_in(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start == 6 {
+                return chars[start..i].iter().collect();
+            }
+        } else {
+            i += 1;
+        }
+    }
+    panic!("no code in {text:?}");
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = response.text().await.unwrap();
+    assert!(
+        content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("application/json")),
+        "status {status}: content type {content_type:?}, body {body:?}"
+    );
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")),
+    )
+}

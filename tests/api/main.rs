@@ -1,0 +1,9 @@
+//! One integration-test binary: every module spawns the real server (see `helpers`).
+//! SQLite by default; set PHONEBASE_TEST_DATABASE_URL=postgres://... to run it all on PostgreSQL.
+
+mod auth;
+mod concurrency;
+mod helpers;
+mod limits;
+mod outbox;
+mod sms;
