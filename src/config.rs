@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Address the HTTP server listens on; port 0 picks a free one.
     pub bind: String,
+    /// A path prefix all routes are served under (e.g. `/phonebase` behind a shared host); empty
+    /// for none. SDKs keep a path in their base URL, so `serverURL: "https://host/phonebase"` works.
+    pub base_path: String,
     /// Where the SQLite database, the generated secret and the sink file live.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://...`; default `sqlite://<data_dir>/phonebase.db`.
@@ -84,6 +87,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".into(),
+            base_path: String::new(),
             data_dir: PathBuf::from("data"),
             database_url: None,
             database_pool_size: 8,
@@ -153,6 +157,16 @@ impl Config {
             figment = figment.merge(Serialized::default("database_url", url));
         }
         figment.extract().map_err(Box::new)
+    }
+
+    /// `base_path` as a route prefix: "" or "/segment[/...]" without a trailing slash.
+    pub fn route_prefix(&self) -> String {
+        let trimmed = self.base_path.trim().trim_matches('/');
+        if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("/{trimmed}")
+        }
     }
 
     pub fn database_url(&self) -> String {

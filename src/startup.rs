@@ -150,14 +150,18 @@ impl Application {
             core: core.clone(),
             config: Arc::new(config.clone()),
         });
+        let prefix = config.route_prefix();
         let mut server = HttpServer::new(move || {
             ActixApp::new()
                 .app_data(state.clone())
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .wrap(cors())
                 .wrap(TracingLogger::default())
-                .route("/healthz", web::get().to(http::healthz))
-                .configure(http::leancloud::routes)
+                .service(
+                    web::scope(&prefix)
+                        .route("/healthz", web::get().to(http::healthz))
+                        .configure(http::leancloud::routes),
+                )
                 .default_service(web::to(http::not_found))
         })
         .listen(listener)?

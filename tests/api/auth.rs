@@ -319,3 +319,26 @@ async fn request_quirks_are_tolerated() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn routes_can_live_under_a_path_prefix() {
+    let db = TestDb::new();
+    let app = TestApp::spawn_with(
+        &db,
+        crate::helpers::Options {
+            base_path: "/pb/",
+            ..Default::default()
+        },
+    )
+    .await;
+    let (status, body) = send(app.client.get(app.url("/pb/1.1/date"))).await;
+    assert_eq!((status, body["__type"].as_str()), (200, Some("Date")));
+    assert_eq!(send(app.client.get(app.url("/pb/healthz"))).await.0, 200);
+    assert_eq!(send(app.client.get(app.url("/1.1/date"))).await.0, 404);
+    let (status, _) = send(
+        app.post("/pb/1.1/requestSmsCode")
+            .json(&json!({"mobilePhoneNumber": "13800138090"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+}

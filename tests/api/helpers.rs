@@ -79,6 +79,7 @@ pub struct Options {
     pub sender: Option<Arc<dyn Sender>>,
     pub clock: Option<ShiftedClock>,
     pub trusted_proxies: Vec<&'static str>,
+    pub base_path: &'static str,
     /// Directory whose data (secret, sink) to share, for a second instance or a restart.
     pub data_dir: Option<PathBuf>,
 }
@@ -110,6 +111,7 @@ pub fn config(db: &TestDb, options: &Options) -> Config {
             .map(|p| p.parse().unwrap())
             .collect(),
         http_workers: Some(2),
+        base_path: options.base_path.into(),
         ..Config::default()
     };
     config.delivery.worker = !options.no_worker;
