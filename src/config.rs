@@ -186,3 +186,57 @@ impl Config {
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "phonebase.toml",
+                "bind = \"0.0.0.0:9000\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n[delivery]\nworker = false\n",
+            )?;
+            jail.set_env("PHONEBASE_DATA_DIR", "/var/lib/phonebase");
+            jail.set_env("PHONEBASE_DELIVERY__MAX_ATTEMPTS", "7");
+            jail.set_env("PHONEBASE_CONFIG", "ignored: the CLI reads it");
+            jail.set_env("PHONEBASE_SDK_ANYTHING", "ignored: names no setting");
+            jail.set_env("DATABASE_URL", "postgres://db/phonebase");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.bind, "0.0.0.0:9000");
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/phonebase"));
+            assert!(!config.delivery.worker);
+            assert_eq!(config.delivery.max_attempts, 7);
+            assert_eq!(config.database_url(), "postgres://db/phonebase");
+            assert!(config.is_trusted_proxy("10.1.2.3".parse().unwrap()));
+            assert!(!config.is_trusted_proxy("11.1.2.3".parse().unwrap()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn typos_in_known_sections_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PHONEBASE_DELIVERY__WORKR", "false");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let config = Config::default();
+        assert_eq!(config.database_url(), "sqlite://data/phonebase.db");
+        assert_eq!(config.sink_path(), PathBuf::from("data/sms-sink.jsonl"));
+        assert_eq!(
+            Config {
+                base_path: "/pb/".into(),
+                ..Config::default()
+            }
+            .route_prefix(),
+            "/pb"
+        );
+        assert_eq!(config.route_prefix(), "");
+    }
+}
