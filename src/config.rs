@@ -121,10 +121,7 @@ impl Default for DeliveryConfig {
 
 impl Default for MaintenanceConfig {
     fn default() -> Self {
-        Self {
-            purge_interval_secs: 600,
-            message_retention_days: 30,
-        }
+        Self { purge_interval_secs: 600, message_retention_days: 30 }
     }
 }
 
@@ -135,9 +132,7 @@ impl Config {
         let default_file = Path::new("phonebase.toml");
         match file {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None if default_file.exists() => {
-                figment = figment.merge(Toml::file_exact(default_file))
-            }
+            None if default_file.exists() => figment = figment.merge(Toml::file_exact(default_file)),
             None => {}
         }
         // Only variables that name a setting: PHONEBASE_CONFIG (the CLI's) or a script's own
@@ -162,11 +157,7 @@ impl Config {
     /// `base_path` as a route prefix: "" or "/segment[/...]" without a trailing slash.
     pub fn route_prefix(&self) -> String {
         let trimmed = self.base_path.trim().trim_matches('/');
-        if trimmed.is_empty() {
-            String::new()
-        } else {
-            format!("/{trimmed}")
-        }
+        if trimmed.is_empty() { String::new() } else { format!("/{trimmed}") }
     }
 
     pub fn database_url(&self) -> String {
@@ -176,10 +167,7 @@ impl Config {
     }
 
     pub fn sink_path(&self) -> PathBuf {
-        self.delivery
-            .sink_path
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("sms-sink.jsonl"))
+        self.delivery.sink_path.clone().unwrap_or_else(|| self.data_dir.join("sms-sink.jsonl"))
     }
 
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
@@ -229,14 +217,7 @@ mod tests {
         let config = Config::default();
         assert_eq!(config.database_url(), "sqlite://data/phonebase.db");
         assert_eq!(config.sink_path(), PathBuf::from("data/sms-sink.jsonl"));
-        assert_eq!(
-            Config {
-                base_path: "/pb/".into(),
-                ..Config::default()
-            }
-            .route_prefix(),
-            "/pb"
-        );
+        assert_eq!(Config { base_path: "/pb/".into(), ..Config::default() }.route_prefix(), "/pb");
         assert_eq!(config.route_prefix(), "");
     }
 }

@@ -10,11 +10,7 @@ use phonebase::core::clock::SystemClock;
 use phonebase::startup::{Application, build_core};
 
 #[derive(Parser)]
-#[command(
-    name = "phonebase",
-    version,
-    about = "Self-hosted user accounts with phone authentication"
-)]
+#[command(name = "phonebase", version, about = "Self-hosted user accounts with phone authentication")]
 struct Cli {
     /// TOML configuration file (default: ./phonebase.toml if it exists).
     #[arg(long, global = true, env = "PHONEBASE_CONFIG")]
@@ -65,7 +61,8 @@ enum AppCommand {
 }
 
 fn app_json(app: &App, with_settings: bool) -> serde_json::Value {
-    let mut v = serde_json::json!({"appId": app.id, "name": app.name, "appKey": app.app_key, "masterKey": app.master_key});
+    let mut v =
+        serde_json::json!({"appId": app.id, "name": app.name, "appKey": app.app_key, "masterKey": app.master_key});
     if with_settings {
         v["settings"] = serde_json::to_value(&app.settings).unwrap_or_default();
     }

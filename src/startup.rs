@@ -38,11 +38,8 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let target = DbTarget::parse(&config.database_url())?;
     let pool = {
-        let (target, size, timeout) = (
-            target.clone(),
-            config.database_pool_size,
-            Duration::from_secs(config.database_timeout_secs),
-        );
+        let (target, size, timeout) =
+            (target.clone(), config.database_pool_size, Duration::from_secs(config.database_timeout_secs));
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             store::migrate(&target)?;
             Ok(store::build_pool(&target, size, timeout)?)
@@ -56,20 +53,13 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
             let pool = pool.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
                 let mut conn = pool.get()?;
-                Ok(store::instance::get_or_insert(
-                    &mut conn,
-                    "secret_key",
-                    &Keys::generate_secret(),
-                )?)
+                Ok(store::instance::get_or_insert(&mut conn, "secret_key", &Keys::generate_secret())?)
             })
             .await??
         }
     };
     let secret = hex::decode(secret.trim()).context("secret_key must be hex")?;
-    anyhow::ensure!(
-        secret.len() >= 32,
-        "secret_key must be at least 32 bytes (64 hex characters)"
-    );
+    anyhow::ensure!(secret.len() >= 32, "secret_key must be at least 32 bytes (64 hex characters)");
     let options = CoreOptions {
         app_cache_ttl: Duration::from_secs(config.app_cache_secs),
         message_retention: chrono::TimeDelta::days(config.maintenance.message_retention_days),
@@ -93,9 +83,7 @@ fn secret_from_file(path: &Path) -> anyhow::Result<String> {
             Ok(secret)
         }
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(std::fs::read_to_string(path)?)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(path)?),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
 }
@@ -121,10 +109,7 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut background = Vec::new();
         if config.delivery.worker {
-            let sender = hooks
-                .sender
-                .clone()
-                .unwrap_or_else(|| Arc::new(Sink::new(config.sink_path())));
+            let sender = hooks.sender.clone().unwrap_or_else(|| Arc::new(Sink::new(config.sink_path())));
             let options = WorkerOptions {
                 poll_interval: Duration::from_millis(config.delivery.poll_interval_ms),
                 batch_size: config.delivery.batch_size,
@@ -143,13 +128,9 @@ impl Application {
             )));
         }
 
-        let listener = TcpListener::bind(&config.bind)
-            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let listener = TcpListener::bind(&config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState {
-            core: core.clone(),
-            config: Arc::new(config.clone()),
-        });
+        let state = web::Data::new(AppState { core: core.clone(), config: Arc::new(config.clone()) });
         let prefix = config.route_prefix();
         let mut server = HttpServer::new(move || {
             ActixApp::new()
@@ -170,13 +151,7 @@ impl Application {
         if let Some(workers) = config.http_workers {
             server = server.workers(workers);
         }
-        Ok(Self {
-            port,
-            server: server.run(),
-            core,
-            shutdown,
-            background,
-        })
+        Ok(Self { port, server: server.run(), core, shutdown, background })
     }
 
     pub fn port(&self) -> u16 {
@@ -261,13 +236,7 @@ async fn ensure_first_app(core: &Core) -> anyhow::Result<()> {
             if store::apps::count(c)? > 0 {
                 return Ok(None);
             }
-            Ok(Some(core.create_app_in(
-                c,
-                NewApp {
-                    name: "Default".into(),
-                    ..Default::default()
-                },
-            )?))
+            Ok(Some(core.create_app_in(c, NewApp { name: "Default".into(), ..Default::default() })?))
         })
     })
     .await??;

@@ -26,13 +26,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            phone_per_minute: 1,
-            phone_per_hour: 5,
-            phone_per_day: 10,
-            ip_per_hour: 60,
-            ip_per_day: 300,
-        }
+        Self { phone_per_minute: 1, phone_per_hour: 5, phone_per_day: 10, ip_per_hour: 60, ip_per_day: 300 }
     }
 }
 
@@ -53,12 +47,7 @@ pub struct AppSettings {
 
 impl Default for AppSettings {
     fn default() -> Self {
-        Self {
-            limits: Limits::default(),
-            sms_enabled: true,
-            international_sms: false,
-            test_numbers: BTreeMap::new(),
-        }
+        Self { limits: Limits::default(), sms_enabled: true, international_sms: false, test_numbers: BTreeMap::new() }
     }
 }
 
@@ -69,9 +58,7 @@ impl AppSettings {
         for (phone, code) in std::mem::take(&mut self.test_numbers) {
             let phone = Phone::parse(&phone)?;
             if code.len() != super::codes::CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Error::InvalidParameter(format!(
-                    "test code for {phone} must be 6 digits"
-                )));
+                return Err(Error::InvalidParameter(format!("test code for {phone} must be 6 digits")));
             }
             numbers.insert(phone.e164().to_string(), code);
         }
@@ -93,12 +80,8 @@ pub struct App {
 impl TryFrom<AppRow> for App {
     type Error = Error;
     fn try_from(row: AppRow) -> Result<Self> {
-        let settings = serde_json::from_str(&row.settings).map_err(|e| {
-            Error::Internal(anyhow::anyhow!(
-                "app {} has unreadable settings: {e}",
-                row.id
-            ))
-        })?;
+        let settings = serde_json::from_str(&row.settings)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("app {} has unreadable settings: {e}", row.id)))?;
         Ok(App {
             id: row.id,
             name: row.name,
@@ -113,9 +96,7 @@ impl TryFrom<AppRow> for App {
 fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// What `create_app` hands out, and what a caller may pin (tests use the contract's vectors).
@@ -138,9 +119,7 @@ impl Core {
     pub fn create_app_in(&self, conn: &mut DbConn, new: NewApp) -> Result<App> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 64 {
-            return Err(Error::InvalidParameter(
-                "app name must be 1 to 64 characters".into(),
-            ));
+            return Err(Error::InvalidParameter("app name must be 1 to 64 characters".into()));
         }
         let settings = new.settings.normalised()?;
         let now = self.clock.now_naive();
@@ -159,10 +138,7 @@ impl Core {
 
     pub fn list_apps(&self) -> Result<Vec<App>> {
         let mut conn = self.conn()?;
-        store::apps::list(&mut conn)?
-            .into_iter()
-            .map(App::try_from)
-            .collect()
+        store::apps::list(&mut conn)?.into_iter().map(App::try_from).collect()
     }
 
     /// The app if this instance has it in memory: no database call, so async code may use it.
@@ -186,8 +162,8 @@ impl Core {
         let mut conn = self.conn()?;
         let app = store::write_tx(&mut conn, |conn| {
             let row = store::apps::find(conn, id)?.ok_or(Error::UnknownApp)?;
-            let mut current: serde_json::Value = serde_json::to_value(App::try_from(row)?.settings)
-                .map_err(|e| Error::Internal(e.into()))?;
+            let mut current: serde_json::Value =
+                serde_json::to_value(App::try_from(row)?.settings).map_err(|e| Error::Internal(e.into()))?;
             merge(&mut current, patch);
             let settings: AppSettings = serde_json::from_value(current)
                 .map_err(|e| Error::InvalidParameter(format!("invalid settings: {e}")))?;
@@ -221,18 +197,12 @@ pub(crate) struct AppCache {
 
 impl AppCache {
     pub(crate) fn new(ttl: std::time::Duration) -> Self {
-        Self {
-            ttl,
-            entries: Default::default(),
-        }
+        Self { ttl, entries: Default::default() }
     }
 
     fn get(&self, id: &str) -> Option<App> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(id)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, app)| app.clone())
+        entries.get(id).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, app)| app.clone())
     }
 
     fn put(&self, app: App) {
@@ -244,9 +214,6 @@ impl AppCache {
     }
 
     fn remove(&self, id: &str) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.entries.write().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 }

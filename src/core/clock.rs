@@ -11,9 +11,7 @@ pub trait Clock: Send + Sync + 'static {
     /// Now as stored: naive UTC, truncated to milliseconds (the precision the wire shows).
     fn now_naive(&self) -> NaiveDateTime {
         let now = self.now().naive_utc();
-        now - TimeDelta::nanoseconds(i64::from(
-            now.and_utc().timestamp_subsec_nanos() % 1_000_000,
-        ))
+        now - TimeDelta::nanoseconds(i64::from(now.and_utc().timestamp_subsec_nanos() % 1_000_000))
     }
 }
 
@@ -34,8 +32,7 @@ pub struct ShiftedClock {
 
 impl ShiftedClock {
     pub fn advance(&self, by: TimeDelta) {
-        self.offset_ms
-            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 }
 

@@ -45,12 +45,8 @@ impl Purpose {
     }
 
     /// The purposes whose codes prove possession of a number.
-    pub const POSSESSION: &'static [Purpose] = &[
-        Purpose::Generic,
-        Purpose::Login,
-        Purpose::ResetPassword,
-        Purpose::VerifyPhone,
-    ];
+    pub const POSSESSION: &'static [Purpose] =
+        &[Purpose::Generic, Purpose::Login, Purpose::ResetPassword, Purpose::VerifyPhone];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,22 +103,15 @@ fn is_code_shaped(code: &str) -> bool {
 }
 
 fn checked_var(label: &str, value: Option<String>) -> Result<Option<String>> {
-    let Some(v) = value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-    else {
+    let Some(v) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     if v.chars().count() > MAX_VAR_CHARS {
-        return Err(Error::InvalidParameter(format!(
-            "{label} is longer than {MAX_VAR_CHARS} characters"
-        )));
+        return Err(Error::InvalidParameter(format!("{label} is longer than {MAX_VAR_CHARS} characters")));
     }
     // 【】 is how carriers recognise a signature; a variable may not forge one.
     if v.contains(['【', '】']) || v.chars().any(char::is_control) {
-        return Err(Error::InvalidParameter(format!(
-            "{label} may not contain 【】 or control characters"
-        )));
+        return Err(Error::InvalidParameter(format!("{label} may not contain 【】 or control characters")));
     }
     Ok(Some(v))
 }
@@ -130,9 +119,9 @@ fn checked_var(label: &str, value: Option<String>) -> Result<Option<String>> {
 /// Refuses the send when any window is full. `recent` are the accepted sends of the last day,
 /// newest first.
 fn window_full(recent: &[NaiveDateTime], now: NaiveDateTime, windows: &[(u32, TimeDelta)]) -> bool {
-    windows.iter().any(|&(limit, width)| {
-        limit > 0 && recent.iter().filter(|&&t| t > now - width).count() >= limit as usize
-    })
+    windows
+        .iter()
+        .any(|&(limit, width)| limit > 0 && recent.iter().filter(|&&t| t > now - width).count() >= limit as usize)
 }
 
 impl Core {
@@ -156,18 +145,11 @@ impl Core {
             _ => DEFAULT_TTL_MINUTES,
         });
         if !(1..=MAX_TTL_MINUTES).contains(&ttl) {
-            return Err(Error::InvalidParameter(format!(
-                "ttl must be 1 to {MAX_TTL_MINUTES} minutes"
-            )));
+            return Err(Error::InvalidParameter(format!("ttl must be 1 to {MAX_TTL_MINUTES} minutes")));
         }
-        let language = if req.phone.prefers_chinese() {
-            Language::Chinese
-        } else {
-            Language::English
-        };
+        let language = if req.phone.prefers_chinese() { Language::Chinese } else { Language::English };
         let name = checked_var("name", req.name)?.unwrap_or_else(|| app.name.clone());
-        let op =
-            checked_var("op", req.op)?.unwrap_or_else(|| Texts::default_op(language).to_string());
+        let op = checked_var("op", req.op)?.unwrap_or_else(|| Texts::default_op(language).to_string());
         let phone = req.phone.e164();
         let test_code = settings.test_numbers.get(phone);
 
@@ -176,14 +158,7 @@ impl Core {
         let mut conn = self.conn()?;
         let message_id = store::write_tx(&mut conn, |conn| -> Result<Option<String>> {
             self.check_limits(conn, app, phone, &req.client_ip, now)?;
-            store::sends::insert(
-                conn,
-                &uuid::Uuid::now_v7().to_string(),
-                &app.id,
-                phone,
-                &req.client_ip,
-                now,
-            )?;
+            store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.client_ip, now)?;
             if test_code.is_some() {
                 return Ok(None);
             }
@@ -204,25 +179,12 @@ impl Core {
                     expires_at,
                 },
             )?;
-            let text = self.texts.render_code(
-                req.channel,
-                language,
-                &TextVars {
-                    name: &name,
-                    op: &op,
-                    code: &code,
-                    ttl,
-                },
-            )?;
+            let text =
+                self.texts.render_code(req.channel, language, &TextVars { name: &name, op: &op, code: &code, ttl })?;
             let redacted = self.texts.render_code(
                 req.channel,
                 language,
-                &TextVars {
-                    name: &name,
-                    op: &op,
-                    code: REDACTED_CODE,
-                    ttl,
-                },
+                &TextVars { name: &name, op: &op, code: REDACTED_CODE, ttl },
             )?;
             let message_id = uuid::Uuid::now_v7().to_string();
             store::messages::insert(
@@ -248,30 +210,14 @@ impl Core {
         if message_id.is_some() {
             self.outbox_wakeup.notify_one();
         }
-        Ok(IssuedCode {
-            message_id,
-            expires_at,
-        })
+        Ok(IssuedCode { message_id, expires_at })
     }
 
     /// Counts and locks in one transaction: on PostgreSQL the advisory locks make concurrent sends
     /// to one number (or from one address) wait for each other, on SQLite `BEGIN IMMEDIATE` does.
     /// Phone before address, always, so two transactions never wait on each other in a circle.
-    fn check_limits(
-        &self,
-        conn: &mut DbConn,
-        app: &App,
-        phone: &str,
-        ip: &str,
-        now: NaiveDateTime,
-    ) -> Result<()> {
-        let Limits {
-            phone_per_minute,
-            phone_per_hour,
-            phone_per_day,
-            ip_per_hour,
-            ip_per_day,
-        } = app.settings.limits;
+    fn check_limits(&self, conn: &mut DbConn, app: &App, phone: &str, ip: &str, now: NaiveDateTime) -> Result<()> {
+        let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day } = app.settings.limits;
         let day_ago = now - TimeDelta::days(1);
         store::lock_key(conn, &format!("send:phone:{}:{phone}", app.id))?;
         let recent = store::sends::recent(
@@ -293,21 +239,8 @@ impl Core {
             return Err(Error::TooFrequentForPhone);
         }
         store::lock_key(conn, &format!("send:ip:{}:{ip}", app.id))?;
-        let recent = store::sends::recent(
-            conn,
-            &app.id,
-            SendKey::Ip(ip),
-            day_ago,
-            ip_per_day.max(ip_per_hour),
-        )?;
-        if window_full(
-            &recent,
-            now,
-            &[
-                (ip_per_hour, TimeDelta::hours(1)),
-                (ip_per_day, TimeDelta::days(1)),
-            ],
-        ) {
+        let recent = store::sends::recent(conn, &app.id, SendKey::Ip(ip), day_ago, ip_per_day.max(ip_per_hour))?;
+        if window_full(&recent, now, &[(ip_per_hour, TimeDelta::hours(1)), (ip_per_day, TimeDelta::days(1))]) {
             return Err(Error::TooFrequentForIp);
         }
         Ok(())
@@ -334,30 +267,19 @@ impl Core {
     }
 
     fn value_hash(&self, app: &App, purpose: Purpose, code: &str) -> String {
-        self.keys
-            .keyed_hash(&["value", &app.id, purpose.as_str(), code])
+        self.keys.keyed_hash(&["value", &app.id, purpose.as_str(), code])
     }
 
     /// Checks `code` against the live codes of `phone` with one of `purposes`. Every call charges
     /// one attempt to each live code (a code dies after `MAX_ATTEMPTS`), and a match is consumed
     /// by a conditional update, so of any number of concurrent correct guesses exactly one wins.
-    pub fn verify_code(
-        &self,
-        app: &App,
-        phone: &Phone,
-        code: &str,
-        purposes: &[Purpose],
-    ) -> Result<Verified> {
+    pub fn verify_code(&self, app: &App, phone: &Phone, code: &str, purposes: &[Purpose]) -> Result<Verified> {
         let code = code.trim();
         if !is_code_shaped(code) {
             return Err(Error::InvalidCode);
         }
         if let Some(fixed) = app.settings.test_numbers.get(phone.e164()) {
-            return if ct_eq(fixed, code) {
-                Ok(Verified { user_id: None })
-            } else {
-                Err(Error::InvalidCode)
-            };
+            return if ct_eq(fixed, code) { Ok(Verified { user_id: None }) } else { Err(Error::InvalidCode) };
         }
         let expected = self.keys.keyed_hash(&[&app.id, phone.e164(), code]);
         let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
@@ -365,14 +287,7 @@ impl Core {
         let mut conn = self.conn()?;
         // The closure returns Ok even for a wrong code: the charged attempt must commit.
         let verified = store::write_tx(&mut conn, |conn| -> Result<Option<Verified>> {
-            let candidates = store::codes::charge_attempt(
-                conn,
-                &app.id,
-                phone.e164(),
-                &purposes,
-                now,
-                MAX_ATTEMPTS,
-            )?;
+            let candidates = store::codes::charge_attempt(conn, &app.id, phone.e164(), &purposes, now, MAX_ATTEMPTS)?;
             let mut matched = None;
             for c in candidates {
                 // Look at every candidate, so the time taken does not depend on which one matches.
@@ -381,9 +296,7 @@ impl Core {
                 }
             }
             match matched {
-                Some(c) if store::codes::consume(conn, &c.id, now)? => {
-                    Ok(Some(Verified { user_id: c.user_id }))
-                }
+                Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(Some(Verified { user_id: c.user_id })),
                 _ => Ok(None),
             }
         })?;
@@ -404,21 +317,12 @@ mod tests {
 
     #[test]
     fn windows() {
-        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
-            .unwrap()
-            .naive_utc();
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc();
         let recent = vec![now - TimeDelta::seconds(30), now - TimeDelta::minutes(30)];
         assert!(window_full(&recent, now, &[(1, TimeDelta::minutes(1))]));
-        assert!(!window_full(
-            &recent,
-            now + TimeDelta::seconds(31),
-            &[(1, TimeDelta::minutes(1))]
-        ));
+        assert!(!window_full(&recent, now + TimeDelta::seconds(31), &[(1, TimeDelta::minutes(1))]));
         assert!(window_full(&recent, now, &[(2, TimeDelta::hours(1))]));
-        assert!(
-            !window_full(&recent, now, &[(0, TimeDelta::hours(1))]),
-            "0 switches a limit off"
-        );
+        assert!(!window_full(&recent, now, &[(0, TimeDelta::hours(1))]), "0 switches a limit off");
     }
 
     #[test]
@@ -426,9 +330,6 @@ mod tests {
         assert_eq!(checked_var("op", Some("  ".into())).unwrap(), None);
         assert!(checked_var("name", Some("【假冒】".into())).is_err());
         assert!(checked_var("name", Some("x".repeat(33))).is_err());
-        assert_eq!(
-            checked_var("op", Some(" 登录 ".into())).unwrap().as_deref(),
-            Some("登录")
-        );
+        assert_eq!(checked_var("op", Some(" 登录 ".into())).unwrap().as_deref(), Some("登录"));
     }
 }

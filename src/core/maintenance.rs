@@ -20,23 +20,12 @@ impl Core {
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         // Separate short transactions: none of these needs to see the others.
-        let codes = store::write_tx(&mut conn, |c| {
-            store::codes::purge_before(c, now - TimeDelta::hours(1))
-        })?;
+        let codes = store::write_tx(&mut conn, |c| store::codes::purge_before(c, now - TimeDelta::hours(1)))?;
         // The longest window is a day; an hour of slack covers clock skew between instances.
-        let send_events = store::write_tx(&mut conn, |c| {
-            store::sends::purge_before(c, now - TimeDelta::hours(25))
-        })?;
-        let expired_messages =
-            store::write_tx(&mut conn, |c| store::messages::fail_expired(c, now))?;
-        let messages = store::write_tx(&mut conn, |c| {
-            store::messages::purge_before(c, now - self.options.message_retention)
-        })?;
-        Ok(PurgeReport {
-            codes,
-            send_events,
-            expired_messages,
-            messages,
-        })
+        let send_events = store::write_tx(&mut conn, |c| store::sends::purge_before(c, now - TimeDelta::hours(25)))?;
+        let expired_messages = store::write_tx(&mut conn, |c| store::messages::fail_expired(c, now))?;
+        let messages =
+            store::write_tx(&mut conn, |c| store::messages::purge_before(c, now - self.options.message_retention))?;
+        Ok(PurgeReport { codes, send_events, expired_messages, messages })
     }
 }

@@ -29,10 +29,7 @@ pub struct CoreOptions {
 
 impl Default for CoreOptions {
     fn default() -> Self {
-        Self {
-            app_cache_ttl: Duration::from_secs(5),
-            message_retention: chrono::TimeDelta::days(30),
-        }
+        Self { app_cache_ttl: Duration::from_secs(5), message_retention: chrono::TimeDelta::days(30) }
     }
 }
 
@@ -49,12 +46,7 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(
-        pool: Pool,
-        clock: Arc<dyn Clock>,
-        keys: Keys,
-        options: CoreOptions,
-    ) -> anyhow::Result<Self> {
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>, keys: Keys, options: CoreOptions) -> anyhow::Result<Self> {
         Ok(Self {
             pool,
             clock,

@@ -20,14 +20,10 @@ impl Phone {
             return Err(Error::MissingPhone);
         }
         // Only digits and the usual separators; phonenumber would accept letters (vanity numbers).
-        if !trimmed
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'))
-        {
+        if !trimmed.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')')) {
             return Err(Error::InvalidPhone);
         }
-        let parsed: PhoneNumber =
-            phonenumber::parse(Some(Id::CN), trimmed).map_err(|_| Error::InvalidPhone)?;
+        let parsed: PhoneNumber = phonenumber::parse(Some(Id::CN), trimmed).map_err(|_| Error::InvalidPhone)?;
         if !phonenumber::is_valid(&parsed) {
             return Err(Error::InvalidPhone);
         }
@@ -35,10 +31,7 @@ impl Phone {
             Type::Mobile | Type::FixedLineOrMobile => {}
             _ => return Err(Error::InvalidPhone),
         }
-        Ok(Self {
-            e164: parsed.format().mode(Mode::E164).to_string(),
-            country_code: parsed.code().value(),
-        })
+        Ok(Self { e164: parsed.format().mode(Mode::E164).to_string(), country_code: parsed.code().value() })
     }
 
     pub fn e164(&self) -> &str {
@@ -91,23 +84,8 @@ mod tests {
 
     #[test]
     fn invalid_numbers() {
-        for bad in [
-            "",
-            "   ",
-            "123",
-            "1380013800",
-            "abc13800138000",
-            "+86 1234",
-            "+8601012345678",
-            "+9991234567",
-        ] {
-            assert!(
-                matches!(
-                    Phone::parse(bad),
-                    Err(Error::InvalidPhone | Error::MissingPhone)
-                ),
-                "{bad:?} parsed"
-            );
+        for bad in ["", "   ", "123", "1380013800", "abc13800138000", "+86 1234", "+8601012345678", "+9991234567"] {
+            assert!(matches!(Phone::parse(bad), Err(Error::InvalidPhone | Error::MissingPhone)), "{bad:?} parsed");
         }
     }
 }

@@ -31,10 +31,7 @@ fn derive(secret: &[u8], label: &str) -> [u8; 32] {
 impl Keys {
     pub fn from_secret(secret: &[u8]) -> Self {
         let seal_key = derive(secret, "phonebase/outbox-seal/v1");
-        Self {
-            hash_key: derive(secret, "phonebase/keyed-hash/v1"),
-            seal: ChaCha20Poly1305::new(&seal_key.into()),
-        }
+        Self { hash_key: derive(secret, "phonebase/keyed-hash/v1"), seal: ChaCha20Poly1305::new(&seal_key.into()) }
     }
 
     /// A fresh random secret, hex encoded (64 characters).
@@ -46,8 +43,7 @@ impl Keys {
 
     /// HMAC-SHA256 over the parts, each length-prefixed so that ("ab","c") ≠ ("a","bc"); hex.
     pub fn keyed_hash(&self, parts: &[&str]) -> String {
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(&self.hash_key).expect("HMAC takes any key length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.hash_key).expect("HMAC takes any key length");
         for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
@@ -102,10 +98,7 @@ mod tests {
     fn keyed_hash_separates_parts_and_keys() {
         let keys = Keys::from_secret(b"secret");
         assert_ne!(keys.keyed_hash(&["ab", "c"]), keys.keyed_hash(&["a", "bc"]));
-        assert_ne!(
-            keys.keyed_hash(&["x"]),
-            Keys::from_secret(b"other").keyed_hash(&["x"])
-        );
+        assert_ne!(keys.keyed_hash(&["x"]), Keys::from_secret(b"other").keyed_hash(&["x"]));
         assert_eq!(keys.keyed_hash(&["x"]).len(), 64);
     }
 }

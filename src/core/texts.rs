@@ -8,14 +8,8 @@ use super::codes::Channel;
 use super::{Error, Result};
 
 const BUILT_IN: &[(&str, &str)] = &[
-    (
-        "verification.zh",
-        include_str!("../../templates/sms/verification.zh.hbs"),
-    ),
-    (
-        "verification.en",
-        include_str!("../../templates/sms/verification.en.hbs"),
-    ),
+    ("verification.zh", include_str!("../../templates/sms/verification.zh.hbs")),
+    ("verification.en", include_str!("../../templates/sms/verification.en.hbs")),
     ("voice.zh", include_str!("../../templates/sms/voice.zh.hbs")),
     ("voice.en", include_str!("../../templates/sms/voice.en.hbs")),
 ];
@@ -56,12 +50,7 @@ impl Texts {
         }
     }
 
-    pub fn render_code(
-        &self,
-        channel: Channel,
-        language: Language,
-        vars: &TextVars<'_>,
-    ) -> Result<String> {
+    pub fn render_code(&self, channel: Channel, language: Language, vars: &TextVars<'_>) -> Result<String> {
         let kind = match channel {
             Channel::Sms => "verification",
             Channel::Voice => "voice",
@@ -83,22 +72,10 @@ mod tests {
     #[test]
     fn renders_without_escaping() {
         let texts = Texts::load().unwrap();
-        let vars = TextVars {
-            name: "A&B <Shop>",
-            op: "登录",
-            code: "012345",
-            ttl: 10,
-        };
-        let zh = texts
-            .render_code(Channel::Sms, Language::Chinese, &vars)
-            .unwrap();
-        assert_eq!(
-            zh,
-            "您正在使用A&B <Shop>进行登录，验证码 012345，10 分钟内有效。如非本人操作，请忽略本短信。"
-        );
-        let en = texts
-            .render_code(Channel::Voice, Language::English, &vars)
-            .unwrap();
+        let vars = TextVars { name: "A&B <Shop>", op: "登录", code: "012345", ttl: 10 };
+        let zh = texts.render_code(Channel::Sms, Language::Chinese, &vars).unwrap();
+        assert_eq!(zh, "您正在使用A&B <Shop>进行登录，验证码 012345，10 分钟内有效。如非本人操作，请忽略本短信。");
+        let en = texts.render_code(Channel::Voice, Language::English, &vars).unwrap();
         assert!(en.contains("012345") && en.contains("A&B <Shop>"));
     }
 }

@@ -37,16 +37,10 @@ pub struct SendError {
 
 impl SendError {
     pub fn transient(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            permanent: false,
-        }
+        Self { message: message.into(), permanent: false }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            permanent: true,
-        }
+        Self { message: message.into(), permanent: true }
     }
 }
 

@@ -15,10 +15,7 @@ pub struct Sink {
 
 impl Sink {
     pub fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            lock: tokio::sync::Mutex::new(()),
-        }
+        Self { path, lock: tokio::sync::Mutex::new(()) }
     }
 
     async fn append(&self, message: &Outgoing) -> std::io::Result<()> {
@@ -32,11 +29,7 @@ impl Sink {
         }))?;
         line.push(b'\n');
         let _guard = self.lock.lock().await;
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .await?;
+        let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await?;
         file.write_all(&line).await?;
         file.flush().await
     }
@@ -49,9 +42,7 @@ impl Sender for Sink {
                 .await
                 .map_err(|e| SendError::transient(format!("sink {}: {e}", self.path.display())))?;
             tracing::info!(to = %message.to, channel = %message.channel, text = %message.text, "sink delivered message");
-            Ok(Outcome::Delivered {
-                provider_id: Some(format!("sink-{}", message.id)),
-            })
+            Ok(Outcome::Delivered { provider_id: Some(format!("sink-{}", message.id)) })
         })
     }
 }

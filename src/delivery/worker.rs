@@ -46,9 +46,7 @@ pub struct Worker {
 }
 
 /// Runs a blocking store call off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
     tokio::task::spawn_blocking(f).await?
 }
 
@@ -59,11 +57,7 @@ fn backoff(attempts: i32) -> TimeDelta {
 
 impl Worker {
     pub fn new(core: Core, sender: Arc<dyn Sender>, options: WorkerOptions) -> Self {
-        Self {
-            core,
-            sender,
-            options,
-        }
+        Self { core, sender, options }
     }
 
     /// Runs until `shutdown` turns true; stops between messages, leaving unsent claims to be
@@ -95,9 +89,7 @@ impl Worker {
         let claimed = blocking(move || {
             let now = core.clock.now_naive();
             let mut conn = core.pool().get()?;
-            Ok(store::write_tx(&mut conn, |c| {
-                store::messages::claim_due(c, now, now + lease, batch)
-            })?)
+            Ok(store::write_tx(&mut conn, |c| store::messages::claim_due(c, now, now + lease, batch))?)
         })
         .await?;
         let n = claimed.len();
@@ -118,15 +110,9 @@ impl Worker {
 
     async fn deliver(&self, row: MessageRow) -> anyhow::Result<()> {
         let now = self.core.clock.now_naive();
-        let opened = row
-            .body_sealed
-            .as_deref()
-            .and_then(|b| self.core.keys().open(b));
+        let opened = row.body_sealed.as_deref().and_then(|b| self.core.keys().open(b));
         let verdict = match opened {
-            None => Err((
-                "message body cannot be opened (server secret changed?)".to_string(),
-                true,
-            )),
+            None => Err(("message body cannot be opened (server secret changed?)".to_string(), true)),
             Some(_) if row.expires_at <= now => Err(("expired before delivery".to_string(), true)),
             Some(text) => {
                 let outgoing = Outgoing {
@@ -136,10 +122,7 @@ impl Worker {
                     channel: row.channel.clone(),
                     text,
                 };
-                self.sender
-                    .send(&outgoing)
-                    .await
-                    .map_err(|e| (e.message, e.permanent))
+                self.sender.send(&outgoing).await.map_err(|e| (e.message, e.permanent))
             }
         };
         let core = self.core.clone();

@@ -76,9 +76,7 @@ pub async fn json_object_body(
         }
         body.extend_from_slice(&chunk);
     }
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| BodyError::NotJsonObject)?
-        .trim();
+    let text = std::str::from_utf8(&body).map_err(|_| BodyError::NotJsonObject)?.trim();
     if text.is_empty() {
         return Ok(Default::default());
     }
@@ -91,9 +89,7 @@ pub async fn json_object_body(
 
 /// Query parameters, leniently: a malformed pair is skipped rather than failing the request.
 pub fn query_params(req: &HttpRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect()
+    form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect()
 }
 
 /// Runs a (blocking, Diesel) core call on the blocking pool, inside the request's tracing span.
@@ -123,8 +119,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(db) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": db})),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
-                .json(serde_json::json!({"status": "unavailable"}))
+            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).json(serde_json::json!({"status": "unavailable"}))
         }
     }
 }

@@ -20,10 +20,7 @@ pub struct NewCode<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, row: &NewCode<'_>) -> QueryResult<()> {
-    diesel::insert_into(vc::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(vc::table).values(row).execute(conn).map(|_| ())
 }
 
 /// A live code's id and keyed hash, with the attempt it has just been charged.
@@ -61,13 +58,9 @@ pub fn charge_attempt(
 
 /// Marks a code used. Exactly one caller gets `true` for a given code.
 pub fn consume(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(
-        vc::table
-            .filter(vc::id.eq(id))
-            .filter(vc::used_at.is_null()),
-    )
-    .set(vc::used_at.eq(now))
-    .execute(conn)?;
+    let n = diesel::update(vc::table.filter(vc::id.eq(id)).filter(vc::used_at.is_null()))
+        .set(vc::used_at.eq(now))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -92,6 +85,5 @@ pub fn value_is_live(
 
 /// Deletes codes that expired or were used before `before`.
 pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(vc::table.filter(vc::expires_at.lt(before).or(vc::used_at.lt(before))))
-        .execute(conn)
+    diesel::delete(vc::table.filter(vc::expires_at.lt(before).or(vc::used_at.lt(before)))).execute(conn)
 }

@@ -4,11 +4,7 @@ use super::DbConn;
 use super::schema::instance_settings;
 
 pub fn get(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {
-    instance_settings::table
-        .find(name)
-        .select(instance_settings::value)
-        .first(conn)
-        .optional()
+    instance_settings::table.find(name).select(instance_settings::value).first(conn).optional()
 }
 
 /// Stores `value` unless the name already has one; returns the value that is stored afterwards,
@@ -20,10 +16,7 @@ pub fn get_or_insert(conn: &mut DbConn, name: &str, value: &str) -> QueryResult<
             return Ok(existing);
         }
         diesel::insert_into(instance_settings::table)
-            .values((
-                instance_settings::name.eq(name),
-                instance_settings::value.eq(value),
-            ))
+            .values((instance_settings::name.eq(name), instance_settings::value.eq(value)))
             .execute(conn)?;
         Ok(value.to_string())
     })

@@ -52,18 +52,11 @@ pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
 
 pub fn insert(conn: &mut DbConn, row: &NewMessage<'_>) -> QueryResult<()> {
-    diesel::insert_into(m::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(m::table).values(row).execute(conn).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<MessageRow>> {
-    m::table
-        .find(id)
-        .select(MessageRow::as_select())
-        .first(conn)
-        .optional()
+    m::table.find(id).select(MessageRow::as_select()).first(conn).optional()
 }
 
 pub fn list_for_app(conn: &mut DbConn, app_id: &str, limit: i64) -> QueryResult<Vec<MessageRow>> {
@@ -145,12 +138,7 @@ pub fn mark_retry(
         .execute(conn)
 }
 
-pub fn mark_failed(
-    conn: &mut DbConn,
-    id: &str,
-    error: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
+pub fn mark_failed(conn: &mut DbConn, id: &str, error: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(m::table.find(id))
         .set((
             m::status.eq(FAILED),
@@ -165,37 +153,24 @@ pub fn mark_failed(
 /// Gives a claimed message back unsent (shutdown): no lease, and the attempt is not charged.
 pub fn release(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(m::table.find(id).filter(m::status.eq(QUEUED)))
-        .set((
-            m::lease_until.eq(None::<NaiveDateTime>),
-            m::attempts.eq(m::attempts - 1),
-            m::updated_at.eq(now),
-        ))
+        .set((m::lease_until.eq(None::<NaiveDateTime>), m::attempts.eq(m::attempts - 1), m::updated_at.eq(now)))
         .execute(conn)
 }
 
 /// Queued messages whose code has expired are no use to anybody: they fail without being sent.
 pub fn fail_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        m::table
-            .filter(m::status.eq(QUEUED))
-            .filter(m::expires_at.lt(now)),
-    )
-    .set((
-        m::status.eq(FAILED),
-        m::body_sealed.eq(None::<Vec<u8>>),
-        m::lease_until.eq(None::<NaiveDateTime>),
-        m::last_error.eq(Some("expired before delivery")),
-        m::updated_at.eq(now),
-    ))
-    .execute(conn)
+    diesel::update(m::table.filter(m::status.eq(QUEUED)).filter(m::expires_at.lt(now)))
+        .set((
+            m::status.eq(FAILED),
+            m::body_sealed.eq(None::<Vec<u8>>),
+            m::lease_until.eq(None::<NaiveDateTime>),
+            m::last_error.eq(Some("expired before delivery")),
+            m::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Deletes messages in a final state last touched before `before`.
 pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(
-        m::table
-            .filter(m::status.ne(QUEUED))
-            .filter(m::updated_at.lt(before)),
-    )
-    .execute(conn)
+    diesel::delete(m::table.filter(m::status.ne(QUEUED)).filter(m::updated_at.lt(before))).execute(conn)
 }

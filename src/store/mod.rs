@@ -62,28 +62,18 @@ pub struct DbTarget {
 impl DbTarget {
     pub fn parse(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self {
-                backend: Backend::Postgres,
-                location: url.to_string(),
-            });
+            return Ok(Self { backend: Backend::Postgres, location: url.to_string() });
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"));
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"));
         match path {
-            Some(p) if !p.is_empty() => Ok(Self {
-                backend: Backend::Sqlite,
-                location: p.to_string(),
-            }),
+            Some(p) if !p.is_empty() => Ok(Self { backend: Backend::Sqlite, location: p.to_string() }),
             _ => Err(StoreError::BadUrl(url.to_string())),
         }
     }
 
     fn connect(&self) -> Result<DbConn, diesel::ConnectionError> {
         match self.backend {
-            Backend::Postgres => Ok(DbConn::Postgres(diesel::PgConnection::establish(
-                &self.location,
-            )?)),
+            Backend::Postgres => Ok(DbConn::Postgres(diesel::PgConnection::establish(&self.location)?)),
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.location)?;
                 // busy_timeout first: the others may already need the lock (see rust-stack notes).
@@ -93,8 +83,7 @@ impl DbTarget {
                     "PRAGMA synchronous = NORMAL;",
                     "PRAGMA foreign_keys = ON;",
                 ] {
-                    c.batch_execute(pragma)
-                        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                    c.batch_execute(pragma).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 }
                 Ok(DbConn::Sqlite(c))
             }
@@ -115,8 +104,7 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
@@ -150,20 +138,14 @@ pub fn migrate(target: &DbTarget) -> Result<(), StoreError> {
 }
 
 pub fn build_pool(target: &DbTarget, size: u32, timeout: Duration) -> Result<Pool, StoreError> {
-    Ok(r2d2::Pool::builder()
-        .max_size(size)
-        .connection_timeout(timeout)
-        .build(Manager(target.clone()))?)
+    Ok(r2d2::Pool::builder().max_size(size).connection_timeout(timeout).build(Manager(target.clone()))?)
 }
 
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so that it takes the write lock
 /// up front and waits for it (a deferred transaction that upgrades later fails with "database is
 /// locked" under concurrency). On PostgreSQL it is an ordinary READ COMMITTED transaction; rules that
 /// count before they write take an advisory lock with [`lock_key`].
-pub fn write_tx<T, E>(
-    conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
-) -> Result<T, E>
+pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
@@ -188,9 +170,7 @@ where
 /// `BEGIN IMMEDIATE` of [`write_tx`] already serialises every writer, so this is a no-op there.
 pub fn lock_key(conn: &mut DbConn, key: &str) -> QueryResult<()> {
     if let DbConn::Postgres(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<Text, _>(key)
-            .execute(c)?;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind::<Text, _>(key).execute(c)?;
     }
     Ok(())
 }

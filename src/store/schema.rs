@@ -71,10 +71,4 @@ diesel::table! {
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(send_events -> apps (app_id));
 diesel::joinable!(messages -> apps (app_id));
-diesel::allow_tables_to_appear_in_same_query!(
-    apps,
-    verification_codes,
-    send_events,
-    messages,
-    instance_settings
-);
+diesel::allow_tables_to_appear_in_same_query!(apps, verification_codes, send_events, messages, instance_settings);

@@ -4,14 +4,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::schema::send_events;
 
-pub fn insert(
-    conn: &mut DbConn,
-    id: &str,
-    app_id: &str,
-    phone: &str,
-    ip: &str,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConn, id: &str, app_id: &str, phone: &str, ip: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(send_events::table)
         .values((
             send_events::id.eq(id),
@@ -47,11 +40,7 @@ pub fn recent(
         SendKey::Phone(phone) => query.filter(send_events::phone.eq(phone)),
         SendKey::Ip(ip) => query.filter(send_events::ip.eq(ip)),
     };
-    query
-        .order(send_events::created_at.desc())
-        .limit(i64::from(limit))
-        .select(send_events::created_at)
-        .load(conn)
+    query.order(send_events::created_at.desc()).limit(i64::from(limit)).select(send_events::created_at).load(conn)
 }
 
 pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {

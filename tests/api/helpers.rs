@@ -34,20 +34,10 @@ impl TestDb {
         match std::env::var("PHONEBASE_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!("phonebase_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = PgConnection::establish(&admin_url)
-                    .expect("PHONEBASE_TEST_DATABASE_URL reachable");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create test database");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .expect("URL with a database name");
-                Self {
-                    url: format!("{base}/{name}"),
-                    dir,
-                    pg: Some((admin_url, name)),
-                }
+                let mut admin = PgConnection::establish(&admin_url).expect("PHONEBASE_TEST_DATABASE_URL reachable");
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("URL with a database name");
+                Self { url: format!("{base}/{name}"), dir, pg: Some((admin_url, name)) }
             }
             _ => {
                 let url = format!("sqlite://{}", dir.path().join("phonebase.db").display());
@@ -66,8 +56,7 @@ impl Drop for TestDb {
         if let Some((admin_url, name)) = &self.pg
             && let Ok(mut admin) = PgConnection::establish(admin_url)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
         }
     }
 }
@@ -96,20 +85,13 @@ pub struct TestApp {
 }
 
 pub fn config(db: &TestDb, options: &Options) -> Config {
-    let data_dir = options
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| db.dir.path().to_path_buf());
+    let data_dir = options.data_dir.clone().unwrap_or_else(|| db.dir.path().to_path_buf());
     let mut config = Config {
         bind: "127.0.0.1:0".into(),
         data_dir,
         database_url: Some(db.url.clone()),
         database_pool_size: 6,
-        trusted_proxies: options
-            .trusted_proxies
-            .iter()
-            .map(|p| p.parse().unwrap())
-            .collect(),
+        trusted_proxies: options.trusted_proxies.iter().map(|p| p.parse().unwrap()).collect(),
         http_workers: Some(2),
         base_path: options.base_path.into(),
         ..Config::default()
@@ -128,13 +110,7 @@ impl TestApp {
 
     pub async fn spawn_with(db: &TestDb, options: Options) -> Self {
         let app = Self::start(db, options, None).await;
-        let created = app
-            .core
-            .create_app(NewApp {
-                name: "Testapp".into(),
-                ..Default::default()
-            })
-            .expect("create app");
+        let created = app.core.create_app(NewApp { name: "Testapp".into(), ..Default::default() }).expect("create app");
         app.with_app(created)
     }
 
@@ -154,13 +130,8 @@ impl TestApp {
         LazyLock::force(&TRACING);
         let config = config(db, &options);
         let clock = options.clock.clone().unwrap_or_default();
-        let hooks = Hooks {
-            clock: Some(Arc::new(clock.clone()) as Arc<dyn Clock>),
-            sender: options.sender.clone(),
-        };
-        let application = Application::build_with(config.clone(), hooks)
-            .await
-            .expect("application builds");
+        let hooks = Hooks { clock: Some(Arc::new(clock.clone()) as Arc<dyn Clock>), sender: options.sender.clone() };
+        let application = Application::build_with(config.clone(), hooks).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", application.port());
         let core = application.core().clone();
         let running = application.spawn();
@@ -198,10 +169,7 @@ impl TestApp {
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         let ts = chrono::Utc::now().timestamp_millis().to_string();
         let sign = format!("{},{ts}", md5_hex(&format!("{ts}{}", self.app.app_key)));
-        self.client
-            .post(self.url(path))
-            .header("X-LC-Id", &self.app.id)
-            .header("X-LC-Sign", sign)
+        self.client.post(self.url(path)).header("X-LC-Id", &self.app.id).header("X-LC-Sign", sign)
     }
 
     pub async fn request_code(&self, body: Value) -> (u16, Value) {
@@ -209,20 +177,14 @@ impl TestApp {
     }
 
     pub async fn verify_code(&self, code: &str, phone: &str) -> (u16, Value) {
-        send(
-            self.post(&format!("/1.1/verifySmsCode/{code}"))
-                .json(&serde_json::json!({"mobilePhoneNumber": phone})),
-        )
-        .await
+        send(self.post(&format!("/1.1/verifySmsCode/{code}")).json(&serde_json::json!({"mobilePhoneNumber": phone})))
+            .await
     }
 
     /// Messages the sink wrote to `e164`, oldest first.
     pub fn sink_lines(&self, e164: &str) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.sink).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["to"] == e164)
-            .collect()
+        text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v["to"] == e164).collect()
     }
 
     /// Waits until the sink holds `count` messages for `e164`; returns the newest.
@@ -239,17 +201,11 @@ impl TestApp {
 
     /// The code in the newest (`count`-th) message to `e164`.
     pub async fn wait_for_code(&self, e164: &str, count: usize) -> String {
-        code_in(
-            self.wait_for_message(e164, count).await["text"]
-                .as_str()
-                .unwrap(),
-        )
+        code_in(self.wait_for_message(e164, count).await["text"].as_str().unwrap())
     }
 
     pub fn update_settings(&self, patch: Value) {
-        self.core
-            .update_app_settings(&self.app.id, patch)
-            .expect("settings update");
+        self.core.update_app_settings(&self.app.id, patch).expect("settings update");
     }
 }
 
@@ -289,19 +245,11 @@ pub fn code_in(text: &str) -> String {
 pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.expect("request sent");
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string());
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
     let body = response.text().await.unwrap();
     assert!(
-        content_type
-            .as_deref()
-            .is_some_and(|c| c.starts_with("application/json")),
+        content_type.as_deref().is_some_and(|c| c.starts_with("application/json")),
         "status {status}: content type {content_type:?}, body {body:?}"
     );
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")),
-    )
+    (status, serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")))
 }

@@ -5,14 +5,7 @@ use crate::helpers::{Options, TestApp, TestDb, send};
 use phonebase::core::clock::ShiftedClock;
 
 async fn app_with_clock(db: &TestDb) -> TestApp {
-    TestApp::spawn_with(
-        db,
-        Options {
-            clock: Some(ShiftedClock::default()),
-            ..Default::default()
-        },
-    )
-    .await
+    TestApp::spawn_with(db, Options { clock: Some(ShiftedClock::default()), ..Default::default() }).await
 }
 
 async fn code_status(app: &TestApp, phone: &str) -> (u16, Option<i64>) {
@@ -26,22 +19,14 @@ async fn per_phone_minute_hour_and_day() {
     let app = app_with_clock(&db).await;
     let phone = "13800138010";
     assert_eq!(code_status(&app, phone).await, (200, None));
-    assert_eq!(
-        code_status(&app, phone).await,
-        (400, Some(601)),
-        "1 per minute"
-    );
+    assert_eq!(code_status(&app, phone).await, (400, Some(601)), "1 per minute");
     app.clock.advance(TimeDelta::seconds(61));
     // 2..5 within the hour, a minute apart.
     for _ in 2..=5 {
         assert_eq!(code_status(&app, phone).await.0, 200);
         app.clock.advance(TimeDelta::seconds(61));
     }
-    assert_eq!(
-        code_status(&app, phone).await,
-        (400, Some(601)),
-        "5 per hour"
-    );
+    assert_eq!(code_status(&app, phone).await, (400, Some(601)), "5 per hour");
     // Another number is not affected.
     assert_eq!(code_status(&app, "13800138011").await.0, 200);
     app.clock.advance(TimeDelta::hours(1));
@@ -50,11 +35,7 @@ async fn per_phone_minute_hour_and_day() {
         app.clock.advance(TimeDelta::seconds(61));
     }
     app.clock.advance(TimeDelta::hours(2));
-    assert_eq!(
-        code_status(&app, phone).await,
-        (400, Some(601)),
-        "10 per day"
-    );
+    assert_eq!(code_status(&app, phone).await, (400, Some(601)), "10 per day");
     app.clock.advance(TimeDelta::hours(22));
     assert_eq!(code_status(&app, phone).await.0, 200, "the day is rolling");
 }
@@ -68,19 +49,10 @@ async fn limits_are_per_app_and_configurable() {
         assert_eq!(code_status(&app, "13800138012").await.0, 200);
     }
     assert_eq!(code_status(&app, "13800138012").await, (400, Some(601)));
-    let other = app
-        .core
-        .create_app(phonebase::core::apps::NewApp {
-            name: "Other".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let other =
+        app.core.create_app(phonebase::core::apps::NewApp { name: "Other".into(), ..Default::default() }).unwrap();
     let other = app.with_app(other);
-    assert_eq!(
-        code_status(&other, "13800138012").await.0,
-        200,
-        "another app counts its own sends"
-    );
+    assert_eq!(code_status(&other, "13800138012").await.0, 200, "another app counts its own sends");
 }
 
 #[tokio::test]
@@ -88,11 +60,7 @@ async fn per_ip_limit_and_trusted_proxies() {
     let db = TestDb::new();
     let app = TestApp::spawn_with(
         &db,
-        Options {
-            clock: Some(ShiftedClock::default()),
-            trusted_proxies: vec!["127.0.0.1/32"],
-            ..Default::default()
-        },
+        Options { clock: Some(ShiftedClock::default()), trusted_proxies: vec!["127.0.0.1/32"], ..Default::default() },
     )
     .await;
     app.update_settings(json!({"limits": {"ip_per_hour": 2}}));
@@ -109,11 +77,7 @@ async fn per_ip_limit_and_trusted_proxies() {
     assert_eq!(from("203.0.113.5", "13800138020").await.0, 200);
     assert_eq!(from("203.0.113.5", "13800138021").await.0, 200);
     assert_eq!(from("203.0.113.5", "13800138022").await, (400, Some(601)));
-    assert_eq!(
-        from("203.0.113.6", "13800138022").await.0,
-        200,
-        "another client behind the proxy"
-    );
+    assert_eq!(from("203.0.113.6", "13800138022").await.0, 200, "another client behind the proxy");
     app.clock.advance(TimeDelta::minutes(61));
     assert_eq!(from("203.0.113.5", "13800138023").await.0, 200);
 
@@ -134,41 +98,17 @@ async fn per_ip_limit_and_trusted_proxies() {
 async fn codes_expire_with_their_ttl() {
     let db = TestDb::new();
     let app = app_with_clock(&db).await;
-    assert_eq!(
-        app.request_code(json!({"mobilePhoneNumber": "13800138040"}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138040"})).await.0, 200);
     let code = app.wait_for_code("+8613800138040", 1).await;
-    app.clock
-        .advance(TimeDelta::minutes(10) + TimeDelta::seconds(1));
-    assert_eq!(
-        app.verify_code(&code, "13800138040").await.1["code"],
-        603,
-        "default ttl is 10 minutes"
-    );
+    app.clock.advance(TimeDelta::minutes(10) + TimeDelta::seconds(1));
+    assert_eq!(app.verify_code(&code, "13800138040").await.1["code"], 603, "default ttl is 10 minutes");
 
-    assert_eq!(
-        app.request_code(json!({"mobilePhoneNumber": "13800138041", "ttl": 2}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138041", "ttl": 2})).await.0, 200);
     let code = app.wait_for_code("+8613800138041", 1).await;
     app.clock.advance(TimeDelta::seconds(119));
-    assert_eq!(
-        app.verify_code(&code, "13800138041").await.0,
-        200,
-        "still alive before its ttl"
-    );
+    assert_eq!(app.verify_code(&code, "13800138041").await.0, 200, "still alive before its ttl");
 
-    assert_eq!(
-        app.request_code(json!({"mobilePhoneNumber": "13800138042", "ttl": "2"}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138042", "ttl": "2"})).await.0, 200);
     let code = app.wait_for_code("+8613800138042", 1).await;
     app.clock.advance(TimeDelta::seconds(121));
     assert_eq!(app.verify_code(&code, "13800138042").await.1["code"], 603);
@@ -179,12 +119,7 @@ async fn five_wrong_attempts_kill_a_code() {
     let db = TestDb::new();
     let app = app_with_clock(&db).await;
     for (phone, wrong) in [("13800138050", 4), ("13800138051", 5)] {
-        assert_eq!(
-            app.request_code(json!({"mobilePhoneNumber": phone}))
-                .await
-                .0,
-            200
-        );
+        assert_eq!(app.request_code(json!({"mobilePhoneNumber": phone})).await.0, 200);
         let e164 = format!("+86{phone}");
         let code = app.wait_for_code(&e164, 1).await;
         let wrong_code = if code == "000000" { "000001" } else { "000000" };
@@ -192,10 +127,6 @@ async fn five_wrong_attempts_kill_a_code() {
             assert_eq!(app.verify_code(wrong_code, phone).await.1["code"], 603);
         }
         let (status, _) = app.verify_code(&code, phone).await;
-        assert_eq!(
-            status == 200,
-            wrong < 5,
-            "{wrong} wrong attempts before the right one"
-        );
+        assert_eq!(status == 200, wrong < 5, "{wrong} wrong attempts before the right one");
     }
 }

@@ -14,23 +14,11 @@ use crate::core::apps::App;
 use crate::core::secrets::ct_eq;
 use crate::http::{AppState, blocking};
 
-const APP_ID: &[&str] = &[
-    "x-lc-id",
-    "x-avoscloud-application-id",
-    "x-uluru-application-id",
-];
-const APP_KEY: &[&str] = &[
-    "x-lc-key",
-    "x-avoscloud-application-key",
-    "x-uluru-application-key",
-];
+const APP_ID: &[&str] = &["x-lc-id", "x-avoscloud-application-id", "x-uluru-application-id"];
+const APP_KEY: &[&str] = &["x-lc-key", "x-avoscloud-application-key", "x-uluru-application-key"];
 const MASTER_KEY: &[&str] = &["x-avoscloud-master-key", "x-uluru-master-key"];
 const SIGN: &[&str] = &["x-lc-sign", "x-avoscloud-request-sign"];
-pub const SESSION: &[&str] = &[
-    "x-lc-session",
-    "x-avoscloud-session-token",
-    "x-uluru-session-token",
-];
+pub const SESSION: &[&str] = &["x-lc-session", "x-avoscloud-session-token", "x-uluru-session-token"];
 
 /// An authenticated LeanCloud request.
 #[derive(Debug, Clone)]
@@ -40,12 +28,7 @@ pub struct LcAuth {
 }
 
 pub fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|n| headers.get(*n))
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    names.iter().find_map(|n| headers.get(*n)).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 fn md5_hex(input: &str) -> String {
@@ -90,13 +73,8 @@ impl FromRequest for LcAuth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .expect("AppState is registered")
-                .clone();
-            let app_id = header(req.headers(), APP_ID)
-                .ok_or_else(LcError::unauthorized)?
-                .to_string();
+            let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
+            let app_id = header(req.headers(), APP_ID).ok_or_else(LcError::unauthorized)?.to_string();
             let app = match state.core.cached_app(&app_id) {
                 Some(app) => app,
                 None => {
@@ -105,12 +83,7 @@ impl FromRequest for LcAuth {
                 }
             };
             let now_ms = state.core.clock.now().timestamp_millis();
-            match check_keys(
-                req.headers(),
-                &app,
-                now_ms,
-                state.config.leancloud.signature_max_age_secs,
-            ) {
+            match check_keys(req.headers(), &app, now_ms, state.config.leancloud.signature_max_age_secs) {
                 Some(master) => Ok(LcAuth { app, master }),
                 None => Err(LcError::unauthorized()),
             }
@@ -137,10 +110,7 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
-            map.insert(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
+            map.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
         }
         map
     }
@@ -149,56 +119,17 @@ mod tests {
     fn contract_signature_vectors() {
         let app = app();
         let ok = |h: &[(&str, &str)]| check_keys(&headers(h), &app, 0, 0);
+        assert_eq!(ok(&[("x-lc-sign", "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943466")]), Some(false));
+        assert_eq!(ok(&[("x-lc-sign", "D5BCBB897E19B2F6633C716DFDFAF9BE,1453014943466")]), Some(false));
+        assert_eq!(ok(&[("x-lc-sign", "e074720658078c898aa0d4b1b82bdf4b,1453014943466,master")]), Some(true));
         assert_eq!(
-            ok(&[(
-                "x-lc-sign",
-                "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943466"
-            )]),
-            Some(false)
-        );
-        assert_eq!(
-            ok(&[(
-                "x-lc-sign",
-                "D5BCBB897E19B2F6633C716DFDFAF9BE,1453014943466"
-            )]),
-            Some(false)
-        );
-        assert_eq!(
-            ok(&[(
-                "x-lc-sign",
-                "e074720658078c898aa0d4b1b82bdf4b,1453014943466,master"
-            )]),
-            Some(true)
-        );
-        assert_eq!(
-            ok(&[(
-                "x-avoscloud-request-sign",
-                "e074720658078c898aa0d4b1b82bdf4b,1453014943466,master"
-            )]),
+            ok(&[("x-avoscloud-request-sign", "e074720658078c898aa0d4b1b82bdf4b,1453014943466,master")]),
             Some(true)
         );
         // The app-key signature does not pass as master, nor the master one as app.
-        assert_eq!(
-            ok(&[(
-                "x-lc-sign",
-                "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943466,master"
-            )]),
-            None
-        );
-        assert_eq!(
-            ok(&[(
-                "x-lc-sign",
-                "e074720658078c898aa0d4b1b82bdf4b,1453014943466"
-            )]),
-            None
-        );
-        assert_eq!(
-            ok(&[(
-                "x-lc-sign",
-                "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943467"
-            )]),
-            None
-        );
+        assert_eq!(ok(&[("x-lc-sign", "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943466,master")]), None);
+        assert_eq!(ok(&[("x-lc-sign", "e074720658078c898aa0d4b1b82bdf4b,1453014943466")]), None);
+        assert_eq!(ok(&[("x-lc-sign", "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943467")]), None);
         assert_eq!(ok(&[("x-lc-sign", "garbage")]), None);
         assert_eq!(ok(&[]), None);
     }
@@ -208,32 +139,17 @@ mod tests {
         let app = app();
         let ok = |h: &[(&str, &str)]| check_keys(&headers(h), &app, 0, 0);
         assert_eq!(ok(&[("x-lc-key", "UtOCzqb67d3sN12Kts4URwy8")]), Some(false));
-        assert_eq!(
-            ok(&[("x-lc-key", "DyJegPlemooo4X1tg94gQkw1,master")]),
-            Some(true)
-        );
+        assert_eq!(ok(&[("x-lc-key", "DyJegPlemooo4X1tg94gQkw1,master")]), Some(true));
         assert_eq!(ok(&[("x-lc-key", "DyJegPlemooo4X1tg94gQkw1")]), None);
-        assert_eq!(
-            ok(&[("x-avoscloud-application-key", "UtOCzqb67d3sN12Kts4URwy8")]),
-            Some(false)
-        );
-        assert_eq!(
-            ok(&[("x-uluru-master-key", "DyJegPlemooo4X1tg94gQkw1")]),
-            Some(true)
-        );
+        assert_eq!(ok(&[("x-avoscloud-application-key", "UtOCzqb67d3sN12Kts4URwy8")]), Some(false));
+        assert_eq!(ok(&[("x-uluru-master-key", "DyJegPlemooo4X1tg94gQkw1")]), Some(true));
     }
 
     #[test]
     fn signature_age_window() {
         let app = app();
-        let h = headers(&[(
-            "x-lc-sign",
-            "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943466",
-        )]);
-        assert_eq!(
-            check_keys(&h, &app, 1453014943466 + 59_000, 60),
-            Some(false)
-        );
+        let h = headers(&[("x-lc-sign", "d5bcbb897e19b2f6633c716dfdfaf9be,1453014943466")]);
+        assert_eq!(check_keys(&h, &app, 1453014943466 + 59_000, 60), Some(false));
         assert_eq!(check_keys(&h, &app, 1453014943466 + 61_000, 60), None);
     }
 }

@@ -16,11 +16,7 @@ pub struct LcError {
 
 impl LcError {
     pub fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self { status, code, message: message.into() }
     }
 
     pub fn bad_request(code: i32, message: impl Into<String>) -> Self {
@@ -32,10 +28,7 @@ impl LcError {
     }
 
     pub fn missing_phone() -> Self {
-        Self::bad_request(
-            212,
-            "The mobile phone number is missing, and must be specified.",
-        )
+        Self::bad_request(212, "The mobile phone number is missing, and must be specified.")
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -55,8 +48,7 @@ impl ResponseError for LcError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .json(serde_json::json!({"code": self.code, "error": self.message}))
+        HttpResponse::build(self.status).json(serde_json::json!({"code": self.code, "error": self.message}))
     }
 }
 
@@ -66,38 +58,22 @@ impl From<core::Error> for LcError {
         match e {
             E::MissingPhone => Self::missing_phone(),
             E::InvalidPhone => Self::bad_request(127, "The mobile phone number was invalid."),
-            E::InternationalDisabled => Self::bad_request(
-                1,
-                "International SMS is disabled, please enable it in console.",
-            ),
-            E::VoiceDomesticOnly => Self::bad_request(
-                1,
-                "Voice verification codes can only be sent to mainland China numbers.",
-            ),
-            E::InvalidParameter(message) => Self::bad_request(1, message),
-            E::SmsDisabled => Self::new(
-                StatusCode::FORBIDDEN,
-                119,
-                "SMS code service is disabled for this app.",
-            ),
-            E::TooFrequentForPhone => Self::bad_request(601, "Can't send SMS too frequently."),
-            E::TooFrequentForIp => {
-                Self::bad_request(601, "SMS sending exceeds limit for this client address.")
+            E::InternationalDisabled => {
+                Self::bad_request(1, "International SMS is disabled, please enable it in console.")
             }
+            E::VoiceDomesticOnly => {
+                Self::bad_request(1, "Voice verification codes can only be sent to mainland China numbers.")
+            }
+            E::InvalidParameter(message) => Self::bad_request(1, message),
+            E::SmsDisabled => Self::new(StatusCode::FORBIDDEN, 119, "SMS code service is disabled for this app."),
+            E::TooFrequentForPhone => Self::bad_request(601, "Can't send SMS too frequently."),
+            E::TooFrequentForIp => Self::bad_request(601, "SMS sending exceeds limit for this client address."),
             E::InvalidCode => Self::bad_request(603, "Invalid SMS code."),
             E::UnknownApp => Self::unauthorized(),
-            E::Busy => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                124,
-                "The server is busy, please retry.",
-            ),
+            E::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, 124, "The server is busy, please retry."),
             E::Internal(source) => {
                 tracing::error!(error = format!("{source:#}"), "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    1,
-                    "Internal server error. No information available.",
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, 1, "Internal server error. No information available.")
             }
         }
     }
@@ -106,15 +82,11 @@ impl From<core::Error> for LcError {
 impl From<BodyError> for LcError {
     fn from(e: BodyError) -> Self {
         match e {
-            BodyError::TooLarge(limit) => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                1,
-                format!("Request body is larger than {limit} bytes."),
-            ),
-            BodyError::Unreadable => Self::bad_request(1, "Request body could not be read."),
-            BodyError::NotJsonObject => {
-                Self::bad_request(107, "Malformed json object. A json dictionary is expected.")
+            BodyError::TooLarge(limit) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, 1, format!("Request body is larger than {limit} bytes."))
             }
+            BodyError::Unreadable => Self::bad_request(1, "Request body could not be read."),
+            BodyError::NotJsonObject => Self::bad_request(107, "Malformed json object. A json dictionary is expected."),
         }
     }
 }

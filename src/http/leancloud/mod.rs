@@ -31,11 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// `GET /1.1/date`: no authentication (the Python SDK sends no headers here).
 async fn server_date(state: web::Data<crate::http::AppState>) -> HttpResponse {
-    let now = state
-        .core
-        .clock
-        .now()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = state.core.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     HttpResponse::Ok().json(serde_json::json!({"__type": "Date", "iso": now}))
 }
 

@@ -13,9 +13,7 @@ pub fn string(body: &Body, key: &str) -> Result<Option<String>, LcError> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(LcError::invalid_parameter(format!(
-            "{key} must be a string"
-        ))),
+        Some(_) => Err(LcError::invalid_parameter(format!("{key} must be a string"))),
     }
 }
 
@@ -51,9 +49,7 @@ mod tests {
 
     #[test]
     fn lenient_types() {
-        let b = body(
-            serde_json::json!({"ttl": "5", "n": 7, "s": 13800138000u64, "bad": [1], "blank": ""}),
-        );
+        let b = body(serde_json::json!({"ttl": "5", "n": 7, "s": 13800138000u64, "bad": [1], "blank": ""}));
         assert_eq!(integer(&b, "ttl").unwrap(), Some(5));
         assert_eq!(integer(&b, "n").unwrap(), Some(7));
         assert_eq!(integer(&b, "blank").unwrap(), None);

@@ -21,9 +21,7 @@ pub async fn request_sms_code(
         None | Some("") | Some("sms") => Channel::Sms,
         Some("voice") => Channel::Voice,
         Some(other) => {
-            return Err(LcError::invalid_parameter(format!(
-                "smsType must be sms or voice, not {other:?}"
-            )));
+            return Err(LcError::invalid_parameter(format!("smsType must be sms or voice, not {other:?}")));
         }
     };
     // Templates and signatures go through review (a later part); until one exists none is known.
@@ -58,9 +56,7 @@ pub async fn verify_sms_code(
     let mut body = json_object_body(payload, state.config.body_limit_bytes).await?;
     // Older docs put the number in the query string.
     if !body.contains_key("mobilePhoneNumber")
-        && let Some((_, v)) = query_params(&req)
-            .into_iter()
-            .find(|(k, _)| k == "mobilePhoneNumber")
+        && let Some((_, v)) = query_params(&req).into_iter().find(|(k, _)| k == "mobilePhoneNumber")
     {
         body.insert("mobilePhoneNumber".into(), v.into());
     }
