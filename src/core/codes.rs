@@ -218,32 +218,42 @@ impl Core {
     /// Phone before address, always, so two transactions never wait on each other in a circle.
     fn check_limits(&self, conn: &mut DbConn, app: &App, phone: &str, ip: &str, now: NaiveDateTime) -> Result<()> {
         let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day } = app.settings.limits;
-        let day_ago = now - TimeDelta::days(1);
-        store::lock_key(conn, &format!("send:phone:{}:{phone}", app.id))?;
-        let recent = store::sends::recent(
-            conn,
-            &app.id,
-            SendKey::Phone(phone),
-            day_ago,
-            phone_per_day.max(phone_per_hour).max(phone_per_minute),
-        )?;
-        if window_full(
-            &recent,
-            now,
-            &[
-                (phone_per_minute, TimeDelta::minutes(1)),
-                (phone_per_hour, TimeDelta::hours(1)),
-                (phone_per_day, TimeDelta::days(1)),
-            ],
-        ) {
+        let phone_windows = [
+            (phone_per_minute, TimeDelta::minutes(1)),
+            (phone_per_hour, TimeDelta::hours(1)),
+            (phone_per_day, TimeDelta::days(1)),
+        ];
+        let ip_windows = [(ip_per_hour, TimeDelta::hours(1)), (ip_per_day, TimeDelta::days(1))];
+        if self.key_over_limit(conn, app, SendKey::Phone(phone), &phone_windows, now)? {
             return Err(Error::TooFrequentForPhone);
         }
-        store::lock_key(conn, &format!("send:ip:{}:{ip}", app.id))?;
-        let recent = store::sends::recent(conn, &app.id, SendKey::Ip(ip), day_ago, ip_per_day.max(ip_per_hour))?;
-        if window_full(&recent, now, &[(ip_per_hour, TimeDelta::hours(1)), (ip_per_day, TimeDelta::days(1))]) {
+        if self.key_over_limit(conn, app, SendKey::Ip(ip), &ip_windows, now)? {
             return Err(Error::TooFrequentForIp);
         }
         Ok(())
+    }
+
+    /// Locks `key` for the rest of the transaction and tells whether any of its windows is full.
+    /// A key whose limits are all off takes no lock: one busy address (a carrier's NAT, a load
+    /// test) must not serialise every send when nobody counts it.
+    fn key_over_limit(
+        &self,
+        conn: &mut DbConn,
+        app: &App,
+        key: SendKey<'_>,
+        windows: &[(u32, TimeDelta)],
+        now: NaiveDateTime,
+    ) -> Result<bool> {
+        let Some(largest) = windows.iter().map(|&(limit, _)| limit).max().filter(|&l| l > 0) else {
+            return Ok(false);
+        };
+        let lock = match key {
+            SendKey::Phone(phone) => format!("send:phone:{}:{phone}", app.id),
+            SendKey::Ip(ip) => format!("send:ip:{}:{ip}", app.id),
+        };
+        store::lock_key(conn, &lock)?;
+        let recent = store::sends::recent(conn, &app.id, key, now - TimeDelta::days(1), largest)?;
+        Ok(window_full(&recent, now, windows))
     }
 
     /// A fresh code that no live code of the same app and purpose has, so that the calls which
