@@ -63,6 +63,7 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     let options = CoreOptions {
         app_cache_ttl: Duration::from_secs(config.app_cache_secs),
         message_retention: chrono::TimeDelta::days(config.maintenance.message_retention_days),
+        ..CoreOptions::default()
     };
     Core::new(pool, clock, Keys::from_secret(&secret), options)
 }

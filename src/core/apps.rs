@@ -22,11 +22,23 @@ pub struct Limits {
     /// carriers put many users behind one address.
     pub ip_per_hour: u32,
     pub ip_per_day: u32,
+    /// Wrong codes sent without a phone number (looked up by value: JS verifyMobilePhone and
+    /// resetPasswordBySmsCode) per client address / per app, per rolling hour.
+    pub code_guesses_per_ip_hour: u32,
+    pub code_guesses_per_app_hour: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { phone_per_minute: 1, phone_per_hour: 5, phone_per_day: 10, ip_per_hour: 60, ip_per_day: 300 }
+        Self {
+            phone_per_minute: 1,
+            phone_per_hour: 5,
+            phone_per_day: 10,
+            ip_per_hour: 60,
+            ip_per_day: 300,
+            code_guesses_per_ip_hour: 10,
+            code_guesses_per_app_hour: 100,
+        }
     }
 }
 
@@ -43,11 +55,46 @@ pub struct AppSettings {
     /// Test numbers (E.164) with their fixed code: nothing is sent, the pair always verifies,
     /// and the send limits still apply.
     pub test_numbers: BTreeMap<String, String>,
+    pub policy: Policy,
+    /// Sessions end this many days after login; `None`: when revoked.
+    pub session_ttl_days: Option<u32>,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
-        Self { limits: Limits::default(), sms_enabled: true, international_sms: false, test_numbers: BTreeMap::new() }
+        Self {
+            limits: Limits::default(),
+            sms_enabled: true,
+            international_sms: false,
+            test_numbers: BTreeMap::new(),
+            policy: Policy::default(),
+            session_ttl_days: None,
+        }
+    }
+}
+
+/// LeanCloud's account switches (contract 6.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Verified numbers may log in with an SMS code.
+    pub sms_login: bool,
+    /// Logging in by phone (password or code) needs a verified number (215 otherwise).
+    pub login_requires_verified_phone: bool,
+    /// Unverified numbers may reset their password by SMS.
+    pub reset_allows_unverified_phone: bool,
+    /// Every code send needs a captcha `validate_token` (608 otherwise).
+    pub captcha_required: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            sms_login: true,
+            login_requires_verified_phone: false,
+            reset_allows_unverified_phone: false,
+            captcha_required: false,
+        }
     }
 }
 

@@ -217,7 +217,8 @@ impl Core {
     /// to one number (or from one address) wait for each other, on SQLite `BEGIN IMMEDIATE` does.
     /// Phone before address, always, so two transactions never wait on each other in a circle.
     fn check_limits(&self, conn: &mut DbConn, app: &App, phone: &str, ip: &str, now: NaiveDateTime) -> Result<()> {
-        let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day } = app.settings.limits;
+        let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day, .. } =
+            app.settings.limits;
         let phone_windows = [
             (phone_per_minute, TimeDelta::minutes(1)),
             (phone_per_hour, TimeDelta::hours(1)),
@@ -276,7 +277,7 @@ impl Core {
         Err(Error::Busy)
     }
 
-    fn value_hash(&self, app: &App, purpose: Purpose, code: &str) -> String {
+    pub(crate) fn value_hash(&self, app: &App, purpose: Purpose, code: &str) -> String {
         self.keys.keyed_hash(&["value", &app.id, purpose.as_str(), code])
     }
 

@@ -20,6 +20,34 @@ pub enum Error {
     TooFrequentForIp,
     #[error("invalid SMS code")]
     InvalidCode,
+    #[error("username is missing or blank")]
+    UsernameMissing,
+    #[error("password is missing or blank")]
+    PasswordMissing,
+    #[error("username has already been taken")]
+    UsernameTaken,
+    #[error("email has already been taken")]
+    EmailTaken,
+    #[error("mobile phone number has already been taken")]
+    PhoneTaken,
+    #[error("the email address is invalid")]
+    InvalidEmail,
+    #[error("could not find user")]
+    UserNotFound,
+    #[error("no user has this email")]
+    EmailNotFound,
+    #[error("no user has this mobile phone number")]
+    PhoneNotFound,
+    #[error("the username and password mismatch")]
+    WrongPassword,
+    #[error("the mobile phone number is not verified")]
+    PhoneNotVerified,
+    #[error("too many failed logins, try again later or reset the password")]
+    AccountLocked,
+    #[error("this operation is not allowed for this app")]
+    NotAllowed,
+    #[error("too many wrong codes from here, try again later")]
+    TooManyGuesses,
     #[error("the app does not exist")]
     UnknownApp,
     #[error("the service is busy, try again")]

@@ -11,6 +11,8 @@ pub struct PurgeReport {
     pub send_events: usize,
     pub expired_messages: usize,
     pub messages: usize,
+    pub sessions: usize,
+    pub login_records: usize,
 }
 
 impl Core {
@@ -26,6 +28,12 @@ impl Core {
         let expired_messages = store::write_tx(&mut conn, |c| store::messages::fail_expired(c, now))?;
         let messages =
             store::write_tx(&mut conn, |c| store::messages::purge_before(c, now - self.options.message_retention))?;
-        Ok(PurgeReport { codes, send_events, expired_messages, messages })
+        let sessions = store::write_tx(&mut conn, |c| store::sessions::purge_before(c, now - TimeDelta::days(1)))?;
+        // Lockout looks back 30 minutes, code guesses an hour.
+        let login_records = store::write_tx(&mut conn, |c| -> crate::core::Result<usize> {
+            Ok(store::sessions::purge_failures_before(c, now - TimeDelta::hours(1))?
+                + store::codes::purge_guesses_before(c, now - TimeDelta::hours(2))?)
+        })?;
+        Ok(PurgeReport { codes, send_events, expired_messages, messages, sessions, login_records })
     }
 }

@@ -6,9 +6,12 @@ pub mod clock;
 pub mod codes;
 mod error;
 pub mod maintenance;
+pub mod passwords;
 pub mod phone;
 pub mod secrets;
+pub mod sessions;
 pub mod texts;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +28,17 @@ pub struct CoreOptions {
     pub app_cache_ttl: Duration,
     /// How long final messages stay in the log.
     pub message_retention: chrono::TimeDelta,
+    /// Password hashes computed at once (each holds 19 MiB).
+    pub password_concurrency: usize,
 }
 
 impl Default for CoreOptions {
     fn default() -> Self {
-        Self { app_cache_ttl: Duration::from_secs(5), message_retention: chrono::TimeDelta::days(30) }
+        Self {
+            app_cache_ttl: Duration::from_secs(5),
+            message_retention: chrono::TimeDelta::days(30),
+            password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
     }
 }
 
@@ -39,6 +48,7 @@ pub struct Core {
     pool: Pool,
     pub clock: Arc<dyn Clock>,
     keys: Arc<Keys>,
+    passwords: Arc<passwords::Passwords>,
     texts: Arc<texts::Texts>,
     app_cache: Arc<apps::AppCache>,
     outbox_wakeup: Arc<tokio::sync::Notify>,
@@ -51,6 +61,7 @@ impl Core {
             pool,
             clock,
             keys: Arc::new(keys),
+            passwords: Arc::new(passwords::Passwords::new(options.password_concurrency)?),
             texts: Arc::new(texts::Texts::load()?),
             app_cache: Arc::new(apps::AppCache::new(options.app_cache_ttl)),
             outbox_wakeup: Arc::new(tokio::sync::Notify::new()),

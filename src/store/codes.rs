@@ -87,3 +87,54 @@ pub fn value_is_live(
 pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(vc::table.filter(vc::expires_at.lt(before).or(vc::used_at.lt(before)))).execute(conn)
 }
+
+/// A live code found by its value alone.
+#[derive(Debug, Clone, Queryable)]
+pub struct ByValue {
+    pub id: String,
+    pub phone: String,
+    pub user_id: Option<String>,
+}
+
+/// Live codes of `purpose` with this value hash (unique among live codes when issued, but a
+/// caller must still cope with more than one).
+pub fn find_by_value(
+    conn: &mut DbConn,
+    app_id: &str,
+    purpose: &str,
+    value_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<ByValue>> {
+    vc::table
+        .filter(vc::app_id.eq(app_id))
+        .filter(vc::value_hash.eq(value_hash))
+        .filter(vc::purpose.eq(purpose))
+        .filter(vc::used_at.is_null())
+        .filter(vc::expires_at.gt(now))
+        .select((vc::id, vc::phone, vc::user_id))
+        .load(conn)
+}
+
+pub fn record_guess(conn: &mut DbConn, id: &str, app_id: &str, ip: &str, at: NaiveDateTime) -> QueryResult<()> {
+    use super::schema::code_guesses as g;
+    diesel::insert_into(g::table)
+        .values((g::id.eq(id), g::app_id.eq(app_id), g::ip.eq(ip), g::created_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Wrong guesses by value since `since`: from `ip` if given, else for the whole app.
+pub fn guesses_since(conn: &mut DbConn, app_id: &str, ip: Option<&str>, since: NaiveDateTime) -> QueryResult<i64> {
+    use super::schema::code_guesses as g;
+    let query = g::table.filter(g::app_id.eq(app_id)).filter(g::created_at.gt(since)).into_boxed();
+    let query = match ip {
+        Some(ip) => query.filter(g::ip.eq(ip)),
+        None => query,
+    };
+    query.count().get_result(conn)
+}
+
+pub fn purge_guesses_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    use super::schema::code_guesses as g;
+    diesel::delete(g::table.filter(g::created_at.lt(before))).execute(conn)
+}

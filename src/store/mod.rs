@@ -7,6 +7,8 @@ pub mod instance;
 pub mod messages;
 pub mod schema;
 pub mod sends;
+pub mod sessions;
+pub mod users;
 
 use std::time::Duration;
 

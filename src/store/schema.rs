@@ -68,7 +68,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Text,
+        app_id -> Text,
+        username -> Text,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        mobile_phone -> Nullable<Text>,
+        phone_e164 -> Nullable<Text>,
+        mobile_verified -> Bool,
+        email_verified -> Bool,
+        password_hash -> Nullable<Text>,
+        auth_data -> Nullable<Text>,
+        fields -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        app_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    code_guesses (id) {
+        id -> Text,
+        app_id -> Text,
+        ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
+diesel::joinable!(users -> apps (app_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(send_events -> apps (app_id));
 diesel::joinable!(messages -> apps (app_id));
-diesel::allow_tables_to_appear_in_same_query!(apps, verification_codes, send_events, messages, instance_settings);
+diesel::allow_tables_to_appear_in_same_query!(
+    apps,
+    verification_codes,
+    send_events,
+    messages,
+    instance_settings,
+    users,
+    sessions,
+    login_failures,
+    code_guesses
+);

@@ -7,3 +7,4 @@ mod helpers;
 mod limits;
 mod outbox;
 mod sms;
+mod users;

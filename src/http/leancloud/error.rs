@@ -31,6 +31,11 @@ impl LcError {
         Self::bad_request(212, "The mobile phone number is missing, and must be specified.")
     }
 
+    /// 206: acting on a user without that user's session or the master key.
+    pub fn cannot_alter() -> Self {
+        Self::new(StatusCode::FORBIDDEN, 206, "The user cannot be altered by a client without the session.")
+    }
+
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::bad_request(1, message)
     }
@@ -69,6 +74,24 @@ impl From<core::Error> for LcError {
             E::TooFrequentForPhone => Self::bad_request(601, "Can't send SMS too frequently."),
             E::TooFrequentForIp => Self::bad_request(601, "SMS sending exceeds limit for this client address."),
             E::InvalidCode => Self::bad_request(603, "Invalid SMS code."),
+            E::UsernameMissing => Self::bad_request(200, "Username is missing or empty"),
+            E::PasswordMissing => Self::bad_request(201, "Password is missing or empty."),
+            E::UsernameTaken => Self::bad_request(202, "Username has already been taken."),
+            E::EmailTaken => Self::bad_request(203, "Email has already been taken."),
+            E::PhoneTaken => Self::bad_request(214, "Mobile phone number has already been taken."),
+            E::InvalidEmail => Self::bad_request(125, "The email address was invalid."),
+            E::UserNotFound => Self::bad_request(211, "Could not find user."),
+            E::EmailNotFound => Self::bad_request(205, "A user with the specified email was not found."),
+            E::PhoneNotFound => Self::bad_request(213, "A user with the specified mobile phone number was not found."),
+            E::WrongPassword => Self::bad_request(210, "The username and password mismatch."),
+            E::PhoneNotVerified => Self::bad_request(215, "Mobile phone number isn't verified."),
+            E::AccountLocked => Self::bad_request(219, "登录失败次数超过限制，请稍候再试，或者通过忘记密码重设密码。"),
+            E::NotAllowed => Self::new(StatusCode::FORBIDDEN, 119, "That operation isn't allowed for clients."),
+            E::TooManyGuesses => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                603,
+                "Invalid SMS code. Too many wrong codes, try again later.",
+            ),
             E::UnknownApp => Self::unauthorized(),
             E::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, 124, "The server is busy, please retry."),
             E::Internal(source) => {

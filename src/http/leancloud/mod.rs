@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 mod params;
 mod sms;
+pub mod users;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
@@ -12,19 +13,32 @@ use actix_web::{HttpResponse, ResponseError, web};
 use error::LcError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use actix_web::Resource;
+    // A resource answers its methods; any other gets a JSON 405, not an empty body.
+    fn resource(path: &str) -> Resource {
+        web::resource(path).default_service(web::to(method_not_allowed))
+    }
     cfg.service(
         web::scope("/1.1")
             .route("/date", web::get().to(server_date))
-            .service(
-                web::resource("/requestSmsCode")
-                    .route(web::post().to(sms::request_sms_code))
-                    .default_service(web::to(method_not_allowed)),
-            )
-            .service(
-                web::resource("/verifySmsCode/{code}")
-                    .route(web::post().to(sms::verify_sms_code))
-                    .default_service(web::to(method_not_allowed)),
-            )
+            .service(resource("/requestSmsCode").route(web::post().to(sms::request_sms_code)))
+            .service(resource("/verifySmsCode/{code}").route(web::post().to(sms::verify_sms_code)))
+            .service(resource("/users").route(web::post().to(users::sign_up)))
+            .service(resource("/classes/_User").route(web::post().to(users::sign_up)))
+            .service(resource("/login").route(web::post().to(users::log_in)).route(web::get().to(users::log_in)))
+            .service(resource("/usersByMobilePhone").route(web::post().to(users::by_mobile_phone)))
+            .service(resource("/users/me").route(web::get().to(users::me)))
+            .service(resource("/users/{id}").route(web::get().to(users::get_user)))
+            .service(resource("/classes/_User/{id}").route(web::get().to(users::get_user)))
+            .service(resource("/users/{id}/refreshSessionToken").route(web::put().to(users::refresh_session_token)))
+            .service(resource("/users/{id}/updatePassword").route(web::put().to(users::update_password)))
+            .service(resource("/requestLoginSmsCode").route(web::post().to(users::request_login_code)))
+            .service(resource("/requestPasswordResetBySmsCode").route(web::post().to(users::request_reset_code)))
+            .service(resource("/resetPasswordBySmsCode/{code}").route(web::put().to(users::reset_password)))
+            .service(resource("/requestMobilePhoneVerify").route(web::post().to(users::request_verify_code)))
+            .service(resource("/verifyMobilePhone/{code}").route(web::post().to(users::verify_mobile_phone)))
+            .service(resource("/requestChangePhoneNumber").route(web::post().to(users::request_change_phone)))
+            .service(resource("/changePhoneNumber").route(web::post().to(users::change_phone)))
             .default_service(web::to(not_found)),
     );
 }

@@ -1,0 +1,4 @@
+DROP TABLE code_guesses;
+DROP TABLE login_failures;
+DROP TABLE sessions;
+DROP TABLE users;

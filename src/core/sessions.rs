@@ -1,0 +1,98 @@
+//! Session tokens: random, LeanCloud-shaped (25 lowercase alphanumerics), stored only as keyed
+//! hashes, revocable, with an optional lifetime per app.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use rand::Rng;
+
+use super::apps::App;
+use super::users::User;
+use super::{Core, Result};
+use crate::store::{self, DbConn, sessions::SessionRow};
+
+pub const TOKEN_LEN: usize = 25;
+
+/// A live session and its user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub user: User,
+    pub created_at: NaiveDateTime,
+}
+
+fn new_token() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..TOKEN_LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+impl Core {
+    fn token_hash(&self, app: &App, token: &str) -> String {
+        self.keys.keyed_hash(&["session", &app.id, token])
+    }
+
+    /// Opens a session for `user_id` inside the caller's transaction; returns the token, which
+    /// exists nowhere else from now on.
+    pub(crate) fn open_session(
+        &self,
+        conn: &mut DbConn,
+        app: &App,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<String> {
+        let token = new_token();
+        let expires_at = app.settings.session_ttl_days.map(|days| now + TimeDelta::days(i64::from(days)));
+        store::sessions::insert(
+            conn,
+            &SessionRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                app_id: app.id.clone(),
+                user_id: user_id.to_string(),
+                token_hash: self.token_hash(app, token.as_str()),
+                created_at: now,
+                expires_at,
+                revoked_at: None,
+            },
+        )?;
+        Ok(token)
+    }
+
+    /// The live session a token belongs to, if any. A malformed, unknown, revoked or expired token
+    /// is simply `None`: endpoints that need no user ignore it.
+    pub fn session(&self, app: &App, token: &str) -> Result<Option<Session>> {
+        let token = token.trim();
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        let Some(row) = store::sessions::find_live(&mut conn, &app.id, &self.token_hash(app, token), now)? else {
+            return Ok(None);
+        };
+        let user = self.user_in(&mut conn, app, &row.user_id)?;
+        Ok(user.map(|user| Session { id: row.id, user, created_at: row.created_at }))
+    }
+
+    /// Revokes every session of the user and opens a new one: LeanCloud's refreshSessionToken
+    /// ("the old token dies").
+    pub fn refresh_session(&self, app: &App, user_id: &str) -> Result<(User, String)> {
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        store::write_tx(&mut conn, |conn| {
+            let user = self.user_in(conn, app, user_id)?.ok_or(super::Error::UserNotFound)?;
+            store::sessions::revoke_all_except(conn, user_id, None, now)?;
+            let token = self.open_session(conn, app, user_id, now)?;
+            Ok((user, token))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_look_like_leancloud_ones() {
+        let t = super::new_token();
+        assert_eq!(t.len(), 25);
+        assert!(t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert_ne!(t, super::new_token());
+    }
+}

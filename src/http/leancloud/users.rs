@@ -1,0 +1,371 @@
+//! `_User` endpoints (contract §4, §5.5–5.10): signup, login, phone flows, sessions.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::auth::{LcAuth, SESSION, header};
+use super::error::LcError;
+use super::params::{self, Body};
+use crate::core::Error;
+use crate::core::phone::Phone;
+use crate::core::sessions::Session;
+use crate::core::users::{Credential, LoginId, NewUser, PhoneInput, SignedIn, User, UserCodeFlow};
+use crate::http::{AppState, blocking, client_ip, json_object_body, query_params};
+
+/// Keys of a user body that are not custom fields: columns, server-managed values, and what
+/// must never be stored as a field (the SDKs send `smsCode` along; `sessionToken` is ours).
+const NOT_FIELDS: &[&str] = &[
+    "objectId",
+    "username",
+    "password",
+    "email",
+    "emailVerified",
+    "mobilePhoneNumber",
+    "mobilePhoneVerified",
+    "authData",
+    "sessionToken",
+    "smsCode",
+    "createdAt",
+    "updatedAt",
+    "salt",
+    "bcryptPassword",
+];
+
+/// LeanCloud's date form for createdAt / updatedAt: ISO with milliseconds and Z, a plain string.
+pub fn iso(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The `_User` JSON. `token` only where the contract returns it (signup, login, me, refresh...).
+pub fn user_json(user: &User, token: Option<&str>) -> Value {
+    let mut out: Map<String, Value> = user.fields.clone();
+    out.insert("objectId".into(), user.id.clone().into());
+    out.insert("username".into(), user.username.clone().into());
+    if let Some(email) = &user.email {
+        out.insert("email".into(), email.clone().into());
+    }
+    out.insert("emailVerified".into(), user.email_verified.into());
+    if let Some(phone) = &user.mobile_phone {
+        out.insert("mobilePhoneNumber".into(), phone.clone().into());
+    }
+    out.insert("mobilePhoneVerified".into(), user.mobile_verified.into());
+    if let Some(auth_data) = &user.auth_data {
+        out.insert("authData".into(), auth_data.clone());
+    }
+    out.insert("createdAt".into(), iso(user.created_at).into());
+    out.insert("updatedAt".into(), iso(user.updated_at).into());
+    if let Some(token) = token {
+        out.insert("sessionToken".into(), token.into());
+    }
+    Value::Object(out)
+}
+
+fn signed_in_json(s: &SignedIn) -> Value {
+    user_json(&s.user, Some(&s.token))
+}
+
+/// Custom fields from a body: everything that is not a known key. Operations (`{"__op": ...}`)
+/// make no sense on a new user and are dropped.
+fn custom_fields(body: &Body) -> Map<String, Value> {
+    body.iter()
+        .filter(|(k, v)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_') && v.get("__op").is_none())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn phone_input(body: &Body) -> Result<Option<PhoneInput>, LcError> {
+    match params::string(body, "mobilePhoneNumber")? {
+        Some(raw) if !raw.trim().is_empty() => Ok(Some(PhoneInput::parse(&raw)?)),
+        _ => Ok(None),
+    }
+}
+
+fn new_user(body: &Body) -> Result<NewUser, LcError> {
+    Ok(NewUser {
+        username: params::string(body, "username")?,
+        password: params::string(body, "password")?,
+        email: params::string(body, "email")?.filter(|e| !e.trim().is_empty()),
+        phone: phone_input(body)?,
+        auth_data: None,
+        fields: custom_fields(body),
+    })
+}
+
+/// The caller's session token: `X-LC-Session` (or an alias).
+fn header_token(req: &HttpRequest) -> Option<String> {
+    header(req.headers(), SESSION).map(str::to_string)
+}
+
+/// The session behind a token, or `None` for no token or a dead one.
+async fn session_of(state: &AppState, auth: &LcAuth, token: Option<String>) -> Result<Option<Session>, LcError> {
+    let Some(token) = token else { return Ok(None) };
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    Ok(blocking(move || core.session(&app, &token)).await?)
+}
+
+/// Who may act on user `id`: the master key, or that user's own session (206 otherwise).
+async fn require_self_or_master(
+    state: &AppState,
+    auth: &LcAuth,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<Option<Session>, LcError> {
+    let session = session_of(state, auth, header_token(req)).await?;
+    match &session {
+        Some(s) if s.user.id == id => Ok(session),
+        _ if auth.master => Ok(session.filter(|s| s.user.id == id)),
+        _ => Err(LcError::cannot_alter()),
+    }
+}
+
+fn created(state: &AppState, s: &SignedIn) -> HttpResponse {
+    let location = format!("{}/1.1/users/{}", state.config.route_prefix(), s.user.id);
+    HttpResponse::Created().insert_header(("Location", location)).json(signed_in_json(s))
+}
+
+/// `POST /users` and `POST /classes/_User`: signup with username and password.
+pub async fn sign_up(auth: LcAuth, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    if body.contains_key("authData") {
+        return Err(LcError::invalid_parameter("Signing up with authData is not supported by this server."));
+    }
+    let new = new_user(&body)?;
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    let signed_in = blocking(move || core.sign_up(&app, new)).await?;
+    Ok(created(&state, &signed_in))
+}
+
+/// `POST /login` (body) and `GET /login` (query): username, then email, then mobilePhoneNumber,
+/// with password or (phone only) smsCode. Every other key is ignored.
+pub async fn log_in(
+    auth: LcAuth,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let mut body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    if req.method() == actix_web::http::Method::GET {
+        body = query_params(&req).into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    }
+    let non_blank = |key: &str| -> Result<Option<String>, LcError> {
+        Ok(params::string(&body, key)?.filter(|v| !v.trim().is_empty()))
+    };
+    let id = if let Some(username) = non_blank("username")? {
+        LoginId::Username(username)
+    } else if let Some(email) = non_blank("email")? {
+        LoginId::Email(email)
+    } else if body.get("mobilePhoneNumber").is_some_and(|v| !v.is_null()) {
+        LoginId::Phone(params::phone(&body, "mobilePhoneNumber")?)
+    } else {
+        return Err(LcError::bad_request(200, "Username is missing or empty"));
+    };
+    let credential = match (non_blank("smsCode")?, params::string(&body, "password")?) {
+        (Some(code), _) => Credential::SmsCode(code),
+        (None, Some(password)) if !password.is_empty() => Credential::Password(password),
+        _ => return Err(LcError::bad_request(201, "Password is missing or empty.")),
+    };
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    let signed_in = blocking(move || core.log_in(&app, id, credential)).await?;
+    Ok(HttpResponse::Ok().json(signed_in_json(&signed_in)))
+}
+
+/// `POST /usersByMobilePhone`: sign up or log in with phone + code.
+pub async fn by_mobile_phone(
+    auth: LcAuth,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let phone = phone_input(&body)?.ok_or_else(LcError::missing_phone)?;
+    let code = params::string(&body, "smsCode")?.unwrap_or_default();
+    let new = new_user(&body)?;
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    let signed_in = blocking(move || core.sign_up_or_log_in_by_phone(&app, phone, &code, new)).await?;
+    Ok(if signed_in.created {
+        created(&state, &signed_in)
+    } else {
+        HttpResponse::Ok().json(signed_in_json(&signed_in))
+    })
+}
+
+/// `GET /users/me`: `?session_token=` wins over the header (Python's become()).
+pub async fn me(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+    let token = query_params(&req)
+        .into_iter()
+        .find(|(k, _)| k == "session_token")
+        .map(|(_, v)| v)
+        .or_else(|| header_token(&req));
+    let session = session_of(&state, &auth, token.clone()).await?;
+    match (session, token) {
+        (Some(s), Some(token)) => Ok(HttpResponse::Ok().json(user_json(&s.user, Some(&token)))),
+        _ => Err(Error::UserNotFound.into()),
+    }
+}
+
+/// `GET /users/<id>` and `GET /classes/_User/<id>`: never with a sessionToken.
+pub async fn get_user(
+    auth: LcAuth,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let (core, app, id) = (state.core.clone(), auth.app.clone(), id.into_inner());
+    let user = blocking(move || core.user(&app, &id)).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user, None)))
+}
+
+/// `PUT /users/<id>/refreshSessionToken`: the user's session or the master key; every old token dies.
+pub async fn refresh_session_token(
+    auth: LcAuth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let id = id.into_inner();
+    require_self_or_master(&state, &auth, &req, &id).await?;
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    let (user, token) = blocking(move || core.refresh_session(&app, &id)).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user, Some(&token))))
+}
+
+/// `PUT /users/<id>/updatePassword` `{old_password, new_password}`: needs the user's session;
+/// returns the user with that (still valid) token, other sessions end.
+pub async fn update_password(
+    auth: LcAuth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let id = id.into_inner();
+    let token = header_token(&req);
+    let session = session_of(&state, &auth, token.clone()).await?.filter(|s| s.user.id == id);
+    let (Some(session), Some(token)) = (session, token) else {
+        return Err(LcError::cannot_alter());
+    };
+    let old = params::string(&body, "old_password")?.unwrap_or_default();
+    let new = params::string(&body, "new_password")?;
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    let user =
+        blocking(move || core.update_password(&app, &id, &old, new.as_deref().unwrap_or_default(), Some(&session.id)))
+            .await?;
+    Ok(HttpResponse::Ok().json(user_json(&user, Some(&token))))
+}
+
+async fn request_user_code(
+    flow: UserCodeFlow,
+    auth: LcAuth,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let phone = params::phone(&body, "mobilePhoneNumber")?;
+    let (core, app, ip) = (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config));
+    blocking(move || core.request_user_code(&app, flow, phone, ip)).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// `POST /requestLoginSmsCode`.
+pub async fn request_login_code(
+    auth: LcAuth,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    request_user_code(UserCodeFlow::Login, auth, req, payload, state).await
+}
+
+/// `POST /requestPasswordResetBySmsCode`.
+pub async fn request_reset_code(
+    auth: LcAuth,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    request_user_code(UserCodeFlow::ResetPassword, auth, req, payload, state).await
+}
+
+/// `POST /requestMobilePhoneVerify`.
+pub async fn request_verify_code(
+    auth: LcAuth,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    request_user_code(UserCodeFlow::VerifyPhone, auth, req, payload, state).await
+}
+
+/// The optional phone number of a body (JS sends none on verifyMobilePhone / reset).
+fn optional_phone(body: &Body) -> Result<Option<Phone>, LcError> {
+    Ok(phone_input(body)?.map(|p| p.phone))
+}
+
+/// `POST /verifyMobilePhone/<code>`: `{"objectId","updatedAt"}` of the verified user.
+pub async fn verify_mobile_phone(
+    auth: LcAuth,
+    req: HttpRequest,
+    code: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let phone = optional_phone(&body)?;
+    let session_user = session_of(&state, &auth, header_token(&req)).await?.map(|s| s.user.id);
+    let (core, app, ip, code) =
+        (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config), code.into_inner());
+    let user = blocking(move || core.verify_phone(&app, &code, phone.as_ref(), session_user.as_deref(), &ip)).await?;
+    Ok(HttpResponse::Ok().json(json!({"objectId": user.id, "updatedAt": iso(user.updated_at)})))
+}
+
+/// `PUT /resetPasswordBySmsCode/<code>` `{password, mobilePhoneNumber?}`.
+pub async fn reset_password(
+    auth: LcAuth,
+    req: HttpRequest,
+    code: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let phone = optional_phone(&body)?;
+    let password = params::string(&body, "password")?.unwrap_or_default();
+    let (core, app, ip, code) =
+        (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config), code.into_inner());
+    blocking(move || core.reset_password(&app, &code, phone.as_ref(), &password, &ip)).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// `POST /requestChangePhoneNumber` `{mobilePhoneNumber, ttl?}`: a logged-in user (or the master
+/// key with a session) asks for a code on the new number.
+pub async fn request_change_phone(
+    auth: LcAuth,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let session = session_of(&state, &auth, header_token(&req)).await?;
+    let Some(session) = session else {
+        return Err(LcError::cannot_alter());
+    };
+    let phone = params::phone(&body, "mobilePhoneNumber")?;
+    let ttl = params::integer(&body, "ttl")?;
+    let (core, app, ip) = (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config));
+    blocking(move || core.request_phone_change(&app, &session.user.id, phone, ttl, ip)).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// `POST /changePhoneNumber` `{mobilePhoneNumber, code}`: no session needed, the code is bound
+/// to the user who asked.
+pub async fn change_phone(
+    auth: LcAuth,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let phone = phone_input(&body)?.ok_or_else(LcError::missing_phone)?;
+    let code = params::string(&body, "code")?.unwrap_or_default();
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    blocking(move || core.change_phone(&app, phone, &code)).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}

@@ -1,0 +1,59 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct UserRow {
+    pub id: String,
+    pub app_id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub phone_e164: Option<String>,
+    pub mobile_verified: bool,
+    pub email_verified: bool,
+    pub password_hash: Option<String>,
+    pub auth_data: Option<String>,
+    pub fields: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// How a user is looked up.
+#[derive(Debug, Clone, Copy)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    Username(&'a str),
+    /// Lower-cased email.
+    Email(&'a str),
+    /// E.164 phone.
+    Phone(&'a str),
+}
+
+pub fn insert(conn: &mut DbConn, row: &UserRow) -> QueryResult<()> {
+    diesel::insert_into(users::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, app_id: &str, key: UserKey<'_>) -> QueryResult<Option<UserRow>> {
+    let query = users::table.filter(users::app_id.eq(app_id)).into_boxed();
+    let query = match key {
+        UserKey::Id(id) => query.filter(users::id.eq(id)),
+        UserKey::Username(name) => query.filter(users::username.eq(name)),
+        UserKey::Email(email) => query.filter(users::email_key.eq(email)),
+        UserKey::Phone(phone) => query.filter(users::phone_e164.eq(phone)),
+    };
+    query.select(UserRow::as_select()).first(conn).optional()
+}
+
+/// Writes every column of the row (the caller read it in the same transaction).
+pub fn update(conn: &mut DbConn, row: &UserRow) -> QueryResult<usize> {
+    diesel::update(users::table.find(&row.id)).set(row).execute(conn)
+}
+
+pub fn delete(conn: &mut DbConn, app_id: &str, id: &str) -> QueryResult<usize> {
+    diesel::delete(users::table.filter(users::app_id.eq(app_id)).filter(users::id.eq(id))).execute(conn)
+}
