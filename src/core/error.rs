@@ -46,6 +46,8 @@ pub enum Error {
     AccountLocked,
     #[error("this operation is not allowed for this app")]
     NotAllowed,
+    #[error("only the master key may set this")]
+    MasterOnly,
     #[error("too many wrong codes from here, try again later")]
     TooManyGuesses,
     #[error("the app does not exist")]

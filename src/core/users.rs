@@ -109,6 +109,82 @@ pub struct SignedIn {
     pub created: bool,
 }
 
+/// A change to one custom field, applied to its current value inside the update's transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldChange {
+    Set(Value),
+    Unset,
+    /// Adds to a number (a missing field counts as 0).
+    Increment(serde_json::Number),
+    /// Appends to an array (a missing field counts as empty).
+    Append(Vec<Value>),
+    /// Appends the values not already present.
+    AppendUnique(Vec<Value>),
+    /// Removes every occurrence of the values.
+    RemoveAll(Vec<Value>),
+}
+
+/// A change to an existing user. `None` leaves a value alone; `Some(None)` removes it.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<PhoneInput>>,
+    /// Only the master key may set these.
+    pub email_verified: Option<bool>,
+    pub mobile_verified: Option<bool>,
+    pub fields: Vec<(String, FieldChange)>,
+}
+
+fn apply_change(current: Option<Value>, change: FieldChange) -> Result<Option<Value>> {
+    let array = |v: Option<Value>, name: &str| -> Result<Vec<Value>> {
+        match v {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(Error::InvalidParameter(format!("{name} applies to arrays only"))),
+        }
+    };
+    Ok(match change {
+        FieldChange::Set(v) => Some(v),
+        FieldChange::Unset => None,
+        FieldChange::Increment(by) => {
+            let sum = match current {
+                None | Some(Value::Null) => Value::Number(by),
+                Some(Value::Number(n)) => match (n.as_i64(), by.as_i64()) {
+                    (Some(a), Some(b)) => a.checked_add(b).map(Value::from).unwrap_or(Value::Null),
+                    _ => serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0) + by.as_f64().unwrap_or(0.0))
+                        .map_or(Value::Null, Value::Number),
+                },
+                Some(_) => return Err(Error::InvalidParameter("Increment applies to numbers only".into())),
+            };
+            if sum.is_null() {
+                return Err(Error::InvalidParameter("Increment overflows".into()));
+            }
+            Some(sum)
+        }
+        FieldChange::Append(values) => {
+            let mut items = array(current, "Add")?;
+            items.extend(values);
+            Some(Value::Array(items))
+        }
+        FieldChange::AppendUnique(values) => {
+            let mut items = array(current, "AddUnique")?;
+            for v in values {
+                if !items.contains(&v) {
+                    items.push(v);
+                }
+            }
+            Some(Value::Array(items))
+        }
+        FieldChange::RemoveAll(values) => {
+            let mut items = array(current, "Remove")?;
+            items.retain(|v| !values.contains(v));
+            Some(Value::Array(items))
+        }
+    })
+}
+
 /// The code flows that act on an existing user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserCodeFlow {
@@ -376,6 +452,92 @@ impl Core {
         })
     }
 
+    /// Changes a user. Identifiers stay unique (202 / 203 / 214); a changed email or number is no
+    /// longer verified; the verified flags themselves are the master key's to set.
+    pub fn update_user(&self, app: &App, user_id: &str, patch: UserPatch, master: bool) -> Result<User> {
+        if !master && (patch.email_verified.is_some() || patch.mobile_verified.is_some()) {
+            return Err(Error::MasterOnly);
+        }
+        let username = patch.username.map(|u| checked_username(Some(u))).transpose()?;
+        let email = match patch.email {
+            Some(Some(e)) => Some(Some(checked_email(&e)?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let hash = patch
+            .password
+            .as_deref()
+            .map(|p| checked_password(Some(p)).and_then(|p| self.passwords.hash(p)))
+            .transpose()?;
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        store::write_tx(&mut conn, |conn| {
+            let mut row = store::users::find(conn, &app.id, UserKey::Id(user_id))?.ok_or(Error::UserNotFound)?;
+            let new_phone = patch.phone.as_ref().and_then(|p| p.as_ref()).map(|p| p.phone.e164());
+            self.claim_identifiers(
+                conn,
+                app,
+                username.as_deref().filter(|u| *u != row.username),
+                email
+                    .as_ref()
+                    .and_then(|e| e.as_ref())
+                    .map(|(_, key)| key.as_str())
+                    .filter(|k| Some(*k) != row.email_key.as_deref()),
+                new_phone.filter(|p| Some(*p) != row.phone_e164.as_deref()),
+                Some(user_id),
+            )?;
+            if let Some(username) = username {
+                row.username = username;
+            }
+            if let Some(email) = email {
+                let (email, key) = email.map_or((None, None), |(e, k)| (Some(e), Some(k)));
+                if key != row.email_key {
+                    row.email_verified = false;
+                }
+                row.email = email;
+                row.email_key = key;
+            }
+            if let Some(phone) = patch.phone {
+                let e164 = phone.as_ref().map(|p| p.phone.e164().to_string());
+                if e164 != row.phone_e164 {
+                    row.mobile_verified = false;
+                }
+                row.mobile_phone = phone.map(|p| p.raw);
+                row.phone_e164 = e164;
+            }
+            if let Some(hash) = hash {
+                row.password_hash = Some(hash);
+            }
+            if let Some(v) = patch.email_verified {
+                row.email_verified = v;
+            }
+            if let Some(v) = patch.mobile_verified {
+                row.mobile_verified = v && row.phone_e164.is_some();
+            }
+            if !patch.fields.is_empty() {
+                let mut fields = User::from_row(&row)?.fields;
+                for (name, change) in patch.fields {
+                    match apply_change(fields.remove(&name), change)? {
+                        Some(v) => fields.insert(name, v),
+                        None => None,
+                    };
+                }
+                row.fields = Value::Object(fields).to_string();
+            }
+            row.updated_at = now;
+            store::users::update(conn, &row)?;
+            User::from_row(&row)
+        })
+    }
+
+    pub fn delete_user(&self, app: &App, user_id: &str) -> Result<()> {
+        let mut conn = self.conn()?;
+        match store::write_tx(&mut conn, |conn| store::users::delete(conn, &app.id, user_id))? {
+            0 => Err(Error::UserNotFound),
+            _ => Ok(()),
+        }
+    }
+
     /// LeanCloud's usersByMobilePhone: the code proves the number; an existing owner is logged in
     /// (username and password ignored), otherwise a user is created with a verified phone.
     pub fn sign_up_or_log_in_by_phone(
@@ -635,6 +797,31 @@ mod tests {
         assert!(!is_locked(&seven, minutes(6 + 15)));
         let spread: Vec<_> = (0..7).rev().map(|i| minutes(i * 3)).collect();
         assert!(!is_locked(&spread, minutes(19)), "seven failures over 18 minutes do not lock");
+    }
+
+    #[test]
+    fn field_changes() {
+        let n = |v: i64| Some(json_num(v));
+        fn json_num(v: i64) -> Value {
+            Value::from(v)
+        }
+        let inc = |by: i64| FieldChange::Increment(by.into());
+        assert_eq!(apply_change(None, inc(2)).unwrap(), n(2));
+        assert_eq!(apply_change(n(40), inc(2)).unwrap(), n(42));
+        assert_eq!(apply_change(Some(Value::from(1.5)), inc(1)).unwrap(), Some(Value::from(2.5)));
+        assert!(apply_change(Some("x".into()), inc(1)).is_err());
+        assert!(apply_change(n(i64::MAX), inc(1)).is_err());
+        let arr = |v: Value| Some(v);
+        assert_eq!(
+            apply_change(arr(serde_json::json!([1, 2])), FieldChange::AppendUnique(vec![2.into(), 3.into()])).unwrap(),
+            arr(serde_json::json!([1, 2, 3]))
+        );
+        assert_eq!(
+            apply_change(arr(serde_json::json!([1, 2, 1])), FieldChange::RemoveAll(vec![1.into()])).unwrap(),
+            arr(serde_json::json!([2]))
+        );
+        assert_eq!(apply_change(None, FieldChange::Append(vec![1.into()])).unwrap(), arr(serde_json::json!([1])));
+        assert_eq!(apply_change(n(1), FieldChange::Unset).unwrap(), None);
     }
 
     #[test]

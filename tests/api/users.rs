@@ -473,3 +473,88 @@ async fn change_phone_number() {
     // A generic code for the new number does not change it.
     assert_eq!(app.post_json("/1.1/login", json!({"mobilePhoneNumber": "13800138109", "password": "pw"})).await.0, 200);
 }
+
+#[tokio::test]
+async fn saving_a_user_follows_who_may_change_what() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let tom = app
+        .sign_up(
+            json!({"username": "tom", "password": "pw", "mobilePhoneNumber": "13800138110", "score": 1, "tags": ["a"]}),
+        )
+        .await;
+    app.sign_up(
+        json!({"username": "ann", "password": "pw", "email": "ann@example.com", "mobilePhoneNumber": "13800138111"}),
+    )
+    .await;
+    let (token, id) = (tom["sessionToken"].as_str().unwrap(), tom["objectId"].as_str().unwrap());
+    let path = format!("/1.1/classes/_User/{id}");
+
+    // Without the user's session (or master): 206.
+    let (status, got) = app.call(reqwest::Method::PUT, &path, json!({"nickname": "x"}), None).await;
+    assert_eq!((status, code(&got)), (403, Some(206)));
+    // Clashes.
+    for (body, expected) in [
+        (json!({"username": "ann"}), 202),
+        (json!({"email": "ANN@example.com"}), 203),
+        (json!({"mobilePhoneNumber": "+8613800138111"}), 214),
+        (json!({"mobilePhoneVerified": true}), 206),
+        (json!({"username": ""}), 217),
+    ] {
+        let (status, got) = app.call(reqwest::Method::PUT, &path, body.clone(), Some(token)).await;
+        assert_eq!(code(&got), Some(expected), "{body}: {status} {got}");
+    }
+    // Field operations, and the whole object back with ?new=true.
+    let (status, got) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("{path}?new=true"),
+            json!({"score": {"__op": "Increment", "amount": 41}, "tags": {"__op": "AddUnique", "objects": ["a", "b"]},
+                   "nickname": "T", "email": "tom@example.com", "sessionToken": "ignored"}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (&got["score"], &got["tags"], &got["nickname"], &got["email"]),
+        (&json!(42), &json!(["a", "b"]), &json!("T"), &json!("tom@example.com"))
+    );
+    assert!(got.get("sessionToken").is_none());
+    // A plain save answers objectId and updatedAt.
+    let (status, got) = app
+        .call(reqwest::Method::PUT, &format!("/1.1/users/{id}?"), json!({"nickname": {"__op": "Delete"}}), Some(token))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(got.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["objectId", "updatedAt"]);
+
+    // Master may set the verified flag; changing the number clears it again.
+    let master = |method: reqwest::Method, path: &str, body: Value| {
+        let req = app
+            .client
+            .request(method, app.url(path))
+            .header("X-LC-Id", &app.app.id)
+            .header("X-LC-Key", format!("{},master", app.app.master_key))
+            .json(&body);
+        send(req)
+    };
+    assert_eq!(master(reqwest::Method::PUT, &path, json!({"mobilePhoneVerified": true})).await.0, 200);
+    let (_, me) = app.call(reqwest::Method::GET, "/1.1/users/me", json!(null), Some(token)).await;
+    assert_eq!((&me["mobilePhoneVerified"], me.get("nickname")), (&json!(true), None));
+    assert_eq!(
+        app.call(reqwest::Method::PUT, &path, json!({"mobilePhoneNumber": "13800138112"}), Some(token)).await.0,
+        200
+    );
+    let (_, me) = app.call(reqwest::Method::GET, "/1.1/users/me", json!(null), Some(token)).await;
+    assert_eq!((&me["mobilePhoneNumber"], &me["mobilePhoneVerified"]), (&json!("13800138112"), &json!(false)));
+    // A new password through save.
+    assert_eq!(app.call(reqwest::Method::PUT, &path, json!({"password": "new"}), Some(token)).await.0, 200);
+    assert_eq!(app.post_json("/1.1/login", json!({"username": "tom", "password": "new"})).await.0, 200);
+
+    // Delete: own session or master.
+    let (status, got) = app.call(reqwest::Method::DELETE, &path, json!({}), None).await;
+    assert_eq!((status, code(&got)), (403, Some(206)));
+    assert_eq!(app.call(reqwest::Method::DELETE, &path, json!({}), Some(token)).await.0, 200);
+    let (status, got) = master(reqwest::Method::GET, &path, json!(null)).await;
+    assert_eq!((status, code(&got)), (400, Some(211)));
+    assert_eq!(app.call(reqwest::Method::GET, "/1.1/users/me", json!(null), Some(token)).await.0, 400);
+}

@@ -10,6 +10,9 @@
 #                         created (connecting to database `test`, or PHONEBASE_SDK_PG_ADMIN_DB) and
 #                         dropped at exit. Needs psql.
 #   extra arguments are passed to `node --test` (e.g. --test-name-pattern=voice)
+#
+# Every tests/sdk/*.test.mjs runs (sms.test.mjs, users.test.mjs, ...); node runs the files in
+# parallel, each in its own process with its own SDK instance.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -160,7 +163,7 @@ set +e
   PHONEBASE_URL="$url" APP_ID="$APP_ID" APP_KEY="$APP_KEY" MASTER_KEY="$MASTER_KEY" \
     SINK_PATH="$data_dir/sms-sink.jsonl" TEST_NUMBER="$TEST_NUMBER" TEST_NUMBER_CODE="$TEST_NUMBER_CODE" \
     PB_BIN="$bin" \
-    node --test --test-reporter=spec "$@" sms.test.mjs
+    node --test --test-reporter=spec "$@" ./*.test.mjs
 )
 status=$?
 set -e

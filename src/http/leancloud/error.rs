@@ -87,6 +87,11 @@ impl From<core::Error> for LcError {
             E::PhoneNotVerified => Self::bad_request(215, "Mobile phone number isn't verified."),
             E::AccountLocked => Self::bad_request(219, "登录失败次数超过限制，请稍候再试，或者通过忘记密码重设密码。"),
             E::NotAllowed => Self::new(StatusCode::FORBIDDEN, 119, "That operation isn't allowed for clients."),
+            E::MasterOnly => Self::new(
+                StatusCode::FORBIDDEN,
+                206,
+                "Only the master key may set emailVerified or mobilePhoneVerified.",
+            ),
             E::TooManyGuesses => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 603,

@@ -28,8 +28,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/login").route(web::post().to(users::log_in)).route(web::get().to(users::log_in)))
             .service(resource("/usersByMobilePhone").route(web::post().to(users::by_mobile_phone)))
             .service(resource("/users/me").route(web::get().to(users::me)))
-            .service(resource("/users/{id}").route(web::get().to(users::get_user)))
-            .service(resource("/classes/_User/{id}").route(web::get().to(users::get_user)))
+            .service(
+                resource("/users/{id}")
+                    .route(web::get().to(users::get_user))
+                    .route(web::put().to(users::update_user))
+                    .route(web::delete().to(users::delete_user)),
+            )
+            .service(
+                resource("/classes/_User/{id}")
+                    .route(web::get().to(users::get_user))
+                    .route(web::put().to(users::update_user))
+                    .route(web::delete().to(users::delete_user)),
+            )
             .service(resource("/users/{id}/refreshSessionToken").route(web::put().to(users::refresh_session_token)))
             .service(resource("/users/{id}/updatePassword").route(web::put().to(users::update_password)))
             .service(resource("/requestLoginSmsCode").route(web::post().to(users::request_login_code)))

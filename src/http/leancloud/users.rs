@@ -9,7 +9,9 @@ use super::params::{self, Body};
 use crate::core::Error;
 use crate::core::phone::Phone;
 use crate::core::sessions::Session;
-use crate::core::users::{Credential, LoginId, NewUser, PhoneInput, SignedIn, User, UserCodeFlow};
+use crate::core::users::{
+    Credential, FieldChange, LoginId, NewUser, PhoneInput, SignedIn, User, UserCodeFlow, UserPatch,
+};
 use crate::http::{AppState, blocking, client_ip, json_object_body, query_params};
 
 /// Keys of a user body that are not custom fields: columns, server-managed values, and what
@@ -367,5 +369,132 @@ pub async fn change_phone(
     let code = params::string(&body, "code")?.unwrap_or_default();
     let (core, app) = (state.core.clone(), auth.app.clone());
     blocking(move || core.change_phone(&app, phone, &code)).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// A LeanCloud field operation (`{"__op": ...}`) or a plain value.
+fn field_change(key: &str, value: &Value) -> Result<FieldChange, LcError> {
+    let Some(op) = value.get("__op").and_then(Value::as_str) else {
+        return Ok(FieldChange::Set(value.clone()));
+    };
+    let objects = || match value.get("objects") {
+        Some(Value::Array(items)) => Ok(items.clone()),
+        _ => Err(LcError::invalid_parameter(format!("{op} on {key} needs an objects array"))),
+    };
+    Ok(match op {
+        "Delete" => FieldChange::Unset,
+        "Increment" | "Decrement" => {
+            let amount = match value.get("amount") {
+                None => serde_json::Number::from(1),
+                Some(Value::Number(n)) => n.clone(),
+                Some(_) => return Err(LcError::invalid_parameter(format!("{op} on {key} needs a numeric amount"))),
+            };
+            let amount = if op == "Increment" {
+                amount
+            } else {
+                match amount.as_i64() {
+                    Some(i) => serde_json::Number::from(-i),
+                    None => serde_json::Number::from_f64(-amount.as_f64().unwrap_or(0.0)).unwrap_or_else(|| 0.into()),
+                }
+            };
+            FieldChange::Increment(amount)
+        }
+        "Add" => FieldChange::Append(objects()?),
+        "AddUnique" => FieldChange::AppendUnique(objects()?),
+        "Remove" => FieldChange::RemoveAll(objects()?),
+        other => return Err(LcError::invalid_parameter(format!("operation {other} is not supported"))),
+    })
+}
+
+/// A value or `{"__op":"Delete"}` / null (removal) for an optional column.
+fn optional_string(body: &Body, key: &str) -> Result<Option<Option<String>>, LcError> {
+    match body.get(key) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(v) if v.get("__op").and_then(Value::as_str) == Some("Delete") => Ok(Some(None)),
+        Some(_) => Ok(Some(params::string(body, key)?.filter(|s| !s.trim().is_empty()))),
+    }
+}
+
+fn user_patch(body: &Body) -> Result<UserPatch, LcError> {
+    let boolean = |key: &str| match body.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(LcError::invalid_parameter(format!("{key} must be a boolean"))),
+    };
+    if body.contains_key("authData") {
+        return Err(LcError::invalid_parameter("authData cannot be changed by this server yet."));
+    }
+    let phone = match optional_string(body, "mobilePhoneNumber")? {
+        Some(Some(raw)) => Some(Some(PhoneInput::parse(&raw)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    Ok(UserPatch {
+        username: match optional_string(body, "username")? {
+            Some(Some(u)) => Some(u),
+            Some(None) => return Err(LcError::bad_request(217, "Invalid username, it must be a non-blank string.")),
+            None => None,
+        },
+        password: match body.get("password") {
+            None => None,
+            Some(_) => Some(
+                params::string(body, "password")?
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| LcError::bad_request(218, "Invalid password, it must be a non-blank string."))?,
+            ),
+        },
+        email: optional_string(body, "email")?,
+        phone,
+        email_verified: boolean("emailVerified")?,
+        mobile_verified: boolean("mobilePhoneVerified")?,
+        fields: body
+            .iter()
+            .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'))
+            .map(|(k, v)| Ok((k.clone(), field_change(k, v)?)))
+            .collect::<Result<_, LcError>>()?,
+    })
+}
+
+/// Whether the query asks for the whole object back (`new=true` from JS, `fetchWhenSave=true`).
+fn wants_object(req: &HttpRequest) -> bool {
+    query_params(req).iter().any(|(k, v)| (k == "new" || k == "fetchWhenSave") && v == "true")
+}
+
+/// `PUT /users/<id>` and `PUT /classes/_User/<id>`: own session or master key (206 otherwise).
+pub async fn update_user(
+    auth: LcAuth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let id = id.into_inner();
+    require_self_or_master(&state, &auth, &req, &id).await?;
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    if query_params(&req).iter().any(|(k, _)| k == "where") {
+        return Err(LcError::invalid_parameter("Conditional saves (where) are not supported by this server."));
+    }
+    let patch = user_patch(&body)?;
+    let (core, app, master) = (state.core.clone(), auth.app.clone(), auth.master);
+    let user = blocking(move || core.update_user(&app, &id, patch, master)).await?;
+    Ok(HttpResponse::Ok().json(if wants_object(&req) {
+        user_json(&user, None)
+    } else {
+        json!({"objectId": user.id, "updatedAt": iso(user.updated_at)})
+    }))
+}
+
+/// `DELETE /users/<id>` and `DELETE /classes/_User/<id>`: own session or master key.
+pub async fn delete_user(
+    auth: LcAuth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    let id = id.into_inner();
+    require_self_or_master(&state, &auth, &req, &id).await?;
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    blocking(move || core.delete_user(&app, &id)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
