@@ -65,7 +65,8 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         message_retention: chrono::TimeDelta::days(config.maintenance.message_retention_days),
         ..CoreOptions::default()
     };
-    Core::new(pool, clock, Keys::from_secret(&secret), options)
+    let keys = Keys::from_secret(&secret);
+    tokio::task::spawn_blocking(move || Core::new(pool, clock, keys, options)).await?
 }
 
 /// Reads the secret file, or creates it (readable by the owner only) on first start.
@@ -142,6 +143,7 @@ impl Application {
                 .service(
                     web::scope(&prefix)
                         .route("/healthz", web::get().to(http::healthz))
+                        .route("/.well-known/jwks.json", web::get().to(http::jwks))
                         .configure(http::leancloud::routes),
                 )
                 .default_service(web::to(http::not_found))

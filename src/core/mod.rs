@@ -11,6 +11,7 @@ pub mod phone;
 pub mod secrets;
 pub mod sessions;
 pub mod texts;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     keys: Arc<Keys>,
     passwords: Arc<passwords::Passwords>,
+    signer: Arc<tokens::Signer>,
     texts: Arc<texts::Texts>,
     app_cache: Arc<apps::AppCache>,
     outbox_wakeup: Arc<tokio::sync::Notify>,
@@ -56,8 +58,11 @@ pub struct Core {
 }
 
 impl Core {
+    /// Builds the core; blocking (it reads the database and hashes a dummy password).
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, keys: Keys, options: CoreOptions) -> anyhow::Result<Self> {
+        let signer = tokens::load_signer(&pool, &keys)?;
         Ok(Self {
+            signer: Arc::new(signer),
             pool,
             clock,
             keys: Arc::new(keys),

@@ -53,24 +53,31 @@ impl Keys {
 
     /// Encrypts `plain` for storage: nonce (12 bytes) followed by the ciphertext.
     pub fn seal(&self, plain: &str) -> Vec<u8> {
+        self.seal_bytes(plain.as_bytes())
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Option<String> {
+        String::from_utf8(self.open_bytes(sealed)?).ok()
+    }
+
+    pub fn seal_bytes(&self, plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         out.extend(
             self.seal
-                .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
+                .encrypt(Nonce::from_slice(&nonce), plain)
                 .expect("ChaCha20Poly1305 encryption of a short text cannot fail"),
         );
         out
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Option<String> {
+    pub fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < 12 {
             return None;
         }
         let (nonce, body) = sealed.split_at(12);
-        let plain = self.seal.decrypt(Nonce::from_slice(nonce), body).ok()?;
-        String::from_utf8(plain).ok()
+        self.seal.decrypt(Nonce::from_slice(nonce), body).ok()
     }
 }
 

@@ -124,6 +124,12 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `GET /.well-known/jwks.json`: the public keys that verify the JWTs users get from
+/// `POST /1.1/users/me/jwt`. Cacheable: the key changes only with the server secret.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=3600")).json(state.core.jwks())
+}
+
 /// Anything no route matched: JSON, never an HTML page.
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({"code": 404, "error": "Not found."}))

@@ -47,7 +47,7 @@ async fn sign_up_returns_the_user_with_a_session() {
     assert_eq!(response.status().as_u16(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_string();
     let user: Value = response.json().await.unwrap();
-    assert_eq!(location, format!("/1.1/users/{}", user["objectId"].as_str().unwrap()));
+    assert_eq!(location, app.url(&format!("/1.1/users/{}", user["objectId"].as_str().unwrap())));
     assert_eq!(user["objectId"].as_str().unwrap().len(), 24);
     assert_eq!(user["username"], "tom");
     assert_eq!(user["nickname"], "T");
@@ -557,4 +557,43 @@ async fn saving_a_user_follows_who_may_change_what() {
     let (status, got) = master(reqwest::Method::GET, &path, json!(null)).await;
     assert_eq!((status, code(&got)), (400, Some(211)));
     assert_eq!(app.call(reqwest::Method::GET, "/1.1/users/me", json!(null), Some(token)).await.0, 400);
+}
+
+#[tokio::test]
+async fn sessions_trade_for_jwts_that_verify_with_the_published_keys() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    app.update_settings(json!({"test_numbers": {"13900000003": "333333"}}));
+    let (_, tom) = app
+        .post_json("/1.1/usersByMobilePhone", json!({"mobilePhoneNumber": "13900000003", "smsCode": "333333"}))
+        .await;
+    let token = tom["sessionToken"].as_str().unwrap();
+    let (status, got) = app.call(reqwest::Method::POST, "/1.1/users/me/jwt", json!(null), Some(token)).await;
+    assert_eq!(status, 200, "{got}");
+    let jwt = got["jwt"].as_str().unwrap();
+    let (status, got) = app.call(reqwest::Method::POST, "/1.1/users/me/jwt", json!(null), Some("bad")).await;
+    assert_eq!((status, code(&got)), (400, Some(211)));
+
+    // A service verifies it with nothing but the key set.
+    let (status, jwks) = send(app.client.get(app.url("/.well-known/jwks.json"))).await;
+    assert_eq!(status, 200);
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks).unwrap();
+    let header = jsonwebtoken::decode_header(jwt).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let jwk = set.find(header.kid.as_deref().unwrap()).expect("kid in the set");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[app.app.id.as_str()]);
+    validation.set_issuer(&["phonebase"]);
+    let claims = jsonwebtoken::decode::<phonebase::core::tokens::Claims>(jwt, &key, &validation).unwrap().claims;
+    assert_eq!(claims.sub, tom["objectId"].as_str().unwrap());
+    assert_eq!((claims.phone.as_deref(), claims.phone_verified), (Some("+8613900000003"), true));
+    assert!(claims.exp - claims.iat == 15 * 60);
+    // Meant for another app: refused.
+    validation.set_audience(&["another-app"]);
+    assert!(jsonwebtoken::decode::<phonebase::core::tokens::Claims>(jwt, &key, &validation).is_err());
+    // Another instance on the same database signs with the same key.
+    let other = app.another_instance(&db, Options::default()).await;
+    let (_, jwks2) = send(other.client.get(other.url("/.well-known/jwks.json"))).await;
+    assert_eq!(serde_json::to_value(&set).unwrap(), jwks2);
 }

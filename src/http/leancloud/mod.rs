@@ -28,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/login").route(web::post().to(users::log_in)).route(web::get().to(users::log_in)))
             .service(resource("/usersByMobilePhone").route(web::post().to(users::by_mobile_phone)))
             .service(resource("/users/me").route(web::get().to(users::me)))
+            .service(resource("/users/me/jwt").route(web::post().to(users::issue_jwt)))
             .service(
                 resource("/users/{id}")
                     .route(web::get().to(users::get_user))

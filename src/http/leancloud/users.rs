@@ -120,13 +120,21 @@ async fn require_self_or_master(
     }
 }
 
-fn created(state: &AppState, s: &SignedIn) -> HttpResponse {
-    let location = format!("{}/1.1/users/{}", state.config.route_prefix(), s.user.id);
+/// 201 with `Location: <base>/1.1/users/<id>` (absolute, from the Host the client used).
+fn created(req: &HttpRequest, state: &AppState, s: &SignedIn) -> HttpResponse {
+    let info = req.connection_info();
+    let location =
+        format!("{}://{}{}/1.1/users/{}", info.scheme(), info.host(), state.config.route_prefix(), s.user.id);
     HttpResponse::Created().insert_header(("Location", location)).json(signed_in_json(s))
 }
 
 /// `POST /users` and `POST /classes/_User`: signup with username and password.
-pub async fn sign_up(auth: LcAuth, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+pub async fn sign_up(
+    auth: LcAuth,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     if body.contains_key("authData") {
         return Err(LcError::invalid_parameter("Signing up with authData is not supported by this server."));
@@ -134,7 +142,7 @@ pub async fn sign_up(auth: LcAuth, payload: web::Payload, state: web::Data<AppSt
     let new = new_user(&body)?;
     let (core, app) = (state.core.clone(), auth.app.clone());
     let signed_in = blocking(move || core.sign_up(&app, new)).await?;
-    Ok(created(&state, &signed_in))
+    Ok(created(&req, &state, &signed_in))
 }
 
 /// `POST /login` (body) and `GET /login` (query): username, then email, then mobilePhoneNumber,
@@ -174,6 +182,7 @@ pub async fn log_in(
 /// `POST /usersByMobilePhone`: sign up or log in with phone + code.
 pub async fn by_mobile_phone(
     auth: LcAuth,
+    req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
@@ -184,7 +193,7 @@ pub async fn by_mobile_phone(
     let (core, app) = (state.core.clone(), auth.app.clone());
     let signed_in = blocking(move || core.sign_up_or_log_in_by_phone(&app, phone, &code, new)).await?;
     Ok(if signed_in.created {
-        created(&state, &signed_in)
+        created(&req, &state, &signed_in)
     } else {
         HttpResponse::Ok().json(signed_in_json(&signed_in))
     })
@@ -497,4 +506,12 @@ pub async fn delete_user(
     let (core, app) = (state.core.clone(), auth.app.clone());
     blocking(move || core.delete_user(&app, &id)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// `POST /users/me/jwt` (a Phonebase extension): trades the caller's session for a short-lived
+/// JWT that the app's other services verify with `/.well-known/jwks.json`.
+pub async fn issue_jwt(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+    let session = session_of(&state, &auth, header_token(&req)).await?.ok_or(Error::UserNotFound)?;
+    let (token, claims) = state.core.issue_jwt(&auth.app, &session)?;
+    Ok(HttpResponse::Ok().json(json!({"jwt": token, "expiresAt": claims.exp, "tokenType": "Bearer"})))
 }

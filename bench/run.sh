@@ -1,0 +1,757 @@
+#!/usr/bin/env bash
+# Phonebase HTTP benchmark (not a test): requests/s and p50/p99 latency of the LeanCloud /1.1
+# endpoints on the release build, on SQLite and on PostgreSQL, each against `GET /1.1/date` on
+# the same server in the same run (the baseline: the ratio endpoint ÷ date is the cost of the
+# real work).
+#
+#   bench/run.sh [options]
+#
+# Options (each also settable through the environment variable in brackets):
+#   -b, --backends LIST    "sqlite postgres" [BENCH_BACKENDS]; postgres is skipped, with a note,
+#                          if `pg_isready -h 127.0.0.1` fails
+#   -c, --conns LIST       connection counts, default "8 32 128" [BENCH_CONNS]
+#   -d, --duration SECS    length of each measured wrk run, default 10 [BENCH_DURATION]
+#   -r, --repeats N        repeat every measurement N times and report medians, default 1
+#                          [BENCH_REPEATS]
+#   -s, --scenarios LIST   any of "date request verify", default all three [BENCH_SCENARIOS]
+#   -t, --threads N        wrk threads, default min(nproc, conns, 10) [BENCH_THREADS]
+#       --timeout SECS     wrk's per-request timeout, default 5 [BENCH_WRK_TIMEOUT]
+#       --no-build         do not run `cargo build --release` (use the existing binary)
+#       --report DIR       only rebuild the report of an earlier run (bench/results/<stamp>)
+#       --keep             keep the data directories (SQLite file, sink, verify pool; under $TMPDIR)
+#   -h, --help
+# More knobs: BENCH_BIN (server binary), BENCH_PG (default postgres://postgres@127.0.0.1:5432),
+# BENCH_PG_ADMIN_DB (database psql connects to for CREATE/DROP DATABASE, default "test"),
+# BENCH_WARMUP (seconds of /date warm-up per backend, default 2), BENCH_DRAIN_MAX (seconds to
+# wait for the outbox to deliver, default 120), BENCH_GEN_MAX (longest code-generation run for
+# the verify pool, default 60), BENCH_GEN_APPS (apps the generation runs spread over, default 8),
+# BENCH_GEN_CONNS (their connections, default 32), BENCH_STATUS=0 (do not count status codes),
+# BENCH_PG_SAMPLE=0 (do not sample pg_stat_activity wait events once a second during the runs).
+#
+# Scenarios, all with X-LC-Id/X-LC-Key and JSON bodies:
+#   date     GET /1.1/date, no headers, no database.
+#   request  POST /1.1/requestSmsCode, a different +86 mobile number on every request (per-IP
+#            limits are switched off for the bench app; the per-phone limit stays).
+#   verify   POST /1.1/verifySmsCode/<code> with real, unused codes: codes issued by the request
+#            runs (plus generation runs if too few), read back from the dev sink
+#            (<data_dir>/sms-sink.jsonl) after the outbox has delivered them; each pair is used
+#            once. The "ok" column counts 200s, i.e. codes that verified. Generation runs (not
+#            reported as measurements) spread their requests over BENCH_GEN_APPS extra apps,
+#            because on PostgreSQL all sends of one app from one address take the same advisory
+#            lock (even with the per-IP limits off), which caps one app at a few hundred/s; the
+#            verify requests then carry each pair's own app credentials.
+#
+# Order per backend and repeat, for each connection count: date, request (then wait until the
+# outbox has delivered everything, so that delivery work does not leak into the next run),
+# verify. Every wrk run is bounded by its duration (and `timeout`); every wait is bounded.
+# Output: a markdown report on stdout, saved as bench/results/<stamp>/report.md (and
+# bench/results/latest.md), with wrk's raw output and one JSON line per run next to it.
+
+# The whole script is one { ... } block, so that bash has read all of it before running any of
+# it: editing the file while a benchmark runs cannot change what that run does.
+{
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+
+BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
+CONNS=${BENCH_CONNS:-"8 32 128"}
+DURATION=${BENCH_DURATION:-10}
+REPEATS=${BENCH_REPEATS:-1}
+SCENARIOS=${BENCH_SCENARIOS:-"date request verify"}
+THREADS=${BENCH_THREADS:-}
+WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-5}
+WARMUP=${BENCH_WARMUP:-2}
+DRAIN_MAX=${BENCH_DRAIN_MAX:-120}
+GEN_MAX=${BENCH_GEN_MAX:-60}
+GEN_APPS=${BENCH_GEN_APPS:-8}
+GEN_CONNS=${BENCH_GEN_CONNS:-32}
+PG_SAMPLE=${BENCH_PG_SAMPLE:-1}
+PG_BASE=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}
+BIN=${BENCH_BIN:-$ROOT/target/release/phonebase}
+BUILD=1
+KEEP=0
+REPORT_DIR=
+# Pairs older than this (by sink delivery time) are dropped from the verify pool: codes live
+# 10 minutes from issue, and delivery can lag issue by up to BENCH_DRAIN_MAX.
+POOL_MAX_AGE=${BENCH_POOL_MAX_AGE:-420}
+
+usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -b|--backends) BACKENDS=$2; shift 2 ;;
+    -c|--conns) CONNS=$2; shift 2 ;;
+    -d|--duration) DURATION=$2; shift 2 ;;
+    -r|--repeats) REPEATS=$2; shift 2 ;;
+    -s|--scenarios) SCENARIOS=$2; shift 2 ;;
+    -t|--threads) THREADS=$2; shift 2 ;;
+    --timeout) WRK_TIMEOUT=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    --keep) KEEP=1; shift ;;
+    --report) REPORT_DIR=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+for v in DURATION REPEATS WRK_TIMEOUT WARMUP DRAIN_MAX GEN_MAX GEN_APPS GEN_CONNS; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
+done
+[ "$DURATION" -ge 1 ] || die "duration must be at least 1 s"
+for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "bad connection count '$c'"; done
+for s in $SCENARIOS; do
+  case $s in date|request|verify) ;; *) die "unknown scenario '$s' (date, request, verify)" ;; esac
+done
+for b in $BACKENDS; do
+  case $b in sqlite|postgres) ;; *) die "unknown backend '$b' (sqlite, postgres)" ;; esac
+done
+if [ -n "$THREADS" ]; then
+  [[ $THREADS =~ ^[0-9]+$ && $THREADS -ge 1 && $THREADS -le 10 ]] || die "threads must be 1..10"
+fi
+has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# ---------------------------------------------------------------------------------------------
+# Tools
+
+ensure_tool() { # command [package]
+  local cmd=$1 pkg=${2:-$1}
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] || die "$cmd is missing; install it (apt-get install $pkg)"
+  log "installing $pkg"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >/dev/null 2>&1 || die "could not install $pkg"
+  fi
+  command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing $pkg"
+}
+ensure_tool wrk
+ensure_tool jq
+ensure_tool curl
+
+NPROC=$(nproc)
+CLK_TCK=$(getconf CLK_TCK)
+CPU_MODEL=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+[ -n "$CPU_MODEL" ] || CPU_MODEL=$(uname -m)
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+if [ -n "$REPORT_DIR" ]; then
+  RUN_DIR=$(cd "$REPORT_DIR" && pwd) || die "no directory $REPORT_DIR"
+  [ -f "$RUN_DIR/meta.env" ] && [ -f "$RUN_DIR/results.jsonl" ] || die "$RUN_DIR has no meta.env/results.jsonl"
+  RESULTS=$RUN_DIR/results.jsonl
+  NOTES=$RUN_DIR/notes.md
+  BUILD=0
+else
+  RUN_DIR=$HERE/results/$STAMP
+  mkdir -p "$RUN_DIR"
+  RESULTS=$RUN_DIR/results.jsonl
+  NOTES=$RUN_DIR/notes.md
+  : > "$RESULTS"
+  : > "$NOTES"
+fi
+note() { echo "- $*" >> "$NOTES"; log "note: $*"; }
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup: only what this script started or created.
+
+SERVER_PID=
+PG_DB=
+DATA_DIRS=()
+
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+drop_db() {
+  [ -n "$PG_DB" ] || return 0
+  psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 \
+    || log "could not drop database $PG_DB"
+  PG_DB=
+}
+
+cleanup() {
+  local rc=$?
+  stop_server
+  drop_db
+  if [ "$KEEP" = 0 ]; then
+    for d in "${DATA_DIRS[@]}"; do rm -rf "$d"; done
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+if [ "$BUILD" = 1 ]; then
+  log "cargo build --release (the first one takes several minutes)"
+  (cd "$ROOT" && cargo build --release --quiet) || die "release build failed"
+fi
+if [ -z "$REPORT_DIR" ]; then
+  [ -x "$BIN" ] || die "no server binary at $BIN (build it, or set BENCH_BIN)"
+  BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+fi
+
+GIT_REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(cd "$ROOT" && git status --porcelain -- src Cargo.toml Cargo.lock migrations templates 2>/dev/null)" ]; then
+  GIT_REV="$GIT_REV (+ uncommitted changes)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
+server_cpu_ticks() { # utime + stime of the server, in clock ticks
+  if [ -n "$SERVER_PID" ] && [ -r "/proc/$SERVER_PID/stat" ]; then
+    awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"
+  else
+    echo 0
+  fi
+}
+
+wrk_threads_for() { # conns
+  local t=${THREADS:-$NPROC}
+  [ "$t" -gt "$1" ] && t=$1
+  [ "$t" -gt 10 ] && t=10
+  echo "$t"
+}
+
+# Valid mainland mobile prefixes; each request-type run gets its own block of numbers:
+# prefix (run / 10) and 10,000,000 numbers (run % 10), split among the wrk threads.
+PREFIXES=(138 139 137 136 135 150 151 152 157 158 159 182 183 187 188 130 131 132 155 156 185 186 133 153 180 189)
+PHONE_RUN=0
+next_phone_block() {
+  local i=$((PHONE_RUN / 10))
+  [ "$i" -lt "${#PREFIXES[@]}" ] || die "out of phone number blocks"
+  PHONE_PREFIX="+86${PREFIXES[$i]}"
+  PHONE_OFFSET=$(( (PHONE_RUN % 10) * 10000000 ))
+  PHONE_RUN=$((PHONE_RUN + 1))
+}
+
+# run_wrk KIND SCENARIO CONNS REP [SECS]: one wrk run; appends one JSON line to $RESULTS.
+run_wrk() {
+  local kind=$1 scenario=$2 conns=$3 rep=$4 secs=${5:-$DURATION}
+  local threads; threads=$(wrk_threads_for "$conns")
+  local base=$RUN_DIR/$BACKEND-$kind-$scenario-c$conns-r$rep
+  local n=1
+  while [ -e "$base.txt" ]; do n=$((n + 1)); base=$RUN_DIR/$BACKEND-$kind-$scenario-c$conns-r$rep-$n; done
+  local script=$scenario
+  [ "$scenario" = gen ] && script=request
+  local env=(BENCH_LUA_DIR="$HERE/lua" BENCH_OUT="$base.json" BENCH_THREADS="$threads"
+             BENCH_APP_ID="$APP_ID" BENCH_APP_KEY="$APP_KEY" BENCH_STATUS="${BENCH_STATUS:-1}")
+  if [ "$script" = request ]; then
+    next_phone_block
+    env+=(BENCH_PHONE_PREFIX="$PHONE_PREFIX" BENCH_PHONE_OFFSET="$PHONE_OFFSET")
+  fi
+  if [ "$scenario" = gen ] && [ -s "$GEN_APPS_FILE" ]; then
+    env+=(BENCH_APPS_FILE="$GEN_APPS_FILE")
+  fi
+  if [ "$script" = verify ]; then
+    env+=(BENCH_PAIRS="$POOL" BENCH_PAIRS_LEFT="$POOL.left" BENCH_APPS_FILE="$APPS_FILE")
+  fi
+  rm -f "$base.json" "$base.pgwait"
+  local cpu0 cpu1 rc=0 sampler=
+  if [ "$BACKEND" = postgres ] && [ "$PG_SAMPLE" = 1 ] && [ "$scenario" != date ]; then
+    pg_sampler "$secs" > "$base.pgwait" 2>/dev/null &
+    sampler=$!
+  fi
+  cpu0=$(server_cpu_ticks)
+  log "$BACKEND $kind $scenario c=$conns t=$threads ${secs}s"
+  env "${env[@]}" timeout -k 5 $((secs + 30)) \
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout "${WRK_TIMEOUT}s" --latency \
+    -s "$HERE/lua/$script.lua" "http://127.0.0.1:$PORT" > "$base.txt" 2>&1 || rc=$?
+  cpu1=$(server_cpu_ticks)
+  local waits='{}'
+  if [ -n "$sampler" ]; then
+    wait "$sampler" 2>/dev/null || true
+    waits=$(awk -F'|' 'NF == 2 {n[$1] += $2} END {for (k in n) printf "%s\t%d\n", k, n[k]}' "$base.pgwait" \
+      | jq -Rn '[inputs | split("\t") | {key: .[0], value: (.[1] | tonumber)}] | from_entries')
+  fi
+  if [ ! -s "$base.json" ]; then
+    note "$BACKEND $kind $scenario c=$conns: wrk produced no result (exit $rc), see $(basename "$base").txt"
+    # Which pairs that run used is unknown: start the pool afresh rather than reuse spent codes.
+    [ "$script" = verify ] && : > "$POOL"
+    return 1
+  fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    die "server died during $scenario c=$conns; log: $SERVER_LOG"
+  fi
+  jq -c --arg backend "$BACKEND" --arg kind "$kind" --arg scenario "$scenario" \
+     --argjson conns "$conns" --argjson rep "$rep" --argjson secs "$secs" \
+     --argjson cpu "$(( cpu1 - cpu0 ))" --argjson tck "$CLK_TCK" --arg raw "$(basename "$base").txt" \
+     --argjson waits "$waits" '
+    . as $r
+    | ($r.statuses | if type == "object" then . else {} end) as $st
+    | ([$st | to_entries[] | select(.key | test("^2")) | .value] | add // 0) as $ok2xx
+    | $r + {backend: $backend, kind: $kind, scenario: $scenario, conns: $conns, rep: $rep,
+            secs: $secs, raw: $raw, pg_waits: $waits,
+            srv_cpu: (($cpu / $tck) / ($r.duration_us / 1e6)),
+            ok: $ok2xx,
+            non2xx: (if ($st | length) > 0 then ($r.requests - $ok2xx) else $r.errors.status end)}
+  ' "$base.json" >> "$RESULTS"
+  if [ "$script" = verify ] && [ -f "$POOL.left" ]; then mv "$POOL.left" "$POOL"; fi
+  return 0
+}
+
+# Samples, once a second for $1 seconds, what the server's PostgreSQL sessions are doing
+# ("wait_event_type:wait_event|count" lines; "running" = active and not waiting).
+pg_sampler() {
+  local i
+  for i in $(seq 1 "$1"); do
+    sleep 1
+    timeout 2 psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -F'|' -c "
+      SELECT coalesce(wait_event_type || ':' || wait_event, 'running'), count(*)
+      FROM pg_stat_activity
+      WHERE datname = '$PG_DB' AND state <> 'idle' AND pid <> pg_backend_pid()
+      GROUP BY 1" || true
+  done
+}
+
+last_field() { tail -n 1 "$RESULTS" | jq -r "$1"; }
+
+sink_lines() { if [ -f "$SINK" ]; then wc -l < "$SINK" | tr -d ' '; else echo 0; fi; }
+
+# Waits (bounded) until the sink holds at least $ISSUED messages; records how long it took.
+drain() {
+  local what=$1 start now n
+  start=$(date +%s.%N)
+  while :; do
+    n=$(sink_lines)
+    [ "$n" -ge "$ISSUED" ] && break
+    now=$(date +%s.%N)
+    if awk -v a="$start" -v b="$now" -v m="$DRAIN_MAX" 'BEGIN {exit !((b - a) > m)}'; then
+      note "$BACKEND: outbox not drained after ${DRAIN_MAX}s ($what): $n of $ISSUED messages in the sink"
+      break
+    fi
+    sleep 0.2
+  done
+  now=$(date +%s.%N)
+  local secs; secs=$(awk -v a="$start" -v b="$now" 'BEGIN {printf "%.1f", b - a}')
+  jq -nc --arg backend "$BACKEND" --arg what "$what" --argjson secs "$secs" \
+     --argjson issued "$ISSUED" --argjson sink "$n" \
+     '{kind: "drain", backend: $backend, what: $what, wait_s: $secs, issued: $issued, sink: $sink}' >> "$RESULTS"
+}
+
+# Moves newly delivered codes from the sink into the pool ("phone code epoch app" lines) and drops
+# pairs too old to still be valid when used.
+refresh_pool() {
+  local total; total=$(sink_lines)
+  if [ "$total" -gt "$SINK_TAKEN" ]; then
+    head -n "$total" "$SINK" | tail -n +"$((SINK_TAKEN + 1))" | jq -r '
+      select(.channel == "sms")
+      | (.text | capture("(?<c>[0-9]{4,8})") | .c) as $code
+      | [.to, $code, (.at | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601), .app] | @tsv' >> "$POOL"
+    SINK_TAKEN=$total
+  fi
+  local cutoff=$(( $(date +%s) - POOL_MAX_AGE ))
+  awk -v c="$cutoff" '$3 >= c' "$POOL" > "$POOL.tmp" && mv "$POOL.tmp" "$POOL"
+  POOL_SIZE=$(wc -l < "$POOL" | tr -d ' ')
+}
+
+# Makes sure the pool holds at least $1 pairs, with bounded code-generation runs.
+ensure_pairs() {
+  local need=$1 tries=0
+  refresh_pool
+  while [ "$POOL_SIZE" -lt "$need" ] && [ "$tries" -lt 3 ]; do
+    tries=$((tries + 1))
+    local rate=$GEN_RPS
+    [ "$rate" -gt 0 ] || rate=$BEST_REQ_RPS
+    [ "$rate" -gt 0 ] || rate=300
+    local secs=$(( ( (need - POOL_SIZE) * 12 / 10 + rate - 1) / rate + 1 ))
+    [ "$secs" -lt 3 ] && secs=3
+    [ "$secs" -gt "$GEN_MAX" ] && secs=$GEN_MAX
+    log "$BACKEND: verify pool has $POOL_SIZE pairs, needs $need: generating codes for ${secs}s"
+    run_wrk gen gen "$GEN_CONNS" 0 "$secs" || break
+    ISSUED=$((ISSUED + $(last_field .ok)))
+    GEN_RPS=$(last_field '.rps | floor')
+    drain "codes for verify"
+    refresh_pool
+  done
+  [ "$POOL_SIZE" -ge "$need" ] || note "$BACKEND: verify pool only reached $POOL_SIZE of $need pairs wanted"
+}
+
+# ---------------------------------------------------------------------------------------------
+# One backend
+
+pg_available() {
+  command -v pg_isready >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
+    && pg_isready -h 127.0.0.1 -q -t 5
+}
+
+run_backend() {
+  BACKEND=$1
+  local data; data=$(mktemp -d "${TMPDIR:-/tmp}/phonebase-bench-$BACKEND.XXXXXX")
+  DATA_DIRS+=("$data")
+  SINK=$data/sms-sink.jsonl
+  POOL=$data/pairs.pool
+  : > "$POOL"
+  SINK_TAKEN=0 POOL_SIZE=0 ISSUED=0 PHONE_RUN=0 BEST_REQ_RPS=0 GEN_RPS=0 LAST_VERIFY_RPS=0 LAST_VERIFY_CONNS=0
+  SERVER_LOG=$RUN_DIR/server-$BACKEND.log
+
+  local env=()
+  [ "$BACKEND" = sqlite ] && env+=(-u DATABASE_URL)
+  env+=(PHONEBASE_DATA_DIR="$data" RUST_LOG=warn PHONEBASE_LOG_FORMAT=json)
+  if [ "$BACKEND" = postgres ]; then
+    PG_DB=pb_bench_$(date +%s)_$RANDOM$RANDOM
+    psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -v ON_ERROR_STOP=1 \
+      -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "could not create database $PG_DB"
+    env+=(DATABASE_URL="$PG_BASE/$PG_DB")
+    log "postgres database $PG_DB"
+  fi
+
+  # The server and the CLI run in the data directory, so that no stray ./phonebase.toml applies.
+  local app
+  app=$(cd "$data" && env "${env[@]}" "$BIN" app create --name bench --json 2>>"$SERVER_LOG") \
+    || die "app create failed (see $SERVER_LOG)"
+  APP_ID=$(jq -r .appId <<<"$app")
+  APP_KEY=$(jq -r .appKey <<<"$app")
+  APPS_FILE=$data/apps.txt
+  GEN_APPS_FILE=$data/gen-apps.txt
+  echo "$APP_ID $APP_KEY" > "$APPS_FILE"
+  : > "$GEN_APPS_FILE"
+  local i id
+  if has_scenario verify; then
+    for i in $(seq 1 "$GEN_APPS"); do
+      app=$(cd "$data" && env "${env[@]}" "$BIN" app create --name "bench-gen-$i" --json 2>>"$SERVER_LOG") \
+        || die "app create failed (see $SERVER_LOG)"
+      jq -r '"\(.appId) \(.appKey)"' <<<"$app" | tee -a "$APPS_FILE" >> "$GEN_APPS_FILE"
+    done
+  fi
+  while read -r id _; do
+    (cd "$data" && env "${env[@]}" "$BIN" app update "$id" \
+        --settings '{"limits":{"ip_per_hour":0,"ip_per_day":0}}' >/dev/null 2>>"$SERVER_LOG") \
+      || die "app update failed (see $SERVER_LOG)"
+  done < "$APPS_FILE"
+
+  PORT=$(free_port)
+  (cd "$data" && exec env "${env[@]}" "$BIN" serve --bind "127.0.0.1:$PORT") >>"$SERVER_LOG" 2>&1 &
+  SERVER_PID=$!
+  local up=0
+  for _ in $(seq 1 150); do
+    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited at start; log: $SERVER_LOG"
+    if curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/1.1/date"; then up=1; break; fi
+    sleep 0.2
+  done
+  [ "$up" = 1 ] || die "server did not answer within 30 s; log: $SERVER_LOG"
+  # Smoke-check the authenticated endpoint before loading it.
+  local probe
+  probe=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/json' -H "X-LC-Id: $APP_ID" -H "X-LC-Key: $APP_KEY" \
+    -d '{"mobilePhoneNumber":"+8613000000000"}' "http://127.0.0.1:$PORT/1.1/requestSmsCode") || true
+  [ "$probe" = 200 ] || die "requestSmsCode smoke check answered $probe; log: $SERVER_LOG"
+  ISSUED=1
+  log "$BACKEND server pid $SERVER_PID on 127.0.0.1:$PORT, app $APP_ID"
+
+  if [ "$WARMUP" -gt 0 ]; then
+    local maxc=1
+    for c in $CONNS; do [ "$c" -gt "$maxc" ] && maxc=$c; done
+    run_wrk warmup date "$maxc" 0 "$WARMUP" || true
+  fi
+
+  local rep c
+  for rep in $(seq 1 "$REPEATS"); do
+    for c in $CONNS; do
+      if has_scenario date; then run_wrk measure date "$c" "$rep" || true; fi
+      if has_scenario request; then
+        if run_wrk measure request "$c" "$rep"; then
+          ISSUED=$((ISSUED + $(last_field .ok)))
+          local r; r=$(last_field '.rps | floor')
+          [ "$r" -gt "$BEST_REQ_RPS" ] && BEST_REQ_RPS=$r
+          [ "$(last_field '.extra.wrapped')" = true ] && note "$BACKEND request c=$c: a thread ran out of phone numbers (numbers repeated)"
+        fi
+        drain "after request c=$c"
+      fi
+      if has_scenario verify; then
+        # Enough pairs for this run: the best verify rate seen so far (or 4x the best request
+        # rate, as a first guess) for the whole duration, with a wider margin when this run has
+        # more connections than the one that rate came from.
+        local est=$LAST_VERIFY_RPS margin=13
+        [ "$est" -gt 0 ] || est=$(( (BEST_REQ_RPS > 0 ? BEST_REQ_RPS : 300) * 4 ))
+        [ "$c" -gt "$LAST_VERIFY_CONNS" ] && margin=22
+        local need=$(( est * DURATION * margin / 10 + 200 ))
+        ensure_pairs "$need"
+        local attempt
+        for attempt in 1 2; do
+          run_wrk measure verify "$c" "$rep" || break
+          local vr; vr=$(last_field '.rps | floor')
+          if [ "$vr" -gt "$LAST_VERIFY_RPS" ]; then LAST_VERIFY_RPS=$vr; LAST_VERIFY_CONNS=$c; fi
+          if [ "$(last_field '.extra.exhausted')" = true ]; then
+            if [ "$attempt" = 1 ]; then
+              # Mark this run as not counted, then retry once with a bigger pool.
+              local tmp; tmp=$(mktemp)
+              head -n -1 "$RESULTS" > "$tmp"
+              tail -n 1 "$RESULTS" | jq -c '.kind = "exhausted"' >> "$tmp"
+              mv "$tmp" "$RESULTS"
+              note "$BACKEND verify c=$c: ran out of codes; retried with a bigger pool"
+              need=$(( $(last_field '.extra.used') * 2 + 500 ))
+              ensure_pairs "$need"
+              continue
+            fi
+            note "$BACKEND verify c=$c: ran out of codes again; its req/s understates"
+          fi
+          break
+        done
+      fi
+    done
+  done
+
+  # Server-side view: resident memory, then the log (warnings and errors), then stop.
+  local rss; rss=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
+  stop_server
+  jq -nc --arg backend "$BACKEND" --argjson rss "${rss:-0}" \
+     '{kind: "server", backend: $backend, peak_rss_kb: $rss}' >> "$RESULTS"
+  drop_db
+}
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+log_summary() { # backend
+  local f=$RUN_DIR/server-$1.log
+  [ -f "$f" ] || return 0
+  local total locked
+  total=$(grep -c '"level":"\(WARN\|ERROR\)"' "$f" || true)
+  locked=$(grep -ci 'database is locked\|database table is locked\|SQLITE_BUSY' "$f" || true)
+  echo "- $1: $total warning/error lines in the server log ($(basename "$f")), $locked mention a locked/busy database"
+  if [ "$total" -gt 0 ]; then
+    grep '"level":"\(WARN\|ERROR\)"' "$f" | jq -r '
+      [.level, (.fields.message // ""), (.fields.error // "" | gsub("[0-9a-f]{8}-[0-9a-f-]{27}"; "<id>"))]
+      | join(" | ")' 2>/dev/null | sort | uniq -c | sort -rn | head -n 8 \
+      | sed 's/^ */    - /; s/\(.\{300\}\).*/\1…/'
+  fi
+  # Lines that are not JSON (panics, start-up failures).
+  local other; other=$(grep -vc '^{' "$f" || true)
+  if [ "$other" -gt 0 ]; then
+    echo "    - $other non-JSON lines, first ones:"
+    grep -v '^{' "$f" | head -n 5 | sed 's/^/      /'
+  fi
+}
+
+# Facts the report needs, saved in the run directory so that `--report DIR` can rebuild it.
+save_meta() {
+  local overrides server_desc
+  overrides=$(env | grep '^PHONEBASE_' | grep -v '^PHONEBASE_SECRET_KEY=' | sort | tr '\n' ' ' || true)
+  server_desc="${BIN#"$ROOT"/} (binary of $(date -r "$BIN" '+%Y-%m-%d %H:%M'); source tree at start: $GIT_REV), RUST_LOG=warn, "
+  if [ -n "$overrides" ]; then
+    server_desc+="settings from the environment: ${overrides% }"
+  else
+    server_desc+="default settings (HTTP workers = nproc, DB pool 8)"
+  fi
+  local pgv="-"
+  if [[ " $BACKENDS " == *" postgres "* ]]; then
+    pgv=$(psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -c 'SHOW server_version' 2>/dev/null || echo "?")
+  fi
+  M_STAMP=$STAMP M_BACKENDS=$BACKENDS M_CONNS=$CONNS M_DURATION=$DURATION M_REPEATS=$REPEATS
+  M_SCENARIOS=$SCENARIOS M_WRK_TIMEOUT=$WRK_TIMEOUT M_GEN_APPS=$GEN_APPS M_NPROC=$NPROC
+  M_CPU_MODEL=$CPU_MODEL M_SERVER=$server_desc M_PG_VERSION=$pgv
+  M_MEM=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+  M_UNAME=$(uname -sr)
+  M_WRK=$( { wrk -v 2>&1 || true; } | head -n 1 | cut -d' ' -f1-2)
+  M_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+  declare -p M_STAMP M_BACKENDS M_CONNS M_DURATION M_REPEATS M_SCENARIOS M_WRK_TIMEOUT M_GEN_APPS \
+    M_NPROC M_CPU_MODEL M_SERVER M_PG_VERSION M_MEM M_UNAME M_WRK M_LOAD_START | sed 's/^declare -- /declare -g /' \
+    > "$RUN_DIR/meta.env"
+}
+
+save_meta_end() {
+  M_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+  M_ENDED=$(date '+%Y-%m-%d %H:%M:%S %Z')
+  declare -p M_LOAD_END M_ENDED | sed 's/^declare -- /declare -g /' >> "$RUN_DIR/meta.env"
+}
+
+report() {
+  # shellcheck disable=SC1091
+  source "$RUN_DIR/meta.env"
+  local rel=${RUN_DIR#"$ROOT"/}
+  {
+    echo "# Phonebase benchmark $M_STAMP"
+    echo
+    echo "- machine: $M_NPROC × $M_CPU_MODEL, $M_MEM RAM, $M_UNAME; load average at start $M_LOAD_START, at end ${M_LOAD_END:-?}"
+    echo "- server: $M_SERVER"
+    echo "- load: $M_WRK on the same machine over 127.0.0.1, ${M_DURATION} s per run, wrk threads = min(nproc, conns), timeout ${M_WRK_TIMEOUT} s"
+    echo "- PostgreSQL: $M_PG_VERSION; SQLite: bundled (WAL file in a temp dir)"
+    if [ "$M_REPEATS" -gt 1 ]; then
+      echo "- repeats: $M_REPEATS; req/s, p50, p99 and srv CPU are medians over the repeats (notes give the req/s range), max and counts cover all repeats"
+    else
+      echo "- repeats: 1 (single runs: on a noisy machine, use -r 3 for medians)"
+    fi
+    if [[ " $M_SCENARIOS " == *" verify "* ]]; then
+      echo "- verify: each request uses a real, unused code read back from the sink; codes come from the request runs (bench app) and, when those are too few, from generation runs spread over $M_GEN_APPS more apps (see below)"
+    fi
+    echo "- finished ${M_ENDED:-?}; raw wrk output, server logs and per-run JSON: $rel/"
+    echo
+    echo "Columns: **vs /date** = endpoint req/s ÷ /date req/s at the same connections on the same server"
+    echo "(1/N: one request costs about N /date requests); **max** = slowest response (raw);"
+    echo "**non-2xx** = responses that were not 2xx; **ok** (verify) = codes accepted (200) ÷ responses;"
+    echo "**srv CPU** = server CPU time ÷ wall time, in cores (wrk shares the same $M_NPROC cores)."
+    echo
+    echo "| backend | endpoint | conns | req/s | p50 ms | p99 ms | max ms | vs /date | non-2xx | srv CPU | notes |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    jq -rs --arg backends "$M_BACKENDS" '
+      def median: sort | if length == 0 then null
+        elif length % 2 == 1 then .[(length - 1) / 2]
+        else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+      def r1: . * 10 | round / 10;
+      def r2: . * 100 | round / 100;
+      def ms: . / 1000 | if . >= 100 then round elif . >= 10 then r1 else r2 end;
+      def name: {date: "GET /1.1/date", request: "POST requestSmsCode",
+                 verify: "POST verifySmsCode"}[.];
+      ($backends | split(" ") | map(select(. != ""))) as $border
+      | {date: 0, request: 1, verify: 2} as $sorder
+      | [ .[] | select(.kind == "measure") ]
+      | group_by([.backend, .scenario, .conns])
+      | map({backend: .[0].backend, scenario: .[0].scenario, conns: .[0].conns, n: length,
+             rps: (map(.rps) | median), rps_min: (map(.rps) | min), rps_max: (map(.rps) | max),
+             p50: (map(.latency_us.p50) | median), p99: (map(.latency_us.p99) | median),
+             max: (map(.latency_us.max) | max), cpu: (map(.srv_cpu) | median),
+             requests: (map(.requests) | add), ok: (map(.ok) | add), non2xx: (map(.non2xx) | add),
+             statuses: (map(.statuses | if type == "object" then to_entries[] else empty end)
+                        | group_by(.key) | map({key: .[0].key, value: (map(.value) | add)}) | from_entries),
+             timeouts: (map(.errors.timeout) | add), sockerr: (map(.errors.connect + .errors.read + .errors.write) | add),
+             exhausted: (map(.extra.exhausted // false) | any)}) as $rows
+      | $rows
+      | sort_by(. as $x | [($border | index($x.backend)), $sorder[$x.scenario], $x.conns])
+      | .[] as $r
+      | ($rows | map(select(.backend == $r.backend and .scenario == "date" and .conns == $r.conns)) | .[0].rps) as $date
+      | [ $r.backend, ($r.scenario | name), ($r.conns | tostring), ($r.rps | round | tostring),
+          ($r.p50 | ms | tostring), ($r.p99 | ms | tostring), ($r.max | ms | tostring),
+          (if $r.scenario == "date" then "1" elif ($date // 0) > 0 and $r.rps > 0 then
+             ($r.rps / $date) as $q
+             | (if $q >= 0.1 then ($q | r2 | tostring) else ($q * 10000 | round / 10000 | tostring) end)
+               + " (1/" + (1 / $q | if . >= 10 then round else r1 end | tostring) + ")"
+           else "-" end),
+          ($r.non2xx | tostring),
+          ($r.cpu | r2 | tostring),
+          ([ (if $r.n > 1 then "req/s \($r.rps_min | round)–\($r.rps_max | round)" else empty end),
+             (if $r.scenario == "verify" then "ok \($r.ok)/\($r.requests)" else empty end),
+             (if $r.non2xx > 0 then "status " + ([$r.statuses | to_entries[] | "\(.key)×\(.value)"] | join(" ")) else empty end),
+             (if $r.timeouts > 0 then "\($r.timeouts) timeouts" else empty end),
+             (if $r.sockerr > 0 then "\($r.sockerr) socket errors" else empty end),
+             (if $r.exhausted then "ran out of codes (req/s understated)" else empty end)
+           ] | join("; "))
+        ] | "| " + join(" | ") + " |"
+    ' "$RESULTS"
+    echo
+    echo "Outbox and code generation:"
+    echo
+    jq -rs --arg backends "$M_BACKENDS" --argjson apps "$M_GEN_APPS" '
+      def median: sort | if length == 0 then null
+        elif length % 2 == 1 then .[(length - 1) / 2]
+        else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+      . as $all
+      | $backends | split(" ") | map(select(. != "")) | .[] as $b
+      | ($all | map(select(.backend == $b))) as $x
+      | ($x | map(select(.kind == "drain" and (.what | startswith("after request"))))) as $d
+      | ($x | map(select(.kind == "drain" and (.sink < .issued)))) as $short
+      | ($x | map(select(.kind == "gen"))) as $g
+      | ($x | map(select(.kind == "server")) | .[0].peak_rss_kb // 0) as $rss
+      | (if ($d | length) > 0 then
+           "- \($b): after each request run the outbox needed \($d | map(.wait_s) | median) s (median; max \($d | map(.wait_s) | max) s, \($d | length) runs) to put every issued code into the sink"
+         else empty end),
+        (if ($short | length) > 0 then
+           "- \($b): **outbox not drained** \($short | length) time(s): " + ($short | map("\(.what): \(.sink)/\(.issued)") | join(", "))
+         else empty end),
+        (if ($g | length) > 0 then
+           "- \($b): \($g | length) generation run(s) for the verify pool, \($g | map(.secs) | add) s in all, \($g | map(.ok) | add) codes issued at \($g | map(.rps) | median | round) req/s (median) with requests spread over \($apps) apps at c=\($g[0].conns), \($g | map(.non2xx) | add) non-2xx"
+         else empty end),
+        "- \($b): server peak RSS \($rss / 1024 | round) MiB"
+    ' "$RESULTS"
+    local waits
+    waits=$(jq -rs '
+      [ .[] | select(.kind == "measure" and ((.pg_waits // {}) | length) > 0) ]
+      | group_by([.scenario, .conns]) | sort_by(.[0].conns, .[0].scenario) | .[]
+      | (map(.secs) | add) as $samples
+      | "- \(.[0].scenario) c=\(.[0].conns): "
+        + ([ map(.pg_waits | to_entries[]) | group_by(.key)[]
+             | {key: .[0].key, value: (map(.value) | add / $samples)} ]
+           | sort_by(-.value) | .[:4] | map("\(.key) \(.value * 10 | round / 10)") | join(", "))' "$RESULTS")
+    if [ -n "$waits" ]; then
+      echo
+      echo "PostgreSQL: the server's sessions (pool of 8), sampled once a second from pg_stat_activity;"
+      echo "average number of sessions per state (\"running\" = on CPU or in the protocol, \"Lock:advisory\" ="
+      echo "waiting for a pg_advisory_xact_lock, \"IO:WALSync\"/\"LWLock:WALWrite\" = waiting for commit flushes,"
+      echo "\"Client:ClientRead\" = in a transaction, waiting for the server's next statement):"
+      echo
+      echo "$waits"
+    fi
+    echo
+    echo "Server log (RUST_LOG=warn):"
+    echo
+    for b in $M_BACKENDS; do log_summary "$b"; done
+    local samples
+    samples=$(jq -rs '[ .[] | select(.kind == "measure" and ((.samples | length) > 0))
+                | "- \(.backend) \(.scenario) c=\(.conns): " + (.samples | if type == "array" then join(" / ") else "" end) ] | .[:8] | .[]' "$RESULTS")
+    if [ -n "$samples" ]; then
+      echo
+      echo "First non-2xx responses seen by wrk:"
+      echo
+      echo "$samples"
+    fi
+    if [ -s "$NOTES" ]; then
+      echo
+      echo "Notes:"
+      echo
+      cat "$NOTES"
+    fi
+    echo
+    echo "Latency caveats: wrk is closed-loop (each connection waits for its answer), and wrk 4 then"
+    echo "\"corrects\" its histogram for coordinated omission (stats_correct: every response slower than"
+    echo "2 × conns ÷ req/s adds synthetic samples), so p99 approximates what a fixed-rate client would"
+    echo "see and is inflated when the tail is heavy; the mean response time is conns ÷ req/s (Little's"
+    echo "law) and max is raw. Client and server share the cores."
+  } > "$RUN_DIR/report.md"
+  cp "$RUN_DIR/report.md" "$HERE/results/latest.md"
+  cat "$RUN_DIR/report.md"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Main
+
+if [ -n "$REPORT_DIR" ]; then
+  report
+  exit 0
+fi
+
+RUN_BACKENDS=
+for b in $BACKENDS; do
+  if [ "$b" = postgres ] && ! pg_available; then
+    note "postgres skipped: pg_isready -h 127.0.0.1 failed (or psql/pg_isready missing)"
+    continue
+  fi
+  RUN_BACKENDS="$RUN_BACKENDS $b"
+done
+BACKENDS=${RUN_BACKENDS# }
+[ -n "$BACKENDS" ] || die "no backend to run"
+
+save_meta
+log "results in $RUN_DIR"
+for b in $BACKENDS; do
+  run_backend "$b"
+done
+save_meta_end
+report
+exit 0
+}
