@@ -13,7 +13,8 @@
 #   -d, --duration SECS    length of each measured wrk run, default 10 [BENCH_DURATION]
 #   -r, --repeats N        repeat every measurement N times and report medians, default 1
 #                          [BENCH_REPEATS]
-#   -s, --scenarios LIST   any of "date request verify", default all three [BENCH_SCENARIOS]
+#   -s, --scenarios LIST   any of "date request verify me login phone", default all six
+#                          [BENCH_SCENARIOS]
 #   -t, --threads N        wrk threads, default min(nproc, conns, 10) [BENCH_THREADS]
 #       --timeout SECS     wrk's per-request timeout, default 5 [BENCH_WRK_TIMEOUT]
 #       --no-build         do not run `cargo build --release` (use the existing binary)
@@ -26,7 +27,11 @@
 # wait for the outbox to deliver, default 120), BENCH_GEN_MAX (longest code-generation run for
 # the verify pool, default 60), BENCH_GEN_APPS (apps the generation runs spread over, default 8),
 # BENCH_GEN_CONNS (their connections, default 32), BENCH_STATUS=0 (do not count status codes),
-# BENCH_PG_SAMPLE=0 (do not sample pg_stat_activity wait events once a second during the runs).
+# BENCH_PG_SAMPLE=0 (do not sample pg_stat_activity wait events once a second during the runs),
+# BENCH_USERS (users signed up for me/login, default 200), BENCH_USERS_MAX (longest the sign-ups
+# may take, default 180 s), BENCH_LOGIN_MAX_CONNS (login runs only at connection counts up to
+# this, default 32: a login costs one argon2id hash, so more connections only queue),
+# BENCH_PHONE_NUMBERS (test numbers of the phone scenario, default 3000, at most 4000).
 #
 # Scenarios, all with X-LC-Id/X-LC-Key and JSON bodies:
 #   date     GET /1.1/date, no headers, no database.
@@ -40,10 +45,22 @@
 #            because on PostgreSQL all sends of one app from one address take the same advisory
 #            lock (even with the per-IP limits off), which caps one app at a few hundred/s; the
 #            verify requests then carry each pair's own app credentials.
+#   me       GET /1.1/users/me with X-LC-Session: the session check. Before the runs, BENCH_USERS
+#            users u<i>/pw<i> sign up (POST /1.1/users, one argon2id hash each, a few in
+#            parallel, bounded by BENCH_USERS_MAX); wrk cycles through their session tokens.
+#   login    POST /1.1/login {"username","password"} with the same users: one argon2id
+#            verification per request (tens of req/s on 2 cores). The report sets it against the
+#            argon2 bound, nproc ÷ (time of one hash with the server's parameters m=19456 KiB,
+#            t=2, p=1), timed with Python argon2-cffi (pip-installed if missing) or, failing
+#            that, taken from an extra 5 s login run at 1 connection.
+#   phone    POST /1.1/usersByMobilePhone {"mobilePhoneNumber","smsCode"} on a separate app
+#            whose settings hold BENCH_PHONE_NUMBERS test numbers (+86134xxxxxxxx, fixed code
+#            123456: always verifies, sends nothing) and no send limits. The first call for a
+#            number creates its user (201), later calls log in (200); every call opens a session.
 #
 # Order per backend and repeat, for each connection count: date, request (then wait until the
 # outbox has delivered everything, so that delivery work does not leak into the next run),
-# verify. Every wrk run is bounded by its duration (and `timeout`); every wait is bounded.
+# verify, me, login, phone. Every wrk run is bounded by its duration (and `timeout`); every wait is bounded.
 # Output: a markdown report on stdout, saved as bench/results/<stamp>/report.md (and
 # bench/results/latest.md), with wrk's raw output and one JSON line per run next to it.
 
@@ -59,7 +76,7 @@ BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 CONNS=${BENCH_CONNS:-"8 32 128"}
 DURATION=${BENCH_DURATION:-10}
 REPEATS=${BENCH_REPEATS:-1}
-SCENARIOS=${BENCH_SCENARIOS:-"date request verify"}
+SCENARIOS=${BENCH_SCENARIOS:-"date request verify me login phone"}
 THREADS=${BENCH_THREADS:-}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-5}
 WARMUP=${BENCH_WARMUP:-2}
@@ -68,6 +85,13 @@ GEN_MAX=${BENCH_GEN_MAX:-60}
 GEN_APPS=${BENCH_GEN_APPS:-8}
 GEN_CONNS=${BENCH_GEN_CONNS:-32}
 PG_SAMPLE=${BENCH_PG_SAMPLE:-1}
+USERS=${BENCH_USERS:-200}
+USERS_MAX=${BENCH_USERS_MAX:-180}
+LOGIN_MAX_CONNS=${BENCH_LOGIN_MAX_CONNS:-32}
+PHONE_NUMBERS=${BENCH_PHONE_NUMBERS:-3000}
+# Test numbers of the phone scenario: a prefix the request runs never use (see PREFIXES).
+PHONE_TEST_PREFIX=+86134
+PHONE_TEST_CODE=123456
 PG_BASE=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}
 BIN=${BENCH_BIN:-$ROOT/target/release/phonebase}
@@ -100,13 +124,16 @@ done
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for v in DURATION REPEATS WRK_TIMEOUT WARMUP DRAIN_MAX GEN_MAX GEN_APPS GEN_CONNS; do
+for v in DURATION REPEATS WRK_TIMEOUT WARMUP DRAIN_MAX GEN_MAX GEN_APPS GEN_CONNS USERS USERS_MAX LOGIN_MAX_CONNS PHONE_NUMBERS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
 [ "$DURATION" -ge 1 ] || die "duration must be at least 1 s"
+[ "$USERS" -ge 1 ] || die "BENCH_USERS must be at least 1"
+# The settings go through one command-line argument (at most 128 KiB, ~26 bytes per number).
+[ "$PHONE_NUMBERS" -ge 1 ] && [ "$PHONE_NUMBERS" -le 4000 ] || die "BENCH_PHONE_NUMBERS must be 1..4000"
 for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "bad connection count '$c'"; done
 for s in $SCENARIOS; do
-  case $s in date|request|verify) ;; *) die "unknown scenario '$s' (date, request, verify)" ;; esac
+  case $s in date|request|verify|me|login|phone) ;; *) die "unknown scenario '$s' (date, request, verify, me, login, phone)" ;; esac
 done
 for b in $BACKENDS; do
   case $b in sqlite|postgres) ;; *) die "unknown backend '$b' (sqlite, postgres)" ;; esac
@@ -271,6 +298,14 @@ run_wrk() {
   fi
   if [ "$script" = verify ]; then
     env+=(BENCH_PAIRS="$POOL" BENCH_PAIRS_LEFT="$POOL.left" BENCH_APPS_FILE="$APPS_FILE")
+  fi
+  if [ "$script" = me ] || [ "$script" = login ]; then
+    env+=(BENCH_USERS_FILE="$USERS_FILE")
+  fi
+  if [ "$script" = phone ]; then
+    # Its own app (test numbers, no limits); later assignments win in env(1).
+    env+=(BENCH_APP_ID="$PHONE_APP_ID" BENCH_APP_KEY="$PHONE_APP_KEY" BENCH_PHONE_PREFIX="$PHONE_TEST_PREFIX"
+          BENCH_PHONE_NUMBERS="$PHONE_NUMBERS" BENCH_PHONE_CODE="$PHONE_TEST_CODE")
   fi
   rm -f "$base.json" "$base.pgwait"
   local cpu0 cpu1 rc=0 sampler=

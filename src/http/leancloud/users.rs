@@ -263,48 +263,24 @@ pub async fn update_password(
     Ok(HttpResponse::Ok().json(user_json(&user, Some(&token))))
 }
 
-async fn request_user_code(
-    flow: UserCodeFlow,
+/// `POST /requestLoginSmsCode`, `/requestPasswordResetBySmsCode`, `/requestMobilePhoneVerify`:
+/// one handler, the flow named by the path.
+pub async fn request_user_code(
     auth: LcAuth,
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
+    let flow = match req.path().rsplit('/').next() {
+        Some("requestLoginSmsCode") => UserCodeFlow::Login,
+        Some("requestPasswordResetBySmsCode") => UserCodeFlow::ResetPassword,
+        _ => UserCodeFlow::VerifyPhone,
+    };
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = params::phone(&body, "mobilePhoneNumber")?;
     let (core, app, ip) = (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config));
     blocking(move || core.request_user_code(&app, flow, phone, ip)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
-}
-
-/// `POST /requestLoginSmsCode`.
-pub async fn request_login_code(
-    auth: LcAuth,
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
-    request_user_code(UserCodeFlow::Login, auth, req, payload, state).await
-}
-
-/// `POST /requestPasswordResetBySmsCode`.
-pub async fn request_reset_code(
-    auth: LcAuth,
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
-    request_user_code(UserCodeFlow::ResetPassword, auth, req, payload, state).await
-}
-
-/// `POST /requestMobilePhoneVerify`.
-pub async fn request_verify_code(
-    auth: LcAuth,
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
-    request_user_code(UserCodeFlow::VerifyPhone, auth, req, payload, state).await
 }
 
 /// The optional phone number of a body (JS sends none on verifyMobilePhone / reset).
