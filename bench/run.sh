@@ -428,6 +428,75 @@ ensure_pairs() {
   [ "$POOL_SIZE" -ge "$need" ] || note "$BACKEND: verify pool only reached $POOL_SIZE of $need pairs wanted"
 }
 
+# Signs up $USERS users u<i>/pw<i> on the bench app, NPROC at a time (each sign-up hashes a
+# password with argon2id), bounded by USERS_MAX seconds; "username password token" lines go to
+# $USERS_FILE.
+signup_one() { # i
+  curl -sS --max-time 30 -X POST -H 'Content-Type: application/json' \
+    -H "X-LC-Id: $APP_ID" -H "X-LC-Key: $APP_KEY" \
+    -d "{\"username\":\"u$1\",\"password\":\"pw$1\"}" "http://127.0.0.1:$PORT/1.1/users" 2>/dev/null \
+    | jq -r --arg i "$1" 'select(.sessionToken != null) | "u\($i) pw\($i) \(.sessionToken)"' 2>/dev/null \
+    >> "$USERS_FILE" || true
+}
+
+create_users() {
+  : > "$USERS_FILE"
+  local start now i pids=() par=$((NPROC * 2)) stopped=0
+  start=$(date +%s.%N)
+  log "$BACKEND: signing up $USERS users ($par at a time, at most ${USERS_MAX}s)"
+  for i in $(seq 1 "$USERS"); do
+    signup_one "$i" &
+    pids+=($!)
+    if [ "${#pids[@]}" -ge "$par" ]; then
+      wait "${pids[@]}" 2>/dev/null || true
+      pids=()
+      now=$(date +%s.%N)
+      if awk -v a="$start" -v b="$now" -v m="$USERS_MAX" 'BEGIN {exit !((b - a) > m)}'; then
+        stopped=1
+        break
+      fi
+    fi
+  done
+  [ "${#pids[@]}" -gt 0 ] && { wait "${pids[@]}" 2>/dev/null || true; }
+  now=$(date +%s.%N)
+  local secs created
+  secs=$(awk -v a="$start" -v b="$now" 'BEGIN {printf "%.1f", b - a}')
+  created=$(wc -l < "$USERS_FILE" | tr -d ' ')
+  [ "$stopped" = 1 ] && note "$BACKEND: user sign-ups stopped after ${USERS_MAX}s with $created of $USERS users"
+  [ "$created" -gt 0 ] || die "no user could sign up (POST /1.1/users); log: $SERVER_LOG"
+  [ "$created" -lt "$USERS" ] && [ "$stopped" = 0 ] && note "$BACKEND: only $created of $USERS sign-ups succeeded"
+  jq -nc --arg backend "$BACKEND" --argjson n "$created" --argjson secs "$secs" --argjson par "$par" \
+     '{kind: "users", backend: $backend, created: $n, secs: $secs, parallel: $par}' >> "$RESULTS"
+  log "$BACKEND: $created users signed up in ${secs}s"
+}
+
+# Times one argon2id hash with the server's parameters (argon2 crate defaults: m=19456 KiB, t=2,
+# p=1, 32-byte output) with Python argon2-cffi; median of 7 after one warm-up. Appends a JSON line
+# (kind "argon2") to $RESULTS; returns 1 when Python or argon2-cffi is not available.
+ARGON2_PY='
+import statistics, time
+from argon2.low_level import Type, hash_secret_raw
+def one():
+    t = time.perf_counter()
+    hash_secret_raw(b"pw12345", b"0123456789abcdef", time_cost=2, memory_cost=19456,
+                    parallelism=1, hash_len=32, type=Type.ID)
+    return time.perf_counter() - t
+one()
+print("%.3f" % (statistics.median(one() for _ in range(7)) * 1000))
+'
+measure_argon2() {
+  command -v python3 >/dev/null 2>&1 || return 1
+  if ! python3 -c 'import argon2.low_level' 2>/dev/null; then
+    log "installing argon2-cffi with pip (to time one argon2id hash)"
+    timeout 120 python3 -m pip install -q argon2-cffi >/dev/null 2>&1 || return 1
+  fi
+  local ms
+  ms=$(timeout 60 python3 -c "$ARGON2_PY" 2>/dev/null) || return 1
+  [[ $ms =~ ^[0-9.]+$ ]] || return 1
+  jq -nc --argjson ms "$ms" '{kind: "argon2", t_hash_ms: $ms, source: "Python argon2-cffi, median of 7 hashes"}' >> "$RESULTS"
+  log "one argon2id hash (m=19456 KiB, t=2, p=1): $ms ms"
+}
+
 # ---------------------------------------------------------------------------------------------
 # One backend
 
@@ -475,6 +544,19 @@ run_backend() {
       jq -r '"\(.appId) \(.appKey)"' <<<"$app" | tee -a "$APPS_FILE" >> "$GEN_APPS_FILE"
     done
   fi
+  if has_scenario phone; then
+    # Its own app, so that the test numbers and the lifted limits do not change the others.
+    app=$(cd "$data" && env "${env[@]}" "$BIN" app create --name bench-phone --json 2>>"$SERVER_LOG") \
+      || die "app create failed (see $SERVER_LOG)"
+    PHONE_APP_ID=$(jq -r .appId <<<"$app")
+    PHONE_APP_KEY=$(jq -r .appKey <<<"$app")
+    local settings
+    settings=$(jq -nc --arg p "$PHONE_TEST_PREFIX" --arg c "$PHONE_TEST_CODE" --argjson n "$PHONE_NUMBERS" '
+      {limits: {phone_per_minute: 0, phone_per_hour: 0, phone_per_day: 0, ip_per_hour: 0, ip_per_day: 0},
+       test_numbers: ([range(0; $n) | {key: ($p + ("0000000\(.)" | .[-8:])), value: $c}] | from_entries)}')
+    (cd "$data" && env "${env[@]}" "$BIN" app update "$PHONE_APP_ID" --settings "$settings" \
+        >/dev/null 2>>"$SERVER_LOG") || die "app update (test numbers) failed (see $SERVER_LOG)"
+  fi
   while read -r id _; do
     (cd "$data" && env "${env[@]}" "$BIN" app update "$id" \
         --settings '{"limits":{"ip_per_hour":0,"ip_per_day":0}}' >/dev/null 2>>"$SERVER_LOG") \
@@ -499,6 +581,17 @@ run_backend() {
   [ "$probe" = 200 ] || die "requestSmsCode smoke check answered $probe; log: $SERVER_LOG"
   ISSUED=1
   log "$BACKEND server pid $SERVER_PID on 127.0.0.1:$PORT, app $APP_ID"
+
+  USERS_FILE=$data/users.txt
+  if has_scenario me || has_scenario login; then
+    create_users
+  fi
+  if has_scenario login && [ "$ARGON2_MEASURED" = 0 ]; then
+    # No Python timing: derive the hash time from a login run at 1 connection (1 / req/s, which
+    # includes the HTTP and database work of a login, so it overstates the hash time a little).
+    run_wrk calib login 1 0 5 || true
+    ARGON2_MEASURED=1
+  fi
 
   if [ "$WARMUP" -gt 0 ]; then
     local maxc=1
@@ -550,6 +643,15 @@ run_backend() {
           break
         done
       fi
+      if has_scenario me; then run_wrk measure me "$c" "$rep" || true; fi
+      if has_scenario login; then
+        if [ "$c" -le "$LOGIN_MAX_CONNS" ]; then
+          run_wrk measure login "$c" "$rep" || true
+        elif [ "$rep" = 1 ]; then
+          note "$BACKEND login c=$c: skipped (more than BENCH_LOGIN_MAX_CONNS=$LOGIN_MAX_CONNS connections)"
+        fi
+      fi
+      if has_scenario phone; then run_wrk measure phone "$c" "$rep" || true; fi
     done
   done
 
@@ -601,13 +703,13 @@ save_meta() {
   fi
   M_STAMP=$STAMP M_BACKENDS=$BACKENDS M_CONNS=$CONNS M_DURATION=$DURATION M_REPEATS=$REPEATS
   M_SCENARIOS=$SCENARIOS M_WRK_TIMEOUT=$WRK_TIMEOUT M_GEN_APPS=$GEN_APPS M_NPROC=$NPROC
-  M_CPU_MODEL=$CPU_MODEL M_SERVER=$server_desc M_PG_VERSION=$pgv
+  M_CPU_MODEL=$CPU_MODEL M_SERVER=$server_desc M_PG_VERSION=$pgv M_PHONE_NUMBERS=$PHONE_NUMBERS
   M_MEM=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
   M_UNAME=$(uname -sr)
   M_WRK=$( { wrk -v 2>&1 || true; } | head -n 1 | cut -d' ' -f1-2)
   M_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
   declare -p M_STAMP M_BACKENDS M_CONNS M_DURATION M_REPEATS M_SCENARIOS M_WRK_TIMEOUT M_GEN_APPS \
-    M_NPROC M_CPU_MODEL M_SERVER M_PG_VERSION M_MEM M_UNAME M_WRK M_LOAD_START | sed 's/^declare -- /declare -g /' \
+    M_NPROC M_CPU_MODEL M_SERVER M_PG_VERSION M_PHONE_NUMBERS M_MEM M_UNAME M_WRK M_LOAD_START | sed 's/^declare -- /declare -g /' \
     > "$RUN_DIR/meta.env"
 }
 
@@ -636,6 +738,13 @@ report() {
     if [[ " $M_SCENARIOS " == *" verify "* ]]; then
       echo "- verify: each request uses a real, unused code read back from the sink; codes come from the request runs (bench app) and, when those are too few, from generation runs spread over $M_GEN_APPS more apps (see below)"
     fi
+    if [[ " $M_SCENARIOS " == *" me "* || " $M_SCENARIOS " == *" login "* ]]; then
+      jq -rs '.[] | select(.kind == "users")
+        | "- me/login: \(.backend): \(.created) users u<i>/pw<i> signed up before the runs (POST /1.1/users, \(.parallel) at a time) in \(.secs) s; me cycles through their session tokens, login through their passwords"' "$RESULTS"
+    fi
+    if [[ " $M_SCENARIOS " == *" phone "* ]]; then
+      echo "- phone: a separate app with ${M_PHONE_NUMBERS:-?} test numbers (fixed code, nothing sent, send limits off); each thread walks the numbers from its own offset, so the first call per number creates the user (201) and later ones log in (200); every call opens a session"
+    fi
     echo "- finished ${M_ENDED:-?}; raw wrk output, server logs and per-run JSON: $rel/"
     echo
     echo "Columns: **vs /date** = endpoint req/s ÷ /date req/s at the same connections on the same server"
@@ -653,9 +762,10 @@ report() {
       def r2: . * 100 | round / 100;
       def ms: . / 1000 | if . >= 100 then round elif . >= 10 then r1 else r2 end;
       def name: {date: "GET /1.1/date", request: "POST requestSmsCode",
-                 verify: "POST verifySmsCode"}[.];
+                 verify: "POST verifySmsCode", me: "GET users/me", login: "POST login",
+                 phone: "POST usersByMobilePhone"}[.];
       ($backends | split(" ") | map(select(. != ""))) as $border
-      | {date: 0, request: 1, verify: 2} as $sorder
+      | {date: 0, request: 1, verify: 2, me: 3, login: 4, phone: 5} as $sorder
       | [ .[] | select(.kind == "measure") ]
       | group_by([.backend, .scenario, .conns])
       | map({backend: .[0].backend, scenario: .[0].scenario, conns: .[0].conns, n: length,
@@ -682,6 +792,7 @@ report() {
           ($r.cpu | r2 | tostring),
           ([ (if $r.n > 1 then "req/s \($r.rps_min | round)–\($r.rps_max | round)" else empty end),
              (if $r.scenario == "verify" then "ok \($r.ok)/\($r.requests)" else empty end),
+             (if $r.scenario == "phone" then "created (201) \($r.statuses["201"] // 0), logged in (200) \($r.statuses["200"] // 0)" else empty end),
              (if $r.non2xx > 0 then "status " + ([$r.statuses | to_entries[] | "\(.key)×\(.value)"] | join(" ")) else empty end),
              (if $r.timeouts > 0 then "\($r.timeouts) timeouts" else empty end),
              (if $r.sockerr > 0 then "\($r.sockerr) socket errors" else empty end),
@@ -689,6 +800,23 @@ report() {
            ] | join("; "))
         ] | "| " + join(" | ") + " |"
     ' "$RESULTS"
+    # The argon2 bound of login: nproc hashes at a time (the server runs at most nproc at once).
+    jq -rs --argjson nproc "$M_NPROC" '
+      def r1: . * 10 | round / 10;
+      ([ .[] | select(.kind == "argon2") ] | .[0]) as $a
+      | ([ .[] | select(.kind == "calib" and .scenario == "login" and .rps > 0) ] | .[0]) as $c
+      | (if $a != null then {ms: $a.t_hash_ms, src: $a.source}
+         elif $c != null then {ms: (1000 / $c.rps), src: "1 ÷ login req/s at 1 connection (\($c.backend); includes HTTP and DB work)"}
+         else null end) as $t
+      | [ .[] | select(.kind == "measure" and .scenario == "login") ] as $l
+      | if $t == null or ($l | length) == 0 then empty else
+          "",
+          "**argon2 bound** ≈ nproc ÷ t_hash = \($nproc) ÷ \($t.ms | r1) ms ≈ **\($nproc * 1000 / $t.ms | r1) req/s** (t_hash: one argon2id hash, m=19456 KiB, t=2, p=1, \($t.src)); login measured: "
+          + ([ $l | group_by([.backend, .conns])[]
+               | (map(.rps) | sort | .[(length - 1) / 2 | floor]) as $rps
+               | "\(.[0].backend) c=\(.[0].conns) \($rps | r1) req/s = \($rps / ($nproc * 1000 / $t.ms) * 100 | round) %" ]
+             | join(", ")) + " of the bound"
+        end' "$RESULTS"
     echo
     echo "Outbox and code generation:"
     echo
@@ -783,6 +911,10 @@ BACKENDS=${RUN_BACKENDS# }
 
 save_meta
 log "results in $RUN_DIR"
+ARGON2_MEASURED=0
+if has_scenario login; then
+  if measure_argon2; then ARGON2_MEASURED=1; else log "argon2-cffi not available: timing a login at 1 connection instead"; fi
+fi
 for b in $BACKENDS; do
   run_backend "$b"
 done

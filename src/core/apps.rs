@@ -1,6 +1,7 @@
 //! Apps (tenants): credentials and per-app settings.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use rand::Rng;
@@ -189,17 +190,17 @@ impl Core {
     }
 
     /// The app if this instance has it in memory: no database call, so async code may use it.
-    pub fn cached_app(&self, id: &str) -> Option<App> {
+    pub fn cached_app(&self, id: &str) -> Option<Arc<App>> {
         self.app_cache.get(id)
     }
 
     /// The app by id, through a short-lived per-instance cache: every request needs it.
-    pub fn app(&self, id: &str) -> Result<App> {
+    pub fn app(&self, id: &str) -> Result<Arc<App>> {
         if let Some(app) = self.app_cache.get(id) {
             return Ok(app);
         }
         let mut conn = self.conn()?;
-        let app = App::try_from(store::apps::find(&mut conn, id)?.ok_or(Error::UnknownApp)?)?;
+        let app = Arc::new(App::try_from(store::apps::find(&mut conn, id)?.ok_or(Error::UnknownApp)?)?);
         self.app_cache.put(app.clone());
         Ok(app)
     }
@@ -239,7 +240,7 @@ fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
 /// A change made on this instance is visible at once; one made on another after `ttl`.
 pub(crate) struct AppCache {
     ttl: std::time::Duration,
-    entries: std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, App)>>,
+    entries: std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, Arc<App>)>>,
 }
 
 impl AppCache {
@@ -247,12 +248,12 @@ impl AppCache {
         Self { ttl, entries: Default::default() }
     }
 
-    fn get(&self, id: &str) -> Option<App> {
+    fn get(&self, id: &str) -> Option<Arc<App>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries.get(id).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, app)| app.clone())
     }
 
-    fn put(&self, app: App) {
+    fn put(&self, app: Arc<App>) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() > 10_000 {
             entries.clear();

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::HeaderMap;
@@ -23,7 +24,8 @@ pub const SESSION: &[&str] = &["x-lc-session", "x-avoscloud-session-token", "x-u
 /// An authenticated LeanCloud request.
 #[derive(Debug, Clone)]
 pub struct LcAuth {
-    pub app: App,
+    /// Shared with the app cache: settings (test numbers included) are not copied per request.
+    pub app: Arc<App>,
     pub master: bool,
 }
 
