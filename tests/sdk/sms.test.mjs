@@ -17,9 +17,11 @@ import {
   isolated,
   md5,
   otherCode,
+  rejectsWith,
   sinkFor,
   sleep,
   startProxy,
+  statusOf,
   updateApp,
   waitForMessage,
 } from './lib/harness.mjs';
@@ -43,25 +45,6 @@ async function requestAndRead(arg, options) {
   assert.deepEqual(res, {}, 'requestSmsCode resolves with {}');
   const message = await waitForMessage(e164(number), before);
   return { message, code: codeOf(message) };
-}
-
-/** Asserts that `promise` rejects with an AVError carrying `code`; returns the error. */
-async function rejectsWith(promise, code, what = '') {
-  let err;
-  try {
-    await promise;
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected rejection with code ${code}${what ? ` (${what})` : ''}, but it resolved`);
-  assert.equal(err.code, code, `error code${what ? ` (${what})` : ''}: ${err.message}`);
-  return err;
-}
-
-/** HTTP status of an SDK error, from the " [status METHOD url]" suffix of its message. */
-function statusOf(err) {
-  const m = / \[(\d{3}) [A-Z]+ \S+\]$/.exec(err.message);
-  return m ? Number(m[1]) : undefined;
 }
 
 let proxy;

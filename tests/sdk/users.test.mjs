@@ -14,7 +14,19 @@ import { after, before, beforeEach, test } from 'node:test';
 
 import AV from 'leancloud-storage';
 
-import { codeOf, createApp, env, otherCode, sinkFor, sleep, startProxy, updateApp, waitForMessage } from './lib/harness.mjs';
+import {
+  codeOf,
+  createApp,
+  env,
+  otherCode,
+  rejectsWith,
+  sinkFor,
+  sleep,
+  startProxy,
+  statusOf,
+  updateApp,
+  waitForMessage,
+} from './lib/harness.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Unique names and numbers. The numbers come from a block the SMS suite does not use (it takes
@@ -39,25 +51,6 @@ async function codeFrom(number, send) {
   const before = (await sinkFor(e164(number))).length;
   assert.deepEqual(await send(), {}, 'the request resolves with {}');
   return codeOf(await waitForMessage(e164(number), before));
-}
-
-/** Asserts that `p` (a promise, or a function returning one or throwing) rejects with `code`. */
-async function rejectsWith(p, code, what = '') {
-  let err;
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected rejection with code ${code}${what ? ` (${what})` : ''}, but it resolved`);
-  assert.equal(err.code, code, `error code${what ? ` (${what})` : ''}: ${err.message}`);
-  return err;
-}
-
-/** HTTP status of an SDK error, from the " [status METHOD url]" suffix of its message. */
-function statusOf(err) {
-  const m = / \[(\d{3}) [A-Z]+ \S+\]$/.exec(err.message);
-  return m ? Number(m[1]) : undefined;
 }
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

@@ -2,6 +2,7 @@
 // a recording HTTP proxy (to see what the real SDK puts on the wire), the phonebase CLI and
 // an isolated SDK instance in a child process (the SDK is a process-wide singleton).
 
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -42,6 +43,26 @@ export function md5(s) {
 
 // ---------------------------------------------------------------------------------------------
 // SMS sink: one JSON object per line, appended by the delivery worker.
+
+/** Asserts that `p` (a promise, or a function returning one or throwing) rejects with an AVError
+ * carrying `code`; returns the error. */
+export async function rejectsWith(p, code, what = '') {
+  let err;
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, `expected rejection with code ${code}${what ? ` (${what})` : ''}, but it resolved`);
+  assert.equal(err.code, code, `error code${what ? ` (${what})` : ''}: ${err.message}`);
+  return err;
+}
+
+/** HTTP status of an SDK error, from the " [status METHOD url]" suffix of its message. */
+export function statusOf(err) {
+  const m = / \[(\d{3}) [A-Z]+ \S+\]$/.exec(err.message);
+  return m ? Number(m[1]) : undefined;
+}
 
 export async function readSink() {
   let text;
