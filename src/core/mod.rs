@@ -6,6 +6,7 @@ pub mod clock;
 pub mod codes;
 mod error;
 pub mod maintenance;
+pub mod operators;
 pub mod passwords;
 pub mod phone;
 pub mod review;

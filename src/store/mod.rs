@@ -5,6 +5,7 @@ pub mod apps;
 pub mod codes;
 pub mod instance;
 pub mod messages;
+pub mod operators;
 pub mod schema;
 pub mod sends;
 pub mod sessions;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod concurrency;
+mod console;
 mod helpers;
 mod limits;
 mod outbox;
