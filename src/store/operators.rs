@@ -55,6 +55,10 @@ pub fn delete_session(conn: &mut DbConn, token_hash: &str) -> QueryResult<usize>
     diesel::delete(s::table.filter(s::token_hash.eq(token_hash))).execute(conn)
 }
 
+pub fn purge_sessions_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(s::table.filter(s::expires_at.lt(before))).execute(conn)
+}
+
 pub fn set_app_keys(
     conn: &mut DbConn,
     app_id: &str,

@@ -281,3 +281,33 @@ async fn operator_json_api() {
     assert_eq!((first["to"].as_str(), first["parts"].as_i64()), (Some("+8613800138300"), Some(1)));
     assert!(first["chars"].as_i64().unwrap() > 30);
 }
+
+#[tokio::test]
+async fn reviewing_by_item_or_revision_id_as_the_cli_does() {
+    use phonebase::core::review::{Decision, Kind};
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let (core, a) = (&app.core, &app.app);
+    let item = core.create_item(a, "welcome", template("{{code}}"), true, "owner").unwrap();
+    // The kind must match: `phonebase signature approve <template id>` is refused.
+    let wrong = core.review_as(Kind::Signature, &item.id, Decision::Approve, "operator:cli");
+    assert!(matches!(wrong, Err(phonebase::core::Error::ItemNotFound)), "{wrong:?}");
+    let item = core.review_as(Kind::Template, &item.id, Decision::Approve, "operator:cli").unwrap();
+    assert_eq!(item.live.as_ref().map(|r| r.state), Some(State::Approved));
+    let again = core.review_as(Kind::Template, &item.id, Decision::Approve, "operator:cli");
+    assert!(matches!(again, Err(phonebase::core::Error::IllegalTransition { .. })), "nothing pending");
+    let item = core.edit_item(a, &item.id, template("新 {{code}}"), true, "owner").unwrap();
+    let revision = item.open.unwrap().id;
+    let reason = Decision::Reject { reason: "no".into() };
+    let item = core.review_as(Kind::Template, &revision, reason, "operator:cli").unwrap();
+    assert_eq!(item.open.map(|r| r.state), Some(State::Rejected));
+
+    // Operator sessions end; expired ones are purged.
+    assert!(matches!(core.operator_sign_in("nobody", PASSWORD), Err(phonebase::core::Error::WrongPassword)));
+    core.create_operator("bob", PASSWORD).unwrap();
+    let (_, token) = core.operator_sign_in("bob", PASSWORD).unwrap();
+    assert!(core.operator_session(&token).unwrap().is_some());
+    app.clock.advance(chrono::TimeDelta::hours(13));
+    assert!(core.operator_session(&token).unwrap().is_none(), "12-hour sessions");
+    assert!(core.purge().unwrap().sessions >= 1);
+}

@@ -52,6 +52,13 @@ fn registry() -> &'static Handlebars<'static> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/console")
+            // Unreadable forms and JSON get the console's own error, not actix's plain text.
+            .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| {
+                ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable form: {e}.")).into()
+            }))
+            .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|e, _| {
+                ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable JSON: {e}.")).as_json().into()
+            }))
             .route("", web::get().to(pages::home))
             .route("/login", web::get().to(pages::login_form))
             .route("/login", web::post().to(pages::login))
