@@ -16,6 +16,9 @@ use crate::store::{self, users::UserKey};
 /// A console session lasts this long after sign-in.
 pub const SESSION_HOURS: i64 = 12;
 const MAX_USERNAME_CHARS: usize = 64;
+/// Failed sign-ins of one operator name within `LOCKOUT_WINDOW_MINUTES` before it is locked.
+pub const MAX_FAILURES: i64 = 10;
+pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
 /// Shortest operator password: these accounts approve what every app's users receive.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -88,19 +91,29 @@ impl Core {
     }
 
     /// Signs an operator in; returns the operator and a new session token. An unknown name costs
-    /// the same time as a wrong password.
+    /// the same time as a wrong password, and a name with `MAX_FAILURES` recent failures is locked
+    /// (known or not, so the lock tells nothing) until the window has passed.
     pub fn operator_sign_in(&self, username: &str, password: &str) -> Result<(Operator, String)> {
+        let username = username.trim();
+        let now = self.clock.now_naive();
         let mut conn = self.conn()?;
-        let row = store::operators::find_by_name(&mut conn, username.trim())?;
+        let since = now - TimeDelta::minutes(LOCKOUT_WINDOW_MINUTES);
+        if store::operators::failures_since(&mut conn, username, since)? >= MAX_FAILURES {
+            return Err(Error::AccountLocked);
+        }
+        let row = store::operators::find_by_name(&mut conn, username)?;
         drop(conn);
         if password.len() > super::passwords::MAX_PASSWORD_BYTES
             || !self.passwords.verify(password, row.as_ref().map(|r| r.password_hash.as_str()))
+            || row.is_none()
         {
+            let mut conn = self.conn()?;
+            let id = uuid::Uuid::now_v7().to_string();
+            store::write_tx(&mut conn, |c| store::operators::record_failure(c, &id, username, now))?;
             return Err(Error::WrongPassword);
         }
         let row = row.ok_or(Error::WrongPassword)?;
         let token = session_token();
-        let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
             store::operators::insert_session(

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::messages::MessageRow;
-use super::schema::{apps, messages as m, operator_sessions as s, operators as o};
+use super::schema::{apps, messages as m, operator_failures as f, operator_sessions as s, operators as o};
 use crate::core::operators::MessageFilter;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -55,8 +55,21 @@ pub fn delete_session(conn: &mut DbConn, token_hash: &str) -> QueryResult<usize>
     diesel::delete(s::table.filter(s::token_hash.eq(token_hash))).execute(conn)
 }
 
-pub fn purge_sessions_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(s::table.filter(s::expires_at.lt(before))).execute(conn)
+/// Expired sessions, and failed sign-ins older than `failures_before`.
+pub fn purge_before(conn: &mut DbConn, now: NaiveDateTime, failures_before: NaiveDateTime) -> QueryResult<usize> {
+    Ok(diesel::delete(s::table.filter(s::expires_at.lt(now))).execute(conn)?
+        + diesel::delete(f::table.filter(f::created_at.lt(failures_before))).execute(conn)?)
+}
+
+pub fn record_failure(conn: &mut DbConn, id: &str, username: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(f::table)
+        .values((f::id.eq(id), f::username.eq(username), f::created_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn failures_since(conn: &mut DbConn, username: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    f::table.filter(f::username.eq(username)).filter(f::created_at.gt(since)).count().get_result(conn)
 }
 
 pub fn set_app_keys(

@@ -182,6 +182,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    operator_failures (id) {
+        id -> Text,
+        username -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -204,5 +212,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sms_revisions,
     sms_review_events,
     operators,
-    operator_sessions
+    operator_sessions,
+    operator_failures
 );

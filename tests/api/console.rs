@@ -311,3 +311,28 @@ async fn reviewing_by_item_or_revision_id_as_the_cli_does() {
     assert!(core.operator_session(&token).unwrap().is_none(), "12-hour sessions");
     assert!(core.purge().unwrap().sessions >= 1);
 }
+
+#[tokio::test]
+async fn password_guessing_locks_the_name() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let core = &app.core;
+    core.create_operator("alice", PASSWORD).unwrap();
+    for _ in 0..10 {
+        assert!(matches!(core.operator_sign_in("alice", "wrong-password"), Err(phonebase::core::Error::WrongPassword)));
+    }
+    // Locked, even with the right password; an unknown name locks the same way.
+    assert!(matches!(core.operator_sign_in("alice", PASSWORD), Err(phonebase::core::Error::AccountLocked)));
+    for _ in 0..10 {
+        assert!(core.operator_sign_in("ghost", "wrong-password").is_err());
+    }
+    assert!(matches!(core.operator_sign_in("ghost", PASSWORD), Err(phonebase::core::Error::AccountLocked)));
+    app.clock.advance(chrono::TimeDelta::minutes(16));
+    assert!(core.operator_sign_in("alice", PASSWORD).is_ok());
+    let client = reqwest::Client::new();
+    let (status, body) = send(
+        client.post(format!("{}/console/api/session", app.address)).json(&json!({"username": "alice", "password": 5})),
+    )
+    .await;
+    assert!(status == 400 && body["error"].as_str().unwrap().contains("Unreadable JSON"), "{status} {body}");
+}

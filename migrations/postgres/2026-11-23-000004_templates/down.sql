@@ -1,3 +1,4 @@
+DROP TABLE operator_failures;
 DROP TABLE operator_sessions;
 DROP TABLE operators;
 ALTER TABLE messages DROP COLUMN template;

@@ -143,6 +143,7 @@ impl From<core::Error> for ConsoleError {
         use core::Error as E;
         let status = match &e {
             E::WrongPassword => StatusCode::UNAUTHORIZED,
+            E::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
             E::ItemNotFound | E::UnknownApp | E::UserNotFound | E::TemplateNotFound => StatusCode::NOT_FOUND,
             E::IllegalTransition { .. } | E::NameTaken => StatusCode::CONFLICT,
             E::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -154,6 +155,7 @@ impl From<core::Error> for ConsoleError {
         };
         let message = match e {
             E::WrongPassword => "Wrong username or password.".to_string(),
+            E::AccountLocked => "Too many failed sign-ins; try again in 15 minutes.".to_string(),
             other => {
                 let text = other.to_string();
                 let mut chars = text.chars();

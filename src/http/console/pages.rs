@@ -92,8 +92,9 @@ pub async fn login(req: HttpRequest, form: Form, state: web::Data<AppState>) -> 
             let _ = response.add_removal_cookie(&removal(&state, LOGIN_COOKIE));
             Ok(response)
         }
-        Err(crate::core::Error::WrongPassword) => {
-            Ok(login_page(&req, &state, StatusCode::UNAUTHORIZED, Some("Wrong username or password.")))
+        Err(e @ (crate::core::Error::WrongPassword | crate::core::Error::AccountLocked)) => {
+            let e = ConsoleError::from(e);
+            Ok(login_page(&req, &state, e.status, Some(&e.message)))
         }
         Err(e) => Err(e.into()),
     }
