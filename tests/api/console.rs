@@ -280,6 +280,37 @@ async fn operator_json_api() {
     let first = &log["results"][0];
     assert_eq!((first["to"].as_str(), first["parts"].as_i64()), (Some("+8613800138300"), Some(1)));
     assert!(first["chars"].as_i64().unwrap() > 30);
+
+    // Apps and users.
+    let with_csrf = |r: reqwest::RequestBuilder| r.header("Cookie", &cookie).header("X-CSRF-Token", &csrf);
+    let (status, _) =
+        send(client.post(url("/console/api/apps")).header("Cookie", &cookie).json(&json!({"name": "Api"}))).await;
+    assert_eq!(status, 403, "no CSRF header");
+    let (status, created) = send(with_csrf(client.post(url("/console/api/apps"))).json(&json!({"name": "Api"}))).await;
+    assert_eq!((status, created["name"].as_str()), (201, Some("Api")));
+    let id = created["appId"].as_str().unwrap();
+    let (status, rotated) = send(with_csrf(client.post(url(&format!("/console/api/apps/{id}/rotate"))))).await;
+    assert!(status == 200 && rotated["masterKey"] != created["masterKey"] && rotated["appKey"] != created["appKey"]);
+    let patch = json!({"policy": {"sms_login": false}, "limits": {"ip_per_hour": 0}});
+    let (status, updated) =
+        send(with_csrf(client.patch(url(&format!("/console/api/apps/{id}/settings")))).json(&patch)).await;
+    assert_eq!((status, updated["settings"]["policy"]["sms_login"].as_bool()), (200, Some(false)));
+    let (status, body) =
+        send(with_csrf(client.patch(url(&format!("/console/api/apps/{id}/settings")))).json(&json!({"nope": 1}))).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, list) = send(client.get(url("/console/api/apps")).header("Cookie", &cookie)).await;
+    assert_eq!((status, list["results"].as_array().map(Vec::len)), (200, Some(3)));
+    let (status, _) = send(
+        app.post("/1.1/users")
+            .json(&json!({"username": "ann", "password": "pw-123456", "mobilePhoneNumber": "13800138301"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let users = format!("/console/api/apps/{}/users", app.app.id);
+    let (_, found) = send(client.get(url(&format!("{users}?q=%2B8613800138301"))).header("Cookie", &cookie)).await;
+    assert_eq!(found["results"][0]["username"], "ann");
+    let (_, found) = send(client.get(url(&format!("{users}?q=nobody"))).header("Cookie", &cookie)).await;
+    assert_eq!(found["results"], json!([]));
 }
 
 #[tokio::test]

@@ -75,6 +75,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/api/queue", web::get().to(api::queue))
             .route("/api/review/{revision}", web::post().to(api::decide))
             .route("/api/messages", web::get().to(api::messages))
+            .route("/api/apps", web::get().to(api::apps))
+            .route("/api/apps", web::post().to(api::create_app))
+            .route("/api/apps/{id}/rotate", web::post().to(api::rotate_keys))
+            .route("/api/apps/{id}/settings", web::patch().to(api::update_settings))
+            .route("/api/apps/{id}/users", web::get().to(api::find_user))
             .default_service(web::to(|| async {
                 ConsoleError::new(StatusCode::NOT_FOUND, "Not found.").error_response()
             })),
