@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use phonebase::config::Config;
 use phonebase::core::apps::{App, NewApp};
 use phonebase::core::clock::SystemClock;
-use phonebase::core::review::{Decision, Kind};
+use phonebase::core::review::{Content, Decision, Kind};
 use phonebase::startup::{Application, build_core};
 
 #[derive(Parser)]
@@ -57,6 +57,8 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum ReviewCommand {
+    /// List what waits for review (revision id, app, name, body or text).
+    Queue,
     /// Approve the pending revision (by revision id, or by template/signature id).
     Approve {
         id: String,
@@ -96,6 +98,19 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 
 fn review(core: &phonebase::core::Core, command: ReviewCommand, kind: Kind) -> anyhow::Result<()> {
     let (id, decision, by) = match command {
+        ReviewCommand::Queue => {
+            for entry in core.review_queue(1000)?.into_iter().filter(|e| e.item.kind == kind) {
+                let text = match &entry.revision.content {
+                    Content::Template { body, .. } => body,
+                    Content::Signature { text, .. } => text,
+                };
+                println!(
+                    "{}  app {}  {}  rev {}  {text:?}",
+                    entry.revision.id, entry.item.app_id, entry.item.name, entry.revision.number
+                );
+            }
+            return Ok(());
+        }
         ReviewCommand::Approve { id, by } => (id, Decision::Approve, by),
         ReviewCommand::Reject { id, reason, by } => (id, Decision::Reject { reason }, by),
     };
