@@ -10,6 +10,7 @@ use super::secrets::ct_eq;
 use super::users::User;
 use super::{Core, Error, Result};
 use crate::store::messages::MessageRow;
+pub use crate::store::operators::MessageFilter;
 use crate::store::operators::{OperatorRow, OperatorSessionRow};
 use crate::store::{self, users::UserKey};
 
@@ -33,16 +34,6 @@ impl Operator {
     pub fn actor(&self) -> String {
         format!("operator:{}", self.username)
     }
-}
-
-/// What the message log may be filtered by.
-#[derive(Debug, Clone, Default)]
-pub struct MessageFilter {
-    pub app_id: Option<String>,
-    /// E.164.
-    pub to: Option<String>,
-    pub template: Option<String>,
-    pub status: Option<String>,
 }
 
 fn session_token() -> String {

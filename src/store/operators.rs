@@ -6,7 +6,16 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::messages::MessageRow;
 use super::schema::{apps, messages as m, operator_failures as f, operator_sessions as s, operators as o};
-use crate::core::operators::MessageFilter;
+
+/// What the message log may be filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub app_id: Option<String>,
+    /// E.164.
+    pub to: Option<String>,
+    pub template: Option<String>,
+    pub status: Option<String>,
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = o)]
