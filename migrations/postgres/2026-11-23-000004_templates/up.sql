@@ -68,11 +68,3 @@ CREATE TABLE operator_sessions (
     expires_at   TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX operator_sessions_token ON operator_sessions (token_hash);
-
--- Failed operator sign-ins, counted to lock out password guessing.
-CREATE TABLE operator_failures (
-    id          TEXT PRIMARY KEY NOT NULL,
-    username    TEXT NOT NULL,
-    created_at  TIMESTAMP NOT NULL
-);
-CREATE INDEX operator_failures_name ON operator_failures (username, created_at);

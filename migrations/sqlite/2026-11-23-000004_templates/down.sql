@@ -1,4 +1,3 @@
-DROP TABLE operator_failures;
 DROP TABLE operator_sessions;
 DROP TABLE operators;
 ALTER TABLE messages DROP COLUMN template;
