@@ -1,13 +1,11 @@
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use phonebase::config::Config;
 use phonebase::core::apps::{App, NewApp};
-use phonebase::core::clock::SystemClock;
-use phonebase::startup::{Application, build_core};
+use phonebase::startup::{Application, Hooks, build_core};
 
 #[derive(Parser)]
 #[command(name = "phonebase", version, about = "Self-hosted user accounts with phone authentication")]
@@ -84,12 +82,12 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await
         }
         Command::Migrate => {
-            build_core(&config, Arc::new(SystemClock)).await?;
+            build_core(&config, &Hooks::default()).await?;
             println!("database is up to date");
             Ok(())
         }
         Command::App(command) => {
-            let core = build_core(&config, Arc::new(SystemClock)).await?;
+            let core = build_core(&config, &Hooks::default()).await?;
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 match command {
                     AppCommand::Create { name, json } => {

@@ -75,10 +75,18 @@ pub struct CodeRequest {
     pub name: Option<String>,
     /// The operation shown in the text.
     pub op: Option<String>,
-    /// The client address the per-IP limits count.
-    pub client_ip: String,
+    pub origin: Origin,
     /// The user a `ChangePhone` code is bound to.
     pub user_id: Option<String>,
+}
+
+/// Who asks for a send.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The client address the per-IP limits count.
+    pub client_ip: String,
+    /// Earned by answering a captcha; required when the app's policy says so.
+    pub validate_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +126,7 @@ fn checked_var(label: &str, value: Option<String>) -> Result<Option<String>> {
 
 /// Refuses the send when any window is full. `recent` are the accepted sends of the last day,
 /// newest first.
-fn window_full(recent: &[NaiveDateTime], now: NaiveDateTime, windows: &[(u32, TimeDelta)]) -> bool {
+pub(crate) fn window_full(recent: &[NaiveDateTime], now: NaiveDateTime, windows: &[(u32, TimeDelta)]) -> bool {
     windows
         .iter()
         .any(|&(limit, width)| limit > 0 && recent.iter().filter(|&&t| t > now - width).count() >= limit as usize)
@@ -157,8 +165,16 @@ impl Core {
         let expires_at = now + TimeDelta::minutes(ttl);
         let mut conn = self.conn()?;
         let message_id = store::write_tx(&mut conn, |conn| -> Result<Option<String>> {
-            self.check_limits(conn, app, phone, &req.client_ip, now)?;
-            store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.client_ip, now)?;
+            // Spent in the send's transaction: a send refused later (limits) keeps its token.
+            self.spend_validate_token(
+                conn,
+                app,
+                req.origin.validate_token.as_deref(),
+                settings.policy.captcha_required,
+                now,
+            )?;
+            self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
+            store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.origin.client_ip, now)?;
             if test_code.is_some() {
                 return Ok(None);
             }

@@ -6,7 +6,7 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::apps::App;
-use super::codes::{Channel, CodeRequest, Purpose};
+use super::codes::{Channel, CodeRequest, Origin, Purpose};
 use super::phone::Phone;
 use super::{Core, Error, Result};
 use crate::store::users::{UserKey, UserRow};
@@ -586,7 +586,7 @@ impl Core {
     }
 
     /// Sends the code of a user flow to an existing user's number (213 when nobody has it).
-    pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, client_ip: String) -> Result<()> {
+    pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, origin: Origin) -> Result<()> {
         let row = {
             let mut conn = self.conn()?;
             self.user_row_by(&mut conn, app, UserKey::Phone(phone.e164()))?.ok_or(Error::PhoneNotFound)?
@@ -622,7 +622,7 @@ impl Core {
             ttl_minutes: None,
             name: None,
             op: None,
-            client_ip,
+            origin,
             user_id: Some(row.id),
         };
         self.send_code(app, request).map(|_| ())
@@ -732,7 +732,7 @@ impl Core {
         user_id: &str,
         phone: Phone,
         ttl_minutes: Option<i64>,
-        client_ip: String,
+        origin: Origin,
     ) -> Result<()> {
         {
             let mut conn = self.conn()?;
@@ -749,7 +749,7 @@ impl Core {
             ttl_minutes,
             name: None,
             op: None,
-            client_ip,
+            origin,
             user_id: Some(user_id.to_string()),
         };
         self.send_code(app, request).map(|_| ())

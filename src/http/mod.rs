@@ -48,6 +48,27 @@ pub fn client_ip(req: &HttpRequest, config: &Config) -> String {
     peer.to_string()
 }
 
+/// The base URL clients reach this server at, without a trailing slash: `public_url` when it is
+/// configured, else rebuilt from the request. Forwarded scheme and host are believed only from a
+/// trusted proxy, like `X-Forwarded-For`.
+pub fn public_base(req: &HttpRequest, config: &Config) -> String {
+    if let Some(url) = config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        return url.trim_end_matches('/').to_string();
+    }
+    let header = |name: &str| {
+        req.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(str::trim)
+    };
+    let trusted = req.peer_addr().is_some_and(|a| config.is_trusted_proxy(a.ip()));
+    let forwarded = |name: &str| if trusted { header(name).filter(|v| !v.is_empty()) } else { None };
+    let own_scheme = if req.app_config().secure() { "https" } else { "http" };
+    let scheme = forwarded("x-forwarded-proto").unwrap_or(own_scheme);
+    let host = forwarded("x-forwarded-host")
+        .or_else(|| header("host"))
+        .map(str::to_string)
+        .unwrap_or_else(|| req.app_config().host().to_string());
+    format!("{scheme}://{host}{}", config.route_prefix())
+}
+
 /// Why a request body could not be read; each dialect words it in its own format.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {

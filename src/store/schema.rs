@@ -116,12 +116,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    captchas (id) {
+        id -> Text,
+        app_id -> Text,
+        token_hash -> Text,
+        answer_hash -> Text,
+        image -> Nullable<Binary>,
+        ip -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        validate_hash -> Nullable<Text>,
+        validate_expires_at -> Nullable<Timestamp>,
+        validate_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(send_events -> apps (app_id));
 diesel::joinable!(messages -> apps (app_id));
+diesel::joinable!(captchas -> apps (app_id));
 diesel::allow_tables_to_appear_in_same_query!(
     apps,
     verification_codes,
@@ -131,5 +149,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     login_failures,
-    code_guesses
+    code_guesses,
+    captchas
 );

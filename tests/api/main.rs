@@ -2,6 +2,7 @@
 //! SQLite by default; set PHONEBASE_TEST_DATABASE_URL=postgres://... to run it all on PostgreSQL.
 
 mod auth;
+mod captcha;
 mod concurrency;
 mod helpers;
 mod limits;
