@@ -155,3 +155,34 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({"code": 404, "error": "Not found."}))
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn request(peer: &str) -> TestRequest {
+        TestRequest::default()
+            .peer_addr(format!("{peer}:40000").parse().unwrap())
+            .insert_header(("host", "phonebase.internal:8080"))
+            .insert_header(("x-forwarded-proto", "https"))
+            .insert_header(("x-forwarded-host", "api.example.com"))
+    }
+
+    #[test]
+    fn public_base_believes_forwarded_headers_only_from_trusted_proxies() {
+        let config = Config {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            base_path: "/pb/".into(),
+            ..Config::default()
+        };
+        let proxied = request("10.1.2.3").to_http_request();
+        assert_eq!(public_base(&proxied, &config), "https://api.example.com/pb");
+        let direct = request("203.0.113.9").to_http_request();
+        assert_eq!(public_base(&direct, &config), "http://phonebase.internal:8080/pb");
+
+        let configured = Config { public_url: Some("https://sms.example.com/base/".into()), ..config };
+        assert_eq!(public_base(&direct, &configured), "https://sms.example.com/base");
+    }
+}
