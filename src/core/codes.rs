@@ -1,12 +1,15 @@
 //! Verification codes: issue (limits, code, outbox message in one transaction) and verify
 //! (attempt-limited, single use, constant-time).
 
+use std::collections::BTreeMap;
+
 use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
 
 use super::apps::{App, Limits};
 use super::phone::Phone;
 use super::secrets::ct_eq;
+use super::templates::{self, BuiltIns, Placement};
 use super::texts::{Language, TextVars, Texts};
 use super::{Core, Error, Result};
 use crate::store::sends::SendKey;
@@ -78,6 +81,51 @@ pub struct CodeRequest {
     pub origin: Origin,
     /// The user a `ChangePhone` code is bound to.
     pub user_id: Option<String>,
+    /// The app's own template and signature, if it chose them.
+    pub custom: CustomText,
+}
+
+/// An app's own text for a code (LeanCloud `template` and `sign`).
+#[derive(Debug, Clone, Default)]
+pub struct CustomText {
+    /// The name of an approved template.
+    pub template: Option<String>,
+    /// The name of an approved signature; without it, the template's own signature if any.
+    pub sign: Option<String>,
+    /// The request's template variables (reserved names are ignored).
+    pub vars: BTreeMap<String, String>,
+}
+
+/// How the text of one message is made: a built-in text or an approved template, then the
+/// signature.
+struct Composer {
+    channel: Channel,
+    purpose: Purpose,
+    language: Language,
+    name: String,
+    op: String,
+    /// (name, body) of the app's template.
+    template: Option<(String, String)>,
+    app_name: String,
+    vars: BTreeMap<String, String>,
+    signature: Option<(String, Placement)>,
+    /// The template asks for a captcha on every send, whatever the app's policy.
+    captcha_required: bool,
+}
+
+impl Composer {
+    fn compose(&self, texts: &Texts, code: &str, ttl: i64) -> Result<String> {
+        let body = match &self.template {
+            Some((_, body)) => templates::render(body, &BuiltIns { code, ttl, name: &self.app_name }, &self.vars)?,
+            None => texts.render_code(
+                self.channel,
+                self.purpose,
+                self.language,
+                &TextVars { name: &self.name, op: &self.op, code, ttl },
+            )?,
+        };
+        Ok(templates::sign(&body, self.signature.as_ref().map(|(s, p)| (s.as_str(), *p))))
+    }
 }
 
 /// Who asks for a send.
@@ -156,8 +204,12 @@ impl Core {
             return Err(Error::InvalidParameter(format!("ttl must be 1 to {MAX_TTL_MINUTES} minutes")));
         }
         let language = if req.phone.prefers_chinese() { Language::Chinese } else { Language::English };
-        let name = checked_var("name", req.name)?.unwrap_or_else(|| app.name.clone());
-        let op = checked_var("op", req.op)?.unwrap_or_else(|| Texts::default_op(language).to_string());
+        let name = checked_var("name", req.name.clone())?.unwrap_or_else(|| app.name.clone());
+        let op = checked_var("op", req.op.clone())?.unwrap_or_else(|| Texts::default_op(language).to_string());
+        let composer = self.composer(app, &req, language, name, op)?;
+        // Rendering the redacted text first checks the template and its variables before anything
+        // is counted or stored.
+        let redacted = composer.compose(&self.texts, REDACTED_CODE, ttl)?;
         let phone = req.phone.e164();
         let test_code = settings.test_numbers.get(phone);
 
@@ -170,7 +222,7 @@ impl Core {
                 conn,
                 app,
                 req.origin.validate_token.as_deref(),
-                settings.policy.captcha_required,
+                settings.policy.captcha_required || composer.captcha_required,
                 now,
             )?;
             self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
@@ -195,13 +247,8 @@ impl Core {
                     expires_at,
                 },
             )?;
-            let text =
-                self.texts.render_code(req.channel, language, &TextVars { name: &name, op: &op, code: &code, ttl })?;
-            let redacted = self.texts.render_code(
-                req.channel,
-                language,
-                &TextVars { name: &name, op: &op, code: REDACTED_CODE, ttl },
-            )?;
+            let text = composer.compose(&self.texts, &code, ttl)?;
+            let size = templates::size(&text);
             let message_id = uuid::Uuid::now_v7().to_string();
             store::messages::insert(
                 conn,
@@ -219,6 +266,9 @@ impl Core {
                     expires_at,
                     created_at: now,
                     updated_at: now,
+                    chars: size.chars as i32,
+                    parts: size.parts as i32,
+                    template: composer.template.as_ref().map(|(name, _)| name.as_str()),
                 },
             )?;
             Ok(Some(message_id))
@@ -227,6 +277,34 @@ impl Core {
             self.outbox_wakeup.notify_one();
         }
         Ok(IssuedCode { message_id, expires_at })
+    }
+
+    /// Resolves the app's template and signature for a send: an unknown template is refused
+    /// (604), an unapproved one too (605), and so is an unknown or unapproved signature (600).
+    fn composer(&self, app: &App, req: &CodeRequest, language: Language, name: String, op: String) -> Result<Composer> {
+        let custom = &req.custom;
+        let template = match custom.template.as_deref().filter(|t| !t.is_empty()) {
+            Some(t) => Some(self.live_template(&app.id, t)?),
+            None => None,
+        };
+        let sign =
+            custom.sign.as_deref().filter(|s| !s.is_empty()).or(template.as_ref().and_then(|t| t.signature.as_deref()));
+        let signature = match sign {
+            Some(s) => Some(self.live_signature(&app.id, s)?),
+            None => None,
+        };
+        Ok(Composer {
+            channel: req.channel,
+            purpose: req.purpose,
+            language,
+            name,
+            op,
+            vars: if template.is_some() { templates::request_vars(custom.vars.clone())? } else { BTreeMap::new() },
+            captcha_required: template.as_ref().is_some_and(|t| t.captcha_required),
+            template: template.map(|t| (t.name, t.body)),
+            app_name: app.name.clone(),
+            signature,
+        })
     }
 
     /// Counts and locks in one transaction: on PostgreSQL the advisory locks make concurrent sends

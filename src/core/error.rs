@@ -58,6 +58,20 @@ pub enum Error {
     TooManyCaptchas,
     #[error("too many wrong codes from here, try again later")]
     TooManyGuesses,
+    #[error("SMS template not found")]
+    TemplateNotFound,
+    #[error("the SMS template is not approved")]
+    TemplateNotApproved,
+    #[error("the SMS template cannot be rendered: {0}")]
+    TemplateRender(String),
+    #[error("unknown or unapproved SMS signature")]
+    InvalidSignature,
+    #[error("a {from} revision cannot {action}")]
+    IllegalTransition { from: &'static str, action: &'static str },
+    #[error("the name is already taken")]
+    NameTaken,
+    #[error("no such template, signature or revision")]
+    ItemNotFound,
     #[error("the app does not exist")]
     UnknownApp,
     #[error("the service is busy, try again")]

@@ -1,10 +1,11 @@
-//! The built-in message texts (`templates/sms/*.hbs`), rendered with Handlebars in strict mode and
-//! without HTML escaping: SMS is plain text, and a missing variable must fail, never leave a hole.
+//! The built-in message texts (`templates/sms/*.hbs`, one per purpose and language, and one for
+//! voice), rendered with Handlebars in strict mode and without HTML escaping: SMS is plain text,
+//! and a missing variable must fail, never leave a hole.
 
 use handlebars::Handlebars;
 use serde::Serialize;
 
-use super::codes::Channel;
+use super::codes::{Channel, Purpose};
 use super::{Error, Result};
 
 const BUILT_IN: &[(&str, &str)] = &[
@@ -12,6 +13,12 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("verification.en", include_str!("../../templates/sms/verification.en.hbs")),
     ("voice.zh", include_str!("../../templates/sms/voice.zh.hbs")),
     ("voice.en", include_str!("../../templates/sms/voice.en.hbs")),
+    ("login.zh", include_str!("../../templates/sms/login.zh.hbs")),
+    ("login.en", include_str!("../../templates/sms/login.en.hbs")),
+    ("reset_password.zh", include_str!("../../templates/sms/reset_password.zh.hbs")),
+    ("reset_password.en", include_str!("../../templates/sms/reset_password.en.hbs")),
+    ("change_phone.zh", include_str!("../../templates/sms/change_phone.zh.hbs")),
+    ("change_phone.en", include_str!("../../templates/sms/change_phone.en.hbs")),
 ];
 
 pub struct Texts {
@@ -50,10 +57,19 @@ impl Texts {
         }
     }
 
-    pub fn render_code(&self, channel: Channel, language: Language, vars: &TextVars<'_>) -> Result<String> {
-        let kind = match channel {
-            Channel::Sms => "verification",
-            Channel::Voice => "voice",
+    pub fn render_code(
+        &self,
+        channel: Channel,
+        purpose: Purpose,
+        language: Language,
+        vars: &TextVars<'_>,
+    ) -> Result<String> {
+        let kind = match (channel, purpose) {
+            (Channel::Voice, _) => "voice",
+            (Channel::Sms, Purpose::Generic | Purpose::VerifyPhone) => "verification",
+            (Channel::Sms, Purpose::Login) => "login",
+            (Channel::Sms, Purpose::ResetPassword) => "reset_password",
+            (Channel::Sms, Purpose::ChangePhone) => "change_phone",
         };
         let lang = match language {
             Language::Chinese => "zh",
@@ -73,9 +89,26 @@ mod tests {
     fn renders_without_escaping() {
         let texts = Texts::load().unwrap();
         let vars = TextVars { name: "A&B <Shop>", op: "登录", code: "012345", ttl: 10 };
-        let zh = texts.render_code(Channel::Sms, Language::Chinese, &vars).unwrap();
+        let zh = texts.render_code(Channel::Sms, Purpose::Generic, Language::Chinese, &vars).unwrap();
         assert_eq!(zh, "您正在使用A&B <Shop>进行登录，验证码 012345，10 分钟内有效。如非本人操作，请忽略本短信。");
-        let en = texts.render_code(Channel::Voice, Language::English, &vars).unwrap();
+        let en = texts.render_code(Channel::Voice, Purpose::Login, Language::English, &vars).unwrap();
         assert!(en.contains("012345") && en.contains("A&B <Shop>"));
+    }
+
+    #[test]
+    fn every_purpose_has_a_text_in_both_languages() {
+        let texts = Texts::load().unwrap();
+        let vars = TextVars { name: "Shop", op: "op", code: "012345", ttl: 7 };
+        let purposes =
+            [Purpose::Generic, Purpose::Login, Purpose::ResetPassword, Purpose::VerifyPhone, Purpose::ChangePhone];
+        let mut seen = std::collections::HashSet::new();
+        for purpose in purposes {
+            for (language, minutes) in [(Language::Chinese, "7 分钟"), (Language::English, "7 minutes")] {
+                let text = texts.render_code(Channel::Sms, purpose, language, &vars).unwrap();
+                assert!(text.contains("012345") && text.contains("Shop") && text.contains(minutes), "{text}");
+                seen.insert(text);
+            }
+        }
+        assert_eq!(seen.len(), 8, "verification and phone verification share a text");
     }
 }

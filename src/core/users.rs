@@ -622,6 +622,7 @@ impl Core {
             ttl_minutes: None,
             name: None,
             op: None,
+            custom: Default::default(),
             origin,
             user_id: Some(row.id),
         };
@@ -749,6 +750,7 @@ impl Core {
             ttl_minutes,
             name: None,
             op: None,
+            custom: Default::default(),
             origin,
             user_id: Some(user_id.to_string()),
         };

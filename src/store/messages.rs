@@ -21,6 +21,9 @@ pub struct NewMessage<'a> {
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub chars: i32,
+    pub parts: i32,
+    pub template: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -44,6 +47,9 @@ pub struct MessageRow {
     pub updated_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub delivered_at: Option<NaiveDateTime>,
+    pub chars: i32,
+    pub parts: i32,
+    pub template: Option<String>,
 }
 
 pub const QUEUED: &str = "queued";

@@ -9,6 +9,7 @@ pub mod messages;
 pub mod schema;
 pub mod sends;
 pub mod sessions;
+pub mod templates;
 pub mod users;
 
 use std::time::Duration;

@@ -58,6 +58,9 @@ diesel::table! {
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
+        chars -> Integer,
+        parts -> Integer,
+        template -> Nullable<Text>,
     }
 }
 
@@ -133,6 +136,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sms_items (id) {
+        id -> Text,
+        app_id -> Text,
+        kind -> Text,
+        name -> Text,
+        live_revision_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sms_revisions (id) {
+        id -> Text,
+        item_id -> Text,
+        app_id -> Text,
+        number -> Integer,
+        state -> Text,
+        body -> Text,
+        category -> Nullable<Text>,
+        signature -> Nullable<Text>,
+        placement -> Nullable<Text>,
+        captcha_required -> Bool,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sms_review_events (id) {
+        id -> Text,
+        item_id -> Text,
+        revision_id -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor -> Text,
+        reason -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    operators (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    operator_sessions (id) {
+        id -> Text,
+        operator_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -140,6 +206,8 @@ diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(send_events -> apps (app_id));
 diesel::joinable!(messages -> apps (app_id));
 diesel::joinable!(captchas -> apps (app_id));
+diesel::joinable!(sms_revisions -> sms_items (item_id));
+diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::allow_tables_to_appear_in_same_query!(
     apps,
     verification_codes,
@@ -150,5 +218,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     login_failures,
     code_guesses,
-    captchas
+    captchas,
+    sms_items,
+    sms_revisions,
+    sms_review_events,
+    operators,
+    operator_sessions
 );

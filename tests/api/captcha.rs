@@ -230,3 +230,30 @@ async fn limits_per_address_and_instances_agree() {
     let (status, body) = verify(&second, &first["captcha_token"], "acde").await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn a_template_can_require_the_captcha_on_its_own() {
+    use phonebase::core::review::{Content, Decision};
+    use phonebase::core::templates::Category;
+    let db = TestDb::new();
+    let (app, answers) = spawn(&db).await;
+    let content = Content::Template {
+        body: "您的验证码是 {{code}}，{{ttl}} 分钟内有效。".into(),
+        category: Category::Verification,
+        signature: None,
+        captcha_required: true,
+    };
+    let item = app.core.create_item(&app.app, "guarded", content, true, "owner").unwrap();
+    app.core.review(&item.open.unwrap().id, Decision::Approve, "operator:op").unwrap();
+
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "+8613700000020", "template": "guarded"})).await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(608)), "{body}");
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "+8613700000020"})).await;
+    assert_eq!(status, 200, "the app's own policy is off: {body}");
+    let validate = validate_token(&app, &answers, "XY34").await;
+    let (status, body) = app
+        .request_code(json!({"mobilePhoneNumber": "+8613700000021", "template": "guarded", "validate_token": validate}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(app.wait_for_message("+8613700000021", 1).await["text"].as_str().unwrap().starts_with("您的验证码是"));
+}

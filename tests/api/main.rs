@@ -8,4 +8,5 @@ mod helpers;
 mod limits;
 mod outbox;
 mod sms;
+mod templates;
 mod users;

@@ -104,6 +104,15 @@ impl From<core::Error> for LcError {
                 603,
                 "Invalid SMS code. Too many wrong codes, try again later.",
             ),
+            E::TemplateNotFound => Self::bad_request(604, "SMS template not found."),
+            E::TemplateNotApproved => Self::bad_request(605, "SMS template not verified."),
+            E::TemplateRender(why) => Self::bad_request(606, format!("Fails to render SMS template: {why}.")),
+            E::InvalidSignature => Self::bad_request(600, "Invalid SMS signature."),
+            E::IllegalTransition { from, action } => {
+                Self::new(StatusCode::CONFLICT, 1, format!("A {from} revision cannot {action}."))
+            }
+            E::NameTaken => Self::bad_request(137, "A unique field was given a value that is already taken."),
+            E::ItemNotFound => Self::new(StatusCode::NOT_FOUND, 101, "Object doesn't exist."),
             E::UnknownApp => Self::unauthorized(),
             E::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, 124, "The server is busy, please retry."),
             E::Internal(source) => {

@@ -6,6 +6,7 @@ mod captcha;
 pub mod error;
 mod params;
 mod sms;
+mod templates;
 pub mod users;
 
 use actix_web::http::StatusCode;
@@ -54,6 +55,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/verifyMobilePhone/{code}").route(web::post().to(users::verify_mobile_phone)))
             .service(resource("/requestChangePhoneNumber").route(web::post().to(users::request_change_phone)))
             .service(resource("/changePhoneNumber").route(web::post().to(users::change_phone)))
+            .service(resource("/sms/templates/preview").route(web::post().to(templates::preview)))
+            .service(
+                resource("/sms/{kind}").route(web::get().to(templates::list)).route(web::post().to(templates::create)),
+            )
+            .service(
+                resource("/sms/{kind}/{id}").route(web::get().to(templates::get)).route(web::put().to(templates::edit)),
+            )
+            .service(resource("/sms/{kind}/{id}/history").route(web::get().to(templates::history)))
+            .service(resource("/sms/{kind}/{id}/{action}").route(web::post().to(templates::act)))
             .default_service(web::to(not_found)),
     );
 }

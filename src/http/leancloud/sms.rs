@@ -1,12 +1,14 @@
 //! `POST /requestSmsCode` and `POST /verifySmsCode/<code>` (contract §5.2, §5.3).
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::LcAuth;
 use super::error::LcError;
 use super::params;
 use crate::core::Error;
-use crate::core::codes::{Channel, CodeRequest, Origin, Purpose};
+use crate::core::codes::{Channel, CodeRequest, CustomText, Origin, Purpose};
 use crate::http::{AppState, blocking, client_ip, json_object_body, query_params};
 
 pub async fn request_sms_code(
@@ -24,13 +26,11 @@ pub async fn request_sms_code(
             return Err(LcError::invalid_parameter(format!("smsType must be sms or voice, not {other:?}")));
         }
     };
-    // Templates and signatures go through review (a later part); until one exists none is known.
-    if params::string(&body, "template")?.is_some_and(|t| !t.is_empty()) {
-        return Err(LcError::bad_request(604, "SMS template not found."));
-    }
-    if params::string(&body, "sign")?.is_some_and(|s| !s.is_empty()) {
-        return Err(LcError::bad_request(600, "Invalid SMS signature."));
-    }
+    let custom = CustomText {
+        template: params::string(&body, "template")?,
+        sign: params::string(&body, "sign")?,
+        vars: template_vars(&body)?,
+    };
     let request = CodeRequest {
         phone,
         purpose: Purpose::Generic,
@@ -40,6 +40,7 @@ pub async fn request_sms_code(
         op: params::string(&body, "op")?,
         origin: origin(&req, &state, &body)?,
         user_id: None,
+        custom,
     };
     let core = state.core.clone();
     blocking(move || core.send_code(&auth.app, request)).await?;
@@ -49,6 +50,31 @@ pub async fn request_sms_code(
 /// The sender's address and captcha token (`validate_token`, which the JS SDK adds to the body).
 pub(super) fn origin(req: &HttpRequest, state: &AppState, body: &params::Body) -> Result<Origin, LcError> {
     Ok(Origin { client_ip: client_ip(req, &state.config), validate_token: params::string(body, "validate_token")? })
+}
+
+/// Keys of `requestSmsCode` that are not template variables (contract 5.2: any other key is).
+const NOT_VARIABLES: &[&str] =
+    &["mobilePhoneNumber", "smsType", "ttl", "name", "op", "template", "sign", "validate_token"];
+
+/// The template variables of a request: strings, numbers and booleans as text; null is absent.
+fn template_vars(body: &serde_json::Map<String, serde_json::Value>) -> Result<BTreeMap<String, String>, LcError> {
+    let mut vars = BTreeMap::new();
+    for (key, value) in body.iter().filter(|(k, _)| !NOT_VARIABLES.contains(&k.as_str())) {
+        let text = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(LcError::bad_request(
+                    606,
+                    format!("Template variable {key} must be a string or a number."),
+                ));
+            }
+        };
+        vars.insert(key.clone(), text);
+    }
+    Ok(vars)
 }
 
 pub async fn verify_sms_code(
