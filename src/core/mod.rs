@@ -5,6 +5,7 @@ pub mod apps;
 pub mod clock;
 pub mod codes;
 mod error;
+pub mod import;
 pub mod maintenance;
 pub mod passwords;
 pub mod phone;

@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod codes;
+pub mod imports;
 pub mod instance;
 pub mod messages;
 pub mod schema;

@@ -116,6 +116,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imported_users (app_id, user_id) {
+        app_id -> Text,
+        user_id -> Text,
+        digest -> Text,
+        token_hash -> Nullable<Text>,
+        written_at -> Timestamp,
+        run_id -> Text,
+        source -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -131,5 +144,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     login_failures,
-    code_guesses
+    code_guesses,
+    imported_users
 );

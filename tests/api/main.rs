@@ -4,6 +4,7 @@
 mod auth;
 mod concurrency;
 mod helpers;
+mod import;
 mod limits;
 mod outbox;
 mod sms;
