@@ -5,6 +5,7 @@ mod auth;
 mod concurrency;
 mod helpers;
 mod import;
+mod legacy_sdk;
 mod limits;
 mod outbox;
 mod sms;
