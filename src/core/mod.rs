@@ -6,6 +6,7 @@ pub mod captcha;
 pub mod clock;
 pub mod codes;
 mod error;
+pub mod import;
 pub mod maintenance;
 pub mod passwords;
 pub mod phone;

@@ -83,9 +83,26 @@ pub enum BodyError {
 /// Reads the body up to `limit` bytes and parses it as a JSON object, whatever the Content-Type
 /// says (SDKs send `text/plain` or nothing at times). An empty body or the literal `null` is `{}`.
 pub async fn json_object_body(
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<serde_json::Map<String, serde_json::Value>, BodyError> {
+    let body = read_body(payload, limit).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| BodyError::NotJsonObject)?.trim();
+    if text.is_empty() {
+        return Ok(Default::default());
+    }
+    match serde_json::from_str(text).map_err(|_| BodyError::NotJsonObject)? {
+        serde_json::Value::Object(map) => Ok(map),
+        serde_json::Value::Null => Ok(Default::default()),
+        _ => Err(BodyError::NotJsonObject),
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes.
+pub async fn read_body<S>(mut payload: S, limit: usize) -> Result<web::BytesMut, BodyError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
@@ -97,15 +114,7 @@ pub async fn json_object_body(
         }
         body.extend_from_slice(&chunk);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| BodyError::NotJsonObject)?.trim();
-    if text.is_empty() {
-        return Ok(Default::default());
-    }
-    match serde_json::from_str(text).map_err(|_| BodyError::NotJsonObject)? {
-        serde_json::Value::Object(map) => Ok(map),
-        serde_json::Value::Null => Ok(Default::default()),
-        _ => Err(BodyError::NotJsonObject),
-    }
+    Ok(body)
 }
 
 /// Query parameters, leniently: a malformed pair is skipped rather than failing the request.

@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod captchas;
 pub mod codes;
+pub mod imports;
 pub mod instance;
 pub mod messages;
 pub mod schema;

@@ -199,6 +199,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imported_users (app_id, user_id) {
+        app_id -> Text,
+        user_id -> Text,
+        digest -> Text,
+        token_hash -> Nullable<Text>,
+        written_at -> Timestamp,
+        run_id -> Text,
+        source -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -223,5 +236,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sms_revisions,
     sms_review_events,
     operators,
-    operator_sessions
+    operator_sessions,
+    imported_users
 );

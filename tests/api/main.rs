@@ -5,6 +5,8 @@ mod auth;
 mod captcha;
 mod concurrency;
 mod helpers;
+mod import;
+mod legacy_sdk;
 mod limits;
 mod outbox;
 mod sms;

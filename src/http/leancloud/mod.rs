@@ -4,6 +4,7 @@
 pub mod auth;
 mod captcha;
 pub mod error;
+mod legacy;
 mod params;
 mod sms;
 mod templates;
@@ -22,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(
         web::scope("/1.1")
+            .wrap(actix_web::middleware::from_fn(legacy::rewrite))
             .route("/date", web::get().to(server_date))
             .service(resource("/requestSmsCode").route(web::post().to(sms::request_sms_code)))
             .service(resource("/verifySmsCode/{code}").route(web::post().to(sms::verify_sms_code)))
