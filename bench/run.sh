@@ -13,7 +13,7 @@
 #   -d, --duration SECS    length of each measured wrk run, default 10 [BENCH_DURATION]
 #   -r, --repeats N        repeat every measurement N times and report medians, default 1
 #                          [BENCH_REPEATS]
-#   -s, --scenarios LIST   any of "date request verify me login phone", default all six
+#   -s, --scenarios LIST   any of "date request verify me login phone captcha", default all seven
 #                          [BENCH_SCENARIOS]
 #   -t, --threads N        wrk threads, default min(nproc, conns, 10) [BENCH_THREADS]
 #       --timeout SECS     wrk's per-request timeout, default 5 [BENCH_WRK_TIMEOUT]
@@ -57,6 +57,8 @@
 #            whose settings hold BENCH_PHONE_NUMBERS test numbers (+86134xxxxxxxx, fixed code
 #            123456: always verifies, sends nothing) and no send limits. The first call for a
 #            number creates its user (201), later calls log in (200); every call opens a session.
+#   captcha  GET /1.1/requestCaptcha: draws one 85x30 captcha (captcha-rs, PNG) on the blocking
+#            pool and stores it with its hashed answer (per-address captcha limits off).
 #
 # Order per backend and repeat, for each connection count: date, request (then wait until the
 # outbox has delivered everything, so that delivery work does not leak into the next run),
@@ -76,7 +78,7 @@ BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 CONNS=${BENCH_CONNS:-"8 32 128"}
 DURATION=${BENCH_DURATION:-10}
 REPEATS=${BENCH_REPEATS:-1}
-SCENARIOS=${BENCH_SCENARIOS:-"date request verify me login phone"}
+SCENARIOS=${BENCH_SCENARIOS:-"date request verify me login phone captcha"}
 THREADS=${BENCH_THREADS:-}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-5}
 WARMUP=${BENCH_WARMUP:-2}
@@ -133,7 +135,7 @@ done
 [ "$PHONE_NUMBERS" -ge 1 ] && [ "$PHONE_NUMBERS" -le 4000 ] || die "BENCH_PHONE_NUMBERS must be 1..4000"
 for c in $CONNS; do [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "bad connection count '$c'"; done
 for s in $SCENARIOS; do
-  case $s in date|request|verify|me|login|phone) ;; *) die "unknown scenario '$s' (date, request, verify, me, login, phone)" ;; esac
+  case $s in date|request|verify|me|login|phone|captcha) ;; *) die "unknown scenario '$s' (date, request, verify, me, login, phone, captcha)" ;; esac
 done
 for b in $BACKENDS; do
   case $b in sqlite|postgres) ;; *) die "unknown backend '$b' (sqlite, postgres)" ;; esac
@@ -559,7 +561,7 @@ run_backend() {
   fi
   while read -r id _; do
     (cd "$data" && env "${env[@]}" "$BIN" app update "$id" \
-        --settings '{"limits":{"ip_per_hour":0,"ip_per_day":0}}' >/dev/null 2>>"$SERVER_LOG") \
+        --settings '{"limits":{"ip_per_hour":0,"ip_per_day":0,"captcha_ip_per_hour":0,"captcha_ip_per_day":0}}' >/dev/null 2>>"$SERVER_LOG") \
       || die "app update failed (see $SERVER_LOG)"
   done < "$APPS_FILE"
 
@@ -652,6 +654,7 @@ run_backend() {
         fi
       fi
       if has_scenario phone; then run_wrk measure phone "$c" "$rep" || true; fi
+      if has_scenario captcha; then run_wrk measure captcha "$c" "$rep" || true; fi
     done
   done
 
@@ -763,9 +766,9 @@ report() {
       def ms: . / 1000 | if . >= 100 then round elif . >= 10 then r1 else r2 end;
       def name: {date: "GET /1.1/date", request: "POST requestSmsCode",
                  verify: "POST verifySmsCode", me: "GET users/me", login: "POST login",
-                 phone: "POST usersByMobilePhone"}[.];
+                 phone: "POST usersByMobilePhone", captcha: "GET requestCaptcha"}[.];
       ($backends | split(" ") | map(select(. != ""))) as $border
-      | {date: 0, request: 1, verify: 2, me: 3, login: 4, phone: 5} as $sorder
+      | {date: 0, request: 1, verify: 2, me: 3, login: 4, phone: 5, captcha: 6} as $sorder
       | [ .[] | select(.kind == "measure") ]
       | group_by([.backend, .scenario, .conns])
       | map({backend: .[0].backend, scenario: .[0].scenario, conns: .[0].conns, n: length,

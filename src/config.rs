@@ -18,6 +18,11 @@ pub struct Config {
     /// A path prefix all routes are served under (e.g. `/phonebase` behind a shared host); empty
     /// for none. SDKs keep a path in their base URL, so `serverURL: "https://host/phonebase"` works.
     pub base_path: String,
+    /// The address clients reach this server at, with any path prefix
+    /// (`https://api.example.com/phonebase`), for links it hands out such as captcha images. When
+    /// unset, it is taken from the request (the `X-Forwarded-Proto`/`-Host` of a trusted proxy, else
+    /// the `Host` header) plus `base_path`.
+    pub public_url: Option<String>,
     /// Where the SQLite database, the generated secret and the sink file live.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://...`; default `sqlite://<data_dir>/phonebase.db`.
@@ -88,6 +93,7 @@ impl Default for Config {
         Self {
             bind: "127.0.0.1:8080".into(),
             base_path: String::new(),
+            public_url: None,
             data_dir: PathBuf::from("data"),
             database_url: None,
             database_pool_size: 8,

@@ -1,14 +1,14 @@
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use phonebase::config::Config;
 use phonebase::core::apps::{App, NewApp};
-use phonebase::core::clock::SystemClock;
 use phonebase::core::review::{Content, Decision, Kind};
-use phonebase::startup::{Application, build_core};
+use phonebase::startup::{Application, Hooks, build_core};
+
+mod import_cmd;
 
 #[derive(Parser)]
 #[command(name = "phonebase", version, about = "Self-hosted user accounts with phone authentication")]
@@ -42,6 +42,38 @@ enum Command {
     /// Review SMS signatures.
     #[command(subcommand)]
     Signature(ReviewCommand),
+    /// Move users in from another service.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a LeanCloud `_User` export (console zip, folder, .jsonl / .json files) into an app:
+    /// ids, fields, password hashes and session tokens come across; re-running changes nothing.
+    Leancloud {
+        /// The Phonebase app to import into.
+        #[arg(long = "app")]
+        app_id: String,
+        /// Decide and report everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace users changed or deleted in Phonebase since the last import.
+        #[arg(long)]
+        overwrite: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Users written per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=5000))]
+        batch_size: u64,
+        /// Pause between batches, in milliseconds, to leave room for a busy live server.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+        /// Zip archives, folders or files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -171,27 +203,39 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await
         }
         Command::Migrate => {
-            build_core(&config, Arc::new(SystemClock)).await?;
+            build_core(&config, &Hooks::default()).await?;
             println!("database is up to date");
             Ok(())
         }
         Command::Admin(AdminCommand::Create { username, password_stdin }) => {
             let password = read_password(password_stdin)?;
-            let core = build_core(&config, Arc::new(SystemClock)).await?;
+            let core = build_core(&config, &Hooks::default()).await?;
             let operator = tokio::task::spawn_blocking(move || core.create_operator(&username, &password)).await??;
             println!("operator {} created", operator.username);
             Ok(())
         }
         Command::Template(command) => {
-            let core = build_core(&config, Arc::new(SystemClock)).await?;
+            let core = build_core(&config, &Hooks::default()).await?;
             tokio::task::spawn_blocking(move || review(&core, command, Kind::Template)).await?
         }
         Command::Signature(command) => {
-            let core = build_core(&config, Arc::new(SystemClock)).await?;
+            let core = build_core(&config, &Hooks::default()).await?;
             tokio::task::spawn_blocking(move || review(&core, command, Kind::Signature)).await?
         }
+        Command::Import(ImportCommand::Leancloud { app_id, dry_run, overwrite, json, batch_size, pause_ms, paths }) => {
+            let core = build_core(&config, &Hooks::default()).await?;
+            let args = import_cmd::ImportArgs {
+                app_id,
+                options: phonebase::core::import::ImportOptions { dry_run, overwrite },
+                paths,
+                batch_size: batch_size as usize,
+                pause: std::time::Duration::from_millis(pause_ms),
+                json,
+            };
+            tokio::task::spawn_blocking(move || import_cmd::run(&core, args)).await?
+        }
         Command::App(command) => {
-            let core = build_core(&config, Arc::new(SystemClock)).await?;
+            let core = build_core(&config, &Hooks::default()).await?;
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 match command {
                     AppCommand::Create { name, json } => {

@@ -16,6 +16,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::core::apps::NewApp;
+use crate::core::captcha::CaptchaText;
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::secrets::Keys;
 use crate::core::{Core, CoreOptions};
@@ -30,10 +31,12 @@ use crate::store::{self, Backend, DbTarget};
 pub struct Hooks {
     pub clock: Option<Arc<dyn Clock>>,
     pub sender: Option<Arc<dyn Sender>>,
+    pub captcha_text: Option<Arc<dyn CaptchaText>>,
 }
 
 /// Opens (creating and migrating if needed) the database and builds the core.
-pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
+pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> {
+    let clock = hooks.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let target = DbTarget::parse(&config.database_url())?;
@@ -64,6 +67,10 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         app_cache_ttl: Duration::from_secs(config.app_cache_secs),
         message_retention: chrono::TimeDelta::days(config.maintenance.message_retention_days),
         ..CoreOptions::default()
+    };
+    let options = match &hooks.captcha_text {
+        Some(text) => CoreOptions { captcha_text: text.clone(), ..options },
+        None => options,
     };
     let keys = Keys::from_secret(&secret);
     tokio::task::spawn_blocking(move || Core::new(pool, clock, keys, options)).await?
@@ -104,8 +111,7 @@ impl Application {
     }
 
     pub async fn build_with(config: Config, hooks: Hooks) -> anyhow::Result<Self> {
-        let clock = hooks.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
-        let core = build_core(&config, clock).await?;
+        let core = build_core(&config, &hooks).await?;
         ensure_first_app(&core).await?;
 
         let (shutdown, shutdown_rx) = watch::channel(false);

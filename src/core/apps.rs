@@ -27,6 +27,10 @@ pub struct Limits {
     /// resetPasswordBySmsCode) per client address / per app, per rolling hour.
     pub code_guesses_per_ip_hour: u32,
     pub code_guesses_per_app_hour: u32,
+    /// Image captchas asked for from one client address per rolling hour / day: each costs a
+    /// drawing, and each wrong answer costs a new captcha.
+    pub captcha_ip_per_hour: u32,
+    pub captcha_ip_per_day: u32,
 }
 
 impl Default for Limits {
@@ -39,6 +43,8 @@ impl Default for Limits {
             ip_per_day: 300,
             code_guesses_per_ip_hour: 10,
             code_guesses_per_app_hour: 100,
+            captcha_ip_per_hour: 120,
+            captcha_ip_per_day: 600,
         }
     }
 }

@@ -78,8 +78,7 @@ pub struct CodeRequest {
     pub name: Option<String>,
     /// The operation shown in the text.
     pub op: Option<String>,
-    /// The client address the per-IP limits count.
-    pub client_ip: String,
+    pub origin: Origin,
     /// The user a `ChangePhone` code is bound to.
     pub user_id: Option<String>,
     /// The app's own template and signature, if it chose them.
@@ -110,6 +109,8 @@ struct Composer {
     app_name: String,
     vars: BTreeMap<String, String>,
     signature: Option<(String, Placement)>,
+    /// The template asks for a captcha on every send, whatever the app's policy.
+    captcha_required: bool,
 }
 
 impl Composer {
@@ -125,6 +126,15 @@ impl Composer {
         };
         Ok(templates::sign(&body, self.signature.as_ref().map(|(s, p)| (s.as_str(), *p))))
     }
+}
+
+/// Who asks for a send.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The client address the per-IP limits count.
+    pub client_ip: String,
+    /// Earned by answering a captcha; required when the app's policy says so.
+    pub validate_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -164,7 +174,7 @@ fn checked_var(label: &str, value: Option<String>) -> Result<Option<String>> {
 
 /// Refuses the send when any window is full. `recent` are the accepted sends of the last day,
 /// newest first.
-fn window_full(recent: &[NaiveDateTime], now: NaiveDateTime, windows: &[(u32, TimeDelta)]) -> bool {
+pub(crate) fn window_full(recent: &[NaiveDateTime], now: NaiveDateTime, windows: &[(u32, TimeDelta)]) -> bool {
     windows
         .iter()
         .any(|&(limit, width)| limit > 0 && recent.iter().filter(|&&t| t > now - width).count() >= limit as usize)
@@ -207,8 +217,16 @@ impl Core {
         let expires_at = now + TimeDelta::minutes(ttl);
         let mut conn = self.conn()?;
         let message_id = store::write_tx(&mut conn, |conn| -> Result<Option<String>> {
-            self.check_limits(conn, app, phone, &req.client_ip, now)?;
-            store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.client_ip, now)?;
+            // Spent in the send's transaction: a send refused later (limits) keeps its token.
+            self.spend_validate_token(
+                conn,
+                app,
+                req.origin.validate_token.as_deref(),
+                settings.policy.captcha_required || composer.captcha_required,
+                now,
+            )?;
+            self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
+            store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.origin.client_ip, now)?;
             if test_code.is_some() {
                 return Ok(None);
             }
@@ -282,6 +300,7 @@ impl Core {
             name,
             op,
             vars: if template.is_some() { templates::request_vars(custom.vars.clone())? } else { BTreeMap::new() },
+            captcha_required: template.as_ref().is_some_and(|t| t.captcha_required),
             template: template.map(|t| (t.name, t.body)),
             app_name: app.name.clone(),
             signature,

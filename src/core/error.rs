@@ -48,6 +48,14 @@ pub enum Error {
     NotAllowed,
     #[error("only the master key may set this")]
     MasterOnly,
+    #[error("this app requires a captcha before sending a code")]
+    CaptchaRequired,
+    #[error("the validate token is unknown, used or expired")]
+    InvalidValidateToken,
+    #[error("wrong, used or expired captcha")]
+    WrongCaptcha,
+    #[error("too many captchas requested from this address, try again later")]
+    TooManyCaptchas,
     #[error("too many wrong codes from here, try again later")]
     TooManyGuesses,
     #[error("SMS template not found")]

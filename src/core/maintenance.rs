@@ -13,6 +13,7 @@ pub struct PurgeReport {
     pub messages: usize,
     pub sessions: usize,
     pub login_records: usize,
+    pub captchas: usize,
 }
 
 impl Core {
@@ -35,6 +36,8 @@ impl Core {
             Ok(store::sessions::purge_failures_before(c, now - TimeDelta::hours(1))?
                 + store::codes::purge_guesses_before(c, now - TimeDelta::hours(2))?)
         })?;
-        Ok(PurgeReport { codes, send_events, expired_messages, messages, sessions, login_records })
+        // Captchas count towards the per-address limits for a day.
+        let captchas = store::write_tx(&mut conn, |c| store::captchas::purge(c, now, now - TimeDelta::hours(25)))?;
+        Ok(PurgeReport { codes, send_events, expired_messages, messages, sessions, login_records, captchas })
     }
 }

@@ -2,9 +2,11 @@
 //! over `store`; no HTTP and no wire names. Every dialect calls these same functions.
 
 pub mod apps;
+pub mod captcha;
 pub mod clock;
 pub mod codes;
 mod error;
+pub mod import;
 pub mod maintenance;
 pub mod operators;
 pub mod passwords;
@@ -34,6 +36,8 @@ pub struct CoreOptions {
     pub message_retention: chrono::TimeDelta,
     /// Password hashes computed at once (each holds 19 MiB).
     pub password_concurrency: usize,
+    /// Where captcha answers come from (the CSPRNG, but in tests).
+    pub captcha_text: Arc<dyn captcha::CaptchaText>,
 }
 
 impl Default for CoreOptions {
@@ -42,6 +46,7 @@ impl Default for CoreOptions {
             app_cache_ttl: Duration::from_secs(5),
             message_retention: chrono::TimeDelta::days(30),
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            captcha_text: Arc::new(captcha::RandomText),
         }
     }
 }

@@ -26,8 +26,21 @@ fn new_token() -> String {
 }
 
 impl Core {
-    fn token_hash(&self, app: &App, token: &str) -> String {
+    pub(crate) fn token_hash(&self, app: &App, token: &str) -> String {
         self.keys.keyed_hash(&["session", &app.id, token])
+    }
+
+    /// A new live session row for a token (given as its keyed hash), with the app's lifetime.
+    pub(crate) fn session_row(&self, app: &App, user_id: &str, token_hash: String, now: NaiveDateTime) -> SessionRow {
+        SessionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            app_id: app.id.clone(),
+            user_id: user_id.to_string(),
+            token_hash,
+            created_at: now,
+            expires_at: app.settings.session_ttl_days.map(|days| now + TimeDelta::days(i64::from(days))),
+            revoked_at: None,
+        }
     }
 
     /// Opens a session for `user_id` inside the caller's transaction; returns the token, which
@@ -40,19 +53,7 @@ impl Core {
         now: NaiveDateTime,
     ) -> Result<String> {
         let token = new_token();
-        let expires_at = app.settings.session_ttl_days.map(|days| now + TimeDelta::days(i64::from(days)));
-        store::sessions::insert(
-            conn,
-            &SessionRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                app_id: app.id.clone(),
-                user_id: user_id.to_string(),
-                token_hash: self.token_hash(app, token.as_str()),
-                created_at: now,
-                expires_at,
-                revoked_at: None,
-            },
-        )?;
+        store::sessions::insert(conn, &self.session_row(app, user_id, self.token_hash(app, &token), now))?;
         Ok(token)
     }
 

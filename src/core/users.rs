@@ -6,7 +6,8 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::apps::App;
-use super::codes::{Channel, CodeRequest, Purpose};
+use super::codes::{Channel, CodeRequest, Origin, Purpose};
+use super::passwords::Check;
 use super::phone::Phone;
 use super::{Core, Error, Result};
 use crate::store::users::{UserKey, UserRow};
@@ -199,7 +200,7 @@ fn new_object_id() -> String {
     hex::encode(bytes)
 }
 
-fn checked_username(username: Option<String>) -> Result<String> {
+pub(crate) fn checked_username(username: Option<String>) -> Result<String> {
     let username = username.unwrap_or_default();
     if username.trim().is_empty() {
         return Err(Error::UsernameMissing);
@@ -391,8 +392,17 @@ impl Core {
             Ok(())
         })?;
         drop(conn);
+        let mut rehash = None;
         let verified = match &credential {
-            Credential::Password(p) => self.passwords.verify(p, row.password_hash.as_deref()),
+            Credential::Password(p) => match self.passwords.check(p, row.password_hash.as_deref()) {
+                Check::Mismatch => false,
+                Check::Match => true,
+                Check::MatchLegacy => {
+                    // An imported hash: now that the password is known, it becomes argon2id.
+                    rehash = Some(self.passwords.hash(p)?);
+                    true
+                }
+            },
             Credential::SmsCode(code) => {
                 let phone = Phone::parse(row.phone_e164.as_deref().unwrap_or_default())?;
                 match self.verify_code(app, &phone, code, Purpose::POSSESSION) {
@@ -411,6 +421,10 @@ impl Core {
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
             store::sessions::clear_failures(conn, &row.id)?;
+            if let (Some(new_hash), Some(old_hash)) = (&rehash, &row.password_hash) {
+                // Only if the hash is still the one just checked (a concurrent change wins).
+                store::users::replace_password_hash(conn, &row.id, old_hash, new_hash)?;
+            }
             let token = self.open_session(conn, app, &row.id, now)?;
             Ok(SignedIn { user: User::from_row(&row)?, token, created: false })
         })
@@ -586,7 +600,7 @@ impl Core {
     }
 
     /// Sends the code of a user flow to an existing user's number (213 when nobody has it).
-    pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, client_ip: String) -> Result<()> {
+    pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, origin: Origin) -> Result<()> {
         let row = {
             let mut conn = self.conn()?;
             self.user_row_by(&mut conn, app, UserKey::Phone(phone.e164()))?.ok_or(Error::PhoneNotFound)?
@@ -623,7 +637,7 @@ impl Core {
             name: None,
             op: None,
             custom: Default::default(),
-            client_ip,
+            origin,
             user_id: Some(row.id),
         };
         self.send_code(app, request).map(|_| ())
@@ -733,7 +747,7 @@ impl Core {
         user_id: &str,
         phone: Phone,
         ttl_minutes: Option<i64>,
-        client_ip: String,
+        origin: Origin,
     ) -> Result<()> {
         {
             let mut conn = self.conn()?;
@@ -751,7 +765,7 @@ impl Core {
             name: None,
             op: None,
             custom: Default::default(),
-            client_ip,
+            origin,
             user_id: Some(user_id.to_string()),
         };
         self.send_code(app, request).map(|_| ())

@@ -49,6 +49,27 @@ pub fn client_ip(req: &HttpRequest, config: &Config) -> String {
     peer.to_string()
 }
 
+/// The base URL clients reach this server at, without a trailing slash: `public_url` when it is
+/// configured, else rebuilt from the request. Forwarded scheme and host are believed only from a
+/// trusted proxy, like `X-Forwarded-For`.
+pub fn public_base(req: &HttpRequest, config: &Config) -> String {
+    if let Some(url) = config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        return url.trim_end_matches('/').to_string();
+    }
+    let header = |name: &str| {
+        req.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(str::trim)
+    };
+    let trusted = req.peer_addr().is_some_and(|a| config.is_trusted_proxy(a.ip()));
+    let forwarded = |name: &str| if trusted { header(name).filter(|v| !v.is_empty()) } else { None };
+    let own_scheme = if req.app_config().secure() { "https" } else { "http" };
+    let scheme = forwarded("x-forwarded-proto").unwrap_or(own_scheme);
+    let host = forwarded("x-forwarded-host")
+        .or_else(|| header("host"))
+        .map(str::to_string)
+        .unwrap_or_else(|| req.app_config().host().to_string());
+    format!("{scheme}://{host}{}", config.route_prefix())
+}
+
 /// Why a request body could not be read; each dialect words it in its own format.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -63,9 +84,26 @@ pub enum BodyError {
 /// Reads the body up to `limit` bytes and parses it as a JSON object, whatever the Content-Type
 /// says (SDKs send `text/plain` or nothing at times). An empty body or the literal `null` is `{}`.
 pub async fn json_object_body(
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<serde_json::Map<String, serde_json::Value>, BodyError> {
+    let body = read_body(payload, limit).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| BodyError::NotJsonObject)?.trim();
+    if text.is_empty() {
+        return Ok(Default::default());
+    }
+    match serde_json::from_str(text).map_err(|_| BodyError::NotJsonObject)? {
+        serde_json::Value::Object(map) => Ok(map),
+        serde_json::Value::Null => Ok(Default::default()),
+        _ => Err(BodyError::NotJsonObject),
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes.
+pub async fn read_body<S>(mut payload: S, limit: usize) -> Result<web::BytesMut, BodyError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
@@ -77,15 +115,7 @@ pub async fn json_object_body(
         }
         body.extend_from_slice(&chunk);
     }
-    let text = std::str::from_utf8(&body).map_err(|_| BodyError::NotJsonObject)?.trim();
-    if text.is_empty() {
-        return Ok(Default::default());
-    }
-    match serde_json::from_str(text).map_err(|_| BodyError::NotJsonObject)? {
-        serde_json::Value::Object(map) => Ok(map),
-        serde_json::Value::Null => Ok(Default::default()),
-        _ => Err(BodyError::NotJsonObject),
-    }
+    Ok(body)
 }
 
 /// Query parameters, leniently: a malformed pair is skipped rather than failing the request.
@@ -134,4 +164,35 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 /// Anything no route matched: JSON, never an HTML page.
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({"code": 404, "error": "Not found."}))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn request(peer: &str) -> TestRequest {
+        TestRequest::default()
+            .peer_addr(format!("{peer}:40000").parse().unwrap())
+            .insert_header(("host", "phonebase.internal:8080"))
+            .insert_header(("x-forwarded-proto", "https"))
+            .insert_header(("x-forwarded-host", "api.example.com"))
+    }
+
+    #[test]
+    fn public_base_believes_forwarded_headers_only_from_trusted_proxies() {
+        let config = Config {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            base_path: "/pb/".into(),
+            ..Config::default()
+        };
+        let proxied = request("10.1.2.3").to_http_request();
+        assert_eq!(public_base(&proxied, &config), "https://api.example.com/pb");
+        let direct = request("203.0.113.9").to_http_request();
+        assert_eq!(public_base(&direct, &config), "http://phonebase.internal:8080/pb");
+
+        let configured = Config { public_url: Some("https://sms.example.com/base/".into()), ..config };
+        assert_eq!(public_base(&direct, &configured), "https://sms.example.com/base");
+    }
 }

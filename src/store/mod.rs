@@ -2,7 +2,9 @@
 //! several instances). Everything here is plain queries; the rules live in `core`.
 
 pub mod apps;
+pub mod captchas;
 pub mod codes;
+pub mod imports;
 pub mod instance;
 pub mod messages;
 pub mod operators;

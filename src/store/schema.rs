@@ -120,6 +120,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    captchas (id) {
+        id -> Text,
+        app_id -> Text,
+        token_hash -> Text,
+        answer_hash -> Text,
+        image -> Nullable<Binary>,
+        ip -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        validate_hash -> Nullable<Text>,
+        validate_expires_at -> Nullable<Timestamp>,
+        validate_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     sms_items (id) {
         id -> Text,
         app_id -> Text,
@@ -190,12 +207,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imported_users (app_id, user_id) {
+        app_id -> Text,
+        user_id -> Text,
+        digest -> Text,
+        token_hash -> Nullable<Text>,
+        written_at -> Timestamp,
+        run_id -> Text,
+        source -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(send_events -> apps (app_id));
 diesel::joinable!(messages -> apps (app_id));
+diesel::joinable!(captchas -> apps (app_id));
 diesel::joinable!(sms_revisions -> sms_items (item_id));
 diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -208,10 +239,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     login_failures,
     code_guesses,
+    captchas,
     sms_items,
     sms_revisions,
     sms_review_events,
     operators,
     operator_sessions,
-    operator_failures
+    operator_failures,
+    imported_users
 );

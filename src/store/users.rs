@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::schema::users;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 pub struct UserRow {
     pub id: String,
@@ -56,4 +56,12 @@ pub fn update(conn: &mut DbConn, row: &UserRow) -> QueryResult<usize> {
 
 pub fn delete(conn: &mut DbConn, app_id: &str, id: &str) -> QueryResult<usize> {
     diesel::delete(users::table.filter(users::app_id.eq(app_id)).filter(users::id.eq(id))).execute(conn)
+}
+
+/// Swaps the password hash if it is still `old` (a login rehashing an imported hash); the user's
+/// `updated_at` stays: nothing the user sees has changed.
+pub fn replace_password_hash(conn: &mut DbConn, id: &str, old: &str, new: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id).filter(users::password_hash.eq(old)))
+        .set(users::password_hash.eq(new))
+        .execute(conn)
 }

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use phonebase::config::Config;
 use phonebase::core::Core;
 use phonebase::core::apps::{App, NewApp};
+use phonebase::core::captcha::CaptchaText;
 use phonebase::core::clock::{Clock, ShiftedClock};
 use phonebase::delivery::Sender;
 use phonebase::startup::{Application, Hooks, RunningApp};
@@ -71,6 +72,8 @@ pub struct Options {
     pub base_path: &'static str,
     /// Directory whose data (secret, sink) to share, for a second instance or a restart.
     pub data_dir: Option<PathBuf>,
+    /// Where captcha answers come from (default: the CSPRNG, whose answers a test cannot know).
+    pub captcha_text: Option<Arc<dyn CaptchaText>>,
 }
 
 pub struct TestApp {
@@ -130,7 +133,11 @@ impl TestApp {
         LazyLock::force(&TRACING);
         let config = config(db, &options);
         let clock = options.clock.clone().unwrap_or_default();
-        let hooks = Hooks { clock: Some(Arc::new(clock.clone()) as Arc<dyn Clock>), sender: options.sender.clone() };
+        let hooks = Hooks {
+            clock: Some(Arc::new(clock.clone()) as Arc<dyn Clock>),
+            sender: options.sender.clone(),
+            captcha_text: options.captcha_text.clone(),
+        };
         let application = Application::build_with(config.clone(), hooks).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", application.port());
         let core = application.core().clone();
@@ -167,9 +174,15 @@ impl TestApp {
 
     /// A request signed like the SDKs sign (`X-LC-Sign` with the app key).
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.signed(reqwest::Method::POST, path, false)
+    }
+
+    /// A request signed with the app key, or with the master key (`,master`).
+    pub fn signed(&self, method: reqwest::Method, path: &str, master: bool) -> reqwest::RequestBuilder {
         let ts = chrono::Utc::now().timestamp_millis().to_string();
-        let sign = format!("{},{ts}", md5_hex(&format!("{ts}{}", self.app.app_key)));
-        self.client.post(self.url(path)).header("X-LC-Id", &self.app.id).header("X-LC-Sign", sign)
+        let (key, suffix) = if master { (&self.app.master_key, ",master") } else { (&self.app.app_key, "") };
+        let sign = format!("{},{ts}{suffix}", md5_hex(&format!("{ts}{key}")));
+        self.client.request(method, self.url(path)).header("X-LC-Id", &self.app.id).header("X-LC-Sign", sign)
     }
 
     pub async fn request_code(&self, body: Value) -> (u16, Value) {

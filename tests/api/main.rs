@@ -2,9 +2,12 @@
 //! SQLite by default; set PHONEBASE_TEST_DATABASE_URL=postgres://... to run it all on PostgreSQL.
 
 mod auth;
+mod captcha;
 mod concurrency;
 mod console;
 mod helpers;
+mod import;
+mod legacy_sdk;
 mod limits;
 mod outbox;
 mod sms;

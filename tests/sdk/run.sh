@@ -6,6 +6,7 @@
 #
 # Environment:
 #   PHONEBASE_BIN         use this binary instead of building target/debug/phonebase
+#   PB_SDK_CAPTCHA_BIN    the captcha fixture server (default: built from examples/sdk_captcha_server.rs)
 #   PHONEBASE_SDK_PG_URL  server URL of PostgreSQL (no database part); a random database is
 #                         created (connecting to database `test`, or PHONEBASE_SDK_PG_ADMIN_DB) and
 #                         dropped at exit. Needs psql.
@@ -33,6 +34,15 @@ else
 fi
 [[ -x "$bin" ]] || { log "no executable at $bin"; exit 1; }
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+
+# A second instance on the same database whose captcha answers the suite knows (a test fixture:
+# the real application with only its captcha text source swapped, see the example's comment).
+captcha_bin="${PB_SDK_CAPTCHA_BIN:-$root/target/debug/examples/sdk_captcha_server}"
+if [[ -z "${PB_SDK_CAPTCHA_BIN:-}" ]]; then
+  (cd "$root" && cargo build --quiet --example sdk_captcha_server)
+fi
+[[ -x "$captcha_bin" ]] || { log "no executable at $captcha_bin"; exit 1; }
+CAPTCHA_ANSWER="K7PX3M"
 
 # The server reads PHONEBASE_* variables that name a setting as configuration; read this script's
 # own variables first, then clear the rest so nothing from the caller's shell changes the server.
@@ -63,6 +73,7 @@ data_dir="$work/data"
 mkdir -p "$data_dir"
 server_log="$work/server.log"
 server_pid=""
+captcha_pid=""
 pg_db=""
 status=""
 
@@ -74,12 +85,14 @@ cleanup() {
   local rc=$?
   # Exit status: node's, or else that of whatever failed on the way.
   [[ -n "$status" ]] || status=$rc
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in "$server_pid" "$captcha_pid"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   if [[ "$status" -ne 0 ]]; then
     if [[ -s "$server_log" ]]; then
       log "---- server log (last 200 lines of $server_log) ----"
@@ -143,17 +156,26 @@ url="http://127.0.0.1:$port"
 "$bin" serve --bind "127.0.0.1:$port" >>"$server_log" 2>&1 &
 server_pid=$!
 
-ready=""
-for _ in $(seq 150); do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    log "server exited during startup"
-    exit 1
-  fi
-  if curl -fsS "$url/healthz" >/dev/null 2>&1; then ready=1; break; fi
-  sleep 0.1
-done
-[[ -n "$ready" ]] || { log "server not healthy on $url after 15 s"; exit 1; }
+wait_healthy() { # pid url
+  for _ in $(seq 150); do
+    kill -0 "$1" 2>/dev/null || { log "server exited during startup"; return 1; }
+    curl -fsS "$2/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "server not healthy on $2 after 15 s"
+  return 1
+}
+wait_healthy "$server_pid" "$url"
 log "server up on $url (pid $server_pid)"
+
+captcha_port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
+captcha_url="http://127.0.0.1:$captcha_port"
+# No outbox worker here: the first instance delivers what this one queues.
+PB_SDK_CAPTCHA_ANSWER="$CAPTCHA_ANSWER" PHONEBASE_DELIVERY__WORKER=false \
+  "$captcha_bin" "127.0.0.1:$captcha_port" >>"$server_log" 2>&1 &
+captcha_pid=$!
+wait_healthy "$captcha_pid" "$captcha_url"
+log "captcha fixture up on $captcha_url (pid $captcha_pid)"
 
 # ------------------------------------------------------------------------------------------------
 # Tests
@@ -162,7 +184,7 @@ set +e
   cd "$here"
   PHONEBASE_URL="$url" APP_ID="$APP_ID" APP_KEY="$APP_KEY" MASTER_KEY="$MASTER_KEY" \
     SINK_PATH="$data_dir/sms-sink.jsonl" TEST_NUMBER="$TEST_NUMBER" TEST_NUMBER_CODE="$TEST_NUMBER_CODE" \
-    PB_BIN="$bin" \
+    PB_BIN="$bin" CAPTCHA_URL="$captcha_url" CAPTCHA_ANSWER="$CAPTCHA_ANSWER" \
     node --test --test-reporter=spec "$@" ./*.test.mjs
 )
 status=$?

@@ -92,6 +92,13 @@ impl From<core::Error> for LcError {
                 206,
                 "Only the master key may set emailVerified or mobilePhoneVerified.",
             ),
+            E::CaptchaRequired => Self::bad_request(608, "Missing validate token."),
+            E::InvalidValidateToken => {
+                Self::bad_request(608, "Invalid validate token: it is unknown, used or expired.")
+            }
+            // No code is documented for a failed captcha (contract §3.2); 1 as the contract suggests.
+            E::WrongCaptcha => Self::bad_request(1, "Invalid captcha code, or the captcha was used or expired."),
+            E::TooManyCaptchas => Self::new(StatusCode::TOO_MANY_REQUESTS, 429, "Too many requests."),
             E::TooManyGuesses => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 603,

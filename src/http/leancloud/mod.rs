@@ -2,7 +2,9 @@
 //! (`../shared/contracts/leancloud.md`), over the core.
 
 pub mod auth;
+mod captcha;
 pub mod error;
+mod legacy;
 mod params;
 mod sms;
 mod templates;
@@ -21,9 +23,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(
         web::scope("/1.1")
+            .wrap(actix_web::middleware::from_fn(legacy::rewrite))
             .route("/date", web::get().to(server_date))
             .service(resource("/requestSmsCode").route(web::post().to(sms::request_sms_code)))
             .service(resource("/verifySmsCode/{code}").route(web::post().to(sms::verify_sms_code)))
+            .service(resource("/requestCaptcha").route(web::get().to(captcha::request_captcha)))
+            .service(resource("/captchaImage").route(web::get().to(captcha::captcha_image)))
+            .service(resource("/verifyCaptcha").route(web::post().to(captcha::verify_captcha)))
             .service(resource("/users").route(web::post().to(users::sign_up)))
             .service(resource("/classes/_User").route(web::post().to(users::sign_up)))
             .service(resource("/login").route(web::post().to(users::log_in)).route(web::get().to(users::log_in)))

@@ -8,7 +8,7 @@ use super::auth::LcAuth;
 use super::error::LcError;
 use super::params;
 use crate::core::Error;
-use crate::core::codes::{Channel, CodeRequest, CustomText, Purpose};
+use crate::core::codes::{Channel, CodeRequest, CustomText, Origin, Purpose};
 use crate::http::{AppState, blocking, client_ip, json_object_body, query_params};
 
 pub async fn request_sms_code(
@@ -38,13 +38,18 @@ pub async fn request_sms_code(
         ttl_minutes: params::integer(&body, "ttl")?,
         name: params::string(&body, "name")?,
         op: params::string(&body, "op")?,
-        client_ip: client_ip(&req, &state.config),
+        origin: origin(&req, &state, &body)?,
         user_id: None,
         custom,
     };
     let core = state.core.clone();
     blocking(move || core.send_code(&auth.app, request)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
+}
+
+/// The sender's address and captcha token (`validate_token`, which the JS SDK adds to the body).
+pub(super) fn origin(req: &HttpRequest, state: &AppState, body: &params::Body) -> Result<Origin, LcError> {
+    Ok(Origin { client_ip: client_ip(req, &state.config), validate_token: params::string(body, "validate_token")? })
 }
 
 /// Keys of `requestSmsCode` that are not template variables (contract 5.2: any other key is).

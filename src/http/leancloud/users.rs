@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::auth::{LcAuth, SESSION, header};
 use super::error::LcError;
 use super::params::{self, Body};
+use super::sms;
 use crate::core::Error;
 use crate::core::phone::Phone;
 use crate::core::sessions::Session;
@@ -278,8 +279,9 @@ pub async fn request_user_code(
     };
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = params::phone(&body, "mobilePhoneNumber")?;
-    let (core, app, ip) = (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config));
-    blocking(move || core.request_user_code(&app, flow, phone, ip)).await?;
+    let origin = sms::origin(&req, &state, &body)?;
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    blocking(move || core.request_user_code(&app, flow, phone, origin)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -337,8 +339,9 @@ pub async fn request_change_phone(
     };
     let phone = params::phone(&body, "mobilePhoneNumber")?;
     let ttl = params::integer(&body, "ttl")?;
-    let (core, app, ip) = (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config));
-    blocking(move || core.request_phone_change(&app, &session.user.id, phone, ttl, ip)).await?;
+    let origin = sms::origin(&req, &state, &body)?;
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    blocking(move || core.request_phone_change(&app, &session.user.id, phone, ttl, origin)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 

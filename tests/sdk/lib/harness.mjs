@@ -225,3 +225,9 @@ export async function isolated({ appId, appKey, masterKey, serverURL, useMasterK
     throw new Error(`child produced no result.\nstdout: ${stdout}\nstderr: ${stderr}`);
   }
 }
+
+/** Runs `phonebase import leancloud --app <appId> --json [flags...] <files...>`; returns its summary. */
+export async function importLeanCloud(appId, files, ...flags) {
+  const out = await cli('import', 'leancloud', '--app', appId, '--json', ...flags, ...files);
+  return JSON.parse(out.trim().split('\n').pop());
+}

@@ -1,0 +1,542 @@
+//! Moving users in from a LeanCloud `_User` export: mapping and checking each record, deciding
+//! created / updated / unchanged / refused, and writing a batch in one transaction. Passwords
+//! are stored as exported (no hashing here; the first login rehashes), session tokens as keyed
+//! hashes like every other token.
+//!
+//! Rules:
+//! - Upsert by objectId. A record whose digest matches the last import is unchanged (a re-run
+//!   writes nothing, and an interrupted run picks up where it stopped). A user changed (or
+//!   deleted) in Phonebase since the last import is refused unless `overwrite`.
+//! - Username, email and phone stay unique per app: a record colliding with a user already here
+//!   or with an earlier record of the same export is refused, naming where the other came from.
+//! - A batch is one transaction: nothing is half-written.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::apps::App;
+use super::passwords;
+use super::phone::Phone;
+use super::users::{checked_email, checked_username};
+use super::{Core, Error, Result};
+use crate::store::imports::ImportedUserRow;
+use crate::store::sessions::SessionRow;
+use crate::store::users::UserRow;
+use crate::store::{self, DbConn};
+
+/// Keys of an exported record that are columns or credentials, not custom fields.
+const NOT_FIELDS: &[&str] = &[
+    "objectId",
+    "createdAt",
+    "updatedAt",
+    "username",
+    "password",
+    "salt",
+    "bcryptPassword",
+    "email",
+    "emailVerified",
+    "mobilePhoneNumber",
+    "mobilePhoneVerified",
+    "authData",
+    "sessionToken",
+];
+const MAX_OBJECT_ID_CHARS: usize = 64;
+const MAX_TOKEN_CHARS: usize = 128;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Decide and report everything, write nothing.
+    pub dry_run: bool,
+    /// Replace users changed or deleted in Phonebase since the last import.
+    pub overwrite: bool,
+}
+
+/// One exported record as read: where it came from, and its JSON object or why it is unreadable.
+#[derive(Debug, Clone)]
+pub struct SourceRecord {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub record: std::result::Result<Map<String, Value>, String>,
+}
+
+impl SourceRecord {
+    fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// A refused record, or a note about one that was imported.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Remark {
+    pub file: String,
+    pub line: u64,
+    #[serde(rename = "objectId")]
+    pub object_id: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub refused: Vec<Remark>,
+    /// Imported, with something worth knowing (e.g. a phone number that does not parse).
+    pub notes: Vec<Remark>,
+}
+
+impl ImportReport {
+    pub fn add(&mut self, other: ImportReport) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.refused.extend(other.refused);
+        self.notes.extend(other.notes);
+    }
+
+    pub fn records(&self) -> u64 {
+        self.created + self.updated + self.unchanged + self.refused.len() as u64
+    }
+}
+
+/// A record mapped to a row, before anything is decided against the database.
+#[derive(Debug, Clone)]
+struct Prepared {
+    row: UserRow,
+    digest: String,
+    session_token: Option<String>,
+    notes: Vec<String>,
+}
+
+fn date(value: Option<&Value>, name: &str) -> std::result::Result<Option<NaiveDateTime>, String> {
+    let text = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.as_str(),
+        Some(Value::Object(o)) if o.get("__type").and_then(Value::as_str) == Some("Date") => {
+            o.get("iso").and_then(Value::as_str).ok_or_else(|| format!("{name} has no iso"))?
+        }
+        Some(_) => return Err(format!("{name} is not a date")),
+    };
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| Some(t.naive_utc()))
+        .map_err(|_| format!("{name} {text:?} is not an ISO 8601 date"))
+}
+
+fn string<'a>(record: &'a Map<String, Value>, key: &str) -> std::result::Result<Option<&'a str>, String> {
+    match record.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(format!("{key} is not a string")),
+    }
+}
+
+fn flag(record: &Map<String, Value>, key: &str) -> std::result::Result<bool, String> {
+    match record.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(format!("{key} is not a boolean")),
+    }
+}
+
+/// Maps one exported record to a user row (pure: no database, no clock).
+fn prepare(app_id: &str, record: &Map<String, Value>) -> std::result::Result<Prepared, String> {
+    let id = string(record, "objectId")?.ok_or("objectId is missing")?;
+    if id.is_empty()
+        || id.chars().count() > MAX_OBJECT_ID_CHARS
+        || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!("objectId {id:?} is not 1 to {MAX_OBJECT_ID_CHARS} letters, digits, - or _"));
+    }
+    let created_at = date(record.get("createdAt"), "createdAt")?.ok_or("createdAt is missing")?;
+    let updated_at = date(record.get("updatedAt"), "updatedAt")?.unwrap_or(created_at);
+    let username = checked_username(string(record, "username")?.map(str::to_string)).map_err(|e| e.to_string())?;
+    let mut notes = Vec::new();
+    let email = match string(record, "email")?.filter(|e| !e.trim().is_empty()) {
+        None => None,
+        Some(e) => Some(checked_email(e).map_err(|_| format!("email {e:?} is invalid"))?),
+    };
+    let (mobile_phone, phone_e164) = match string(record, "mobilePhoneNumber")?.filter(|p| !p.trim().is_empty()) {
+        None => (None, None),
+        Some(raw) => match Phone::parse(raw) {
+            Ok(phone) => (Some(raw.trim().to_string()), Some(phone.e164().to_string())),
+            Err(_) => {
+                notes.push(format!(
+                    "mobilePhoneNumber {raw:?} is not a valid mobile number: kept as it is, but it cannot log in or receive codes"
+                ));
+                (Some(raw.to_string()), None)
+            }
+        },
+    };
+    let password_hash = match (string(record, "password")?, string(record, "bcryptPassword")?) {
+        (Some(hash), _) => Some(
+            passwords::leancloud_hash(hash, string(record, "salt")?.unwrap_or_default()).map_err(|e| e.to_string())?,
+        ),
+        (None, Some(bcrypt)) => Some(passwords::bcrypt_hash(bcrypt).map_err(|e| e.to_string())?),
+        (None, None) => None,
+    };
+    let auth_data = match record.get("authData") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => Some(v.to_string()),
+        Some(_) => return Err("authData is not an object".into()),
+    };
+    let session_token = match string(record, "sessionToken")?.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) if t.chars().count() > MAX_TOKEN_CHARS => return Err("sessionToken is too long".into()),
+        other => other.map(str::to_string),
+    };
+    let fields: Map<String, Value> = record
+        .iter()
+        .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let digest = hex::encode(Sha256::digest(Value::Object(record.clone()).to_string().as_bytes()));
+    let row = UserRow {
+        id: id.to_string(),
+        app_id: app_id.to_string(),
+        username,
+        email: email.as_ref().map(|(e, _)| e.clone()),
+        email_key: email.map(|(_, key)| key),
+        mobile_phone,
+        phone_e164,
+        mobile_verified: flag(record, "mobilePhoneVerified")?,
+        email_verified: flag(record, "emailVerified")?,
+        password_hash,
+        auth_data,
+        fields: Value::Object(fields).to_string(),
+        created_at,
+        updated_at,
+    };
+    Ok(Prepared { row, digest, session_token, notes })
+}
+
+/// Identifiers that must stay unique per app, as (what, value).
+fn identifiers(row: &UserRow) -> impl Iterator<Item = (&'static str, &str)> {
+    [
+        ("username", Some(row.username.as_str())),
+        ("email", row.email_key.as_deref()),
+        ("mobilePhoneNumber", row.phone_e164.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(what, v)| v.map(|v| (what, v)))
+}
+
+enum TxError {
+    Db(diesel::result::Error),
+    /// Dry run: the decisions, with every write rolled back.
+    RolledBack(ImportReport),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+/// What this run has claimed, for dry runs (which write nothing the next batch could see).
+#[derive(Default)]
+struct DrySeen {
+    ids: HashMap<String, String>,
+    identifiers: HashMap<(&'static str, String), (String, String)>,
+}
+
+/// One import run into one app; feed it batches in file order.
+pub struct Importer {
+    core: Core,
+    app: Arc<App>,
+    options: ImportOptions,
+    run_id: String,
+    dry_seen: Option<DrySeen>,
+}
+
+impl Core {
+    pub fn importer(&self, app_id: &str, options: ImportOptions) -> Result<Importer> {
+        let app = self.app(app_id)?;
+        Ok(Importer {
+            core: self.clone(),
+            app,
+            options,
+            run_id: uuid::Uuid::now_v7().to_string(),
+            dry_seen: options.dry_run.then(DrySeen::default),
+        })
+    }
+}
+
+impl Importer {
+    /// Decides and writes one batch in one transaction. A concurrent signup that takes an
+    /// identifier between the checks and the insert fails the batch on a unique index; it is
+    /// then decided again, and the record refused.
+    pub fn import_batch(&mut self, batch: &[SourceRecord]) -> Result<ImportReport> {
+        let prepared: Vec<std::result::Result<Prepared, String>> = batch
+            .iter()
+            .map(|r| r.record.as_ref().map_err(Clone::clone).and_then(|rec| prepare(&self.app.id, rec)))
+            .collect();
+        let mut conn = self.core.conn()?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let result = store::write_tx(&mut conn, |conn| self.decide_and_write(conn, batch, &prepared));
+            match result {
+                Ok(report) | Err(TxError::RolledBack(report)) => return Ok(report),
+                Err(TxError::Db(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ))) if attempts < 3 => continue,
+                Err(TxError::Db(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn decide_and_write(
+        &mut self,
+        conn: &mut DbConn,
+        batch: &[SourceRecord],
+        prepared: &[std::result::Result<Prepared, String>],
+    ) -> std::result::Result<ImportReport, TxError> {
+        let now = self.core.clock.now_naive();
+        let app_id = self.app.id.as_str();
+        let ok: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let ids: Vec<&str> = ok.iter().map(|p| p.row.id.as_str()).collect();
+        let existing: HashMap<String, UserRow> =
+            store::imports::users_by_ids(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+        let mut records: HashMap<String, ImportedUserRow> =
+            store::imports::records(conn, app_id, &ids)?.into_iter().map(|r| (r.user_id.clone(), r)).collect();
+        let list = |what: &str| -> Vec<&str> {
+            ok.iter().flat_map(|p| identifiers(&p.row)).filter(|(w, _)| *w == what).map(|(_, v)| v).collect()
+        };
+        let holders =
+            store::imports::holders(conn, app_id, &list("username"), &list("email"), &list("mobilePhoneNumber"))?;
+        // Where the holders came from, if they were imported: named in refusals.
+        let holder_ids: Vec<&str> =
+            holders.iter().map(|h| h.id.as_str()).filter(|id| !records.contains_key(*id)).collect();
+        for r in store::imports::records(conn, app_id, &holder_ids)? {
+            records.insert(r.user_id.clone(), r);
+        }
+        let mut held: HashMap<(&'static str, String), String> = HashMap::new();
+        for h in &holders {
+            for (what, v) in identifiers(h) {
+                held.insert((what, v.to_string()), h.id.clone());
+            }
+        }
+
+        let mut report = ImportReport::default();
+        let mut batch_ids: HashMap<String, String> = HashMap::new();
+        let mut claimed: HashMap<(&'static str, String), (String, String)> = HashMap::new();
+        let (mut inserts, mut updates, mut put, mut sessions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (source, prepared) in batch.iter().zip(prepared) {
+            let location = source.location();
+            let object_id =
+                source.record.as_ref().ok().and_then(|r| r.get("objectId")).and_then(Value::as_str).map(str::to_string);
+            let remark = |reason: String| Remark {
+                file: source.file.to_string(),
+                line: source.line,
+                object_id: object_id.clone(),
+                reason,
+            };
+            let p = match prepared {
+                Ok(p) => p,
+                Err(reason) => {
+                    report.refused.push(remark(reason.clone()));
+                    continue;
+                }
+            };
+            let id = p.row.id.as_str();
+            let record = records.get(id);
+            let first_copy = batch_ids
+                .get(id)
+                .or_else(|| self.dry_seen.as_ref().and_then(|d| d.ids.get(id)))
+                .cloned()
+                .or_else(|| record.filter(|r| r.run_id == self.run_id).map(|r| r.source.clone()));
+            if let Some(first) = first_copy {
+                report.refused.push(remark(format!("objectId {id} appears again in the export (first at {first})")));
+                continue;
+            }
+            let existing_row = existing.get(id);
+            if existing_row.is_some_and(|r| r.app_id != app_id) {
+                report.refused.push(remark(format!("objectId {id} belongs to a user of another app")));
+                continue;
+            }
+            let decision = match (existing_row, record) {
+                (Some(_), Some(r)) if r.digest == p.digest => Decision::Unchanged,
+                (Some(row), Some(r)) if row.updated_at == r.written_at || self.options.overwrite => Decision::Update,
+                (Some(_), Some(_)) => {
+                    Decision::Refuse("changed in Phonebase since the last import; --overwrite replaces it".to_string())
+                }
+                (Some(_), None) if self.options.overwrite => Decision::Update,
+                (Some(_), None) => Decision::Refuse(
+                    "a user with this objectId already exists and was not imported; --overwrite replaces it".into(),
+                ),
+                (None, Some(_)) if !self.options.overwrite => {
+                    Decision::Refuse("deleted in Phonebase since the last import; --overwrite brings it back".into())
+                }
+                (None, _) => Decision::Create,
+            };
+            match decision {
+                Decision::Unchanged => {
+                    batch_ids.insert(id.to_string(), location);
+                    report.unchanged += 1;
+                    continue;
+                }
+                Decision::Refuse(reason) => {
+                    report.refused.push(remark(reason));
+                    continue;
+                }
+                Decision::Create | Decision::Update => {}
+            }
+            let conflict = identifiers(&p.row).find_map(|(what, value)| {
+                let key = (what, value.to_string());
+                if let Some(holder) = held.get(&key).filter(|h| h.as_str() != id) {
+                    let from = records.get(holder).map(|r| format!(", imported from {}", r.source)).unwrap_or_default();
+                    return Some(format!("{what} {value:?} is already used by user {holder}{from}"));
+                }
+                let earlier =
+                    claimed.get(&key).or_else(|| self.dry_seen.as_ref().and_then(|d| d.identifiers.get(&key)));
+                earlier
+                    .filter(|(other, _)| other != id)
+                    .map(|(other, at)| format!("{what} {value:?} is also used by objectId {other} at {at}"))
+            });
+            if let Some(reason) = conflict {
+                report.refused.push(remark(reason));
+                continue;
+            }
+            for (what, value) in identifiers(&p.row) {
+                claimed.insert((what, value.to_string()), (id.to_string(), location.clone()));
+            }
+            batch_ids.insert(id.to_string(), location.clone());
+            let token_hash = p.session_token.as_deref().map(|t| self.core.token_hash(&self.app, t));
+            if let Some(hash) = &token_hash
+                && record.and_then(|r| r.token_hash.as_ref()) != Some(hash)
+            {
+                sessions.push(self.core.session_row(&self.app, id, hash.clone(), now));
+            }
+            put.push(ImportedUserRow {
+                app_id: app_id.to_string(),
+                user_id: id.to_string(),
+                digest: p.digest.clone(),
+                token_hash: token_hash.or_else(|| record.and_then(|r| r.token_hash.clone())),
+                written_at: p.row.updated_at,
+                run_id: self.run_id.clone(),
+                source: location,
+                imported_at: now,
+            });
+            report.notes.extend(p.notes.iter().map(|n| remark(n.clone())));
+            if existing_row.is_some() {
+                report.updated += 1;
+                updates.push(p.row.clone());
+            } else {
+                report.created += 1;
+                inserts.push(p.row.clone());
+            }
+        }
+
+        store::imports::insert_users(conn, &inserts)?;
+        for row in &updates {
+            store::users::update(conn, row)?;
+        }
+        store::imports::put_records(conn, app_id, &put)?;
+        // A token already known (adopted before, or a collision) is not adopted twice.
+        let hashes: Vec<&str> = sessions.iter().map(|s: &SessionRow| s.token_hash.as_str()).collect();
+        let known = store::imports::existing_token_hashes(conn, &hashes)?;
+        sessions.retain(|s| !known.contains(&s.token_hash));
+        store::imports::insert_sessions(conn, &sessions)?;
+
+        if let Some(seen) = &mut self.dry_seen {
+            seen.ids.extend(batch_ids);
+            seen.identifiers.extend(claimed);
+            return Err(TxError::RolledBack(report));
+        }
+        Ok(report)
+    }
+}
+
+enum Decision {
+    Create,
+    Update,
+    Unchanged,
+    Refuse(String),
+}
+
+impl From<TxError> for Error {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Db(e) => e.into(),
+            TxError::RolledBack(_) => Error::Internal(anyhow::anyhow!("dry run rolled back")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn maps_an_exported_user() {
+        let digest = passwords::leancloud_export_digest("salt1", "pw");
+        let rec = obj(json!({
+            "objectId": "55a47496e4b05001a7732c5f",
+            "username": "tom",
+            "email": "Tom@Example.com",
+            "emailVerified": true,
+            "mobilePhoneNumber": "18612340000",
+            "mobilePhoneVerified": true,
+            "authData": {"weixin": {"openid": "o1"}},
+            "password": digest,
+            "salt": "salt1",
+            "sessionToken": "qmdj8pdidnmyzp0c7yqil91oc",
+            "createdAt": "2015-07-14T02:31:50.100Z",
+            "updatedAt": {"__type": "Date", "iso": "2016-01-01T00:00:00.000Z"},
+            "nickname": "T",
+            "birthday": {"__type": "Date", "iso": "1990-01-01T00:00:00.000Z"},
+            "ACL": {"*": {"read": true}},
+            "_internal": 1
+        }));
+        let p = prepare("app", &rec).unwrap();
+        assert_eq!(p.row.phone_e164.as_deref(), Some("+8618612340000"));
+        assert_eq!(p.row.mobile_phone.as_deref(), Some("18612340000"));
+        assert_eq!(p.row.email_key.as_deref(), Some("tom@example.com"));
+        assert!(p.row.password_hash.as_deref().unwrap().starts_with("$leancloud-sha512$"));
+        assert_eq!(p.session_token.as_deref(), Some("qmdj8pdidnmyzp0c7yqil91oc"));
+        let fields: Value = serde_json::from_str(&p.row.fields).unwrap();
+        assert_eq!(
+            fields,
+            json!({"nickname": "T", "birthday": {"__type": "Date", "iso": "1990-01-01T00:00:00.000Z"}, "ACL": {"*": {"read": true}}})
+        );
+        assert_eq!(p.row.updated_at.and_utc().timestamp(), 1_451_606_400);
+        assert!(p.notes.is_empty());
+    }
+
+    #[test]
+    fn refuses_and_notes() {
+        let bad = |v: Value| prepare("app", &obj(v)).unwrap_err();
+        assert!(bad(json!({"username": "a", "createdAt": "2020-01-01T00:00:00Z"})).contains("objectId"));
+        assert!(
+            bad(json!({"objectId": "a b", "username": "a", "createdAt": "2020-01-01T00:00:00Z"})).contains("objectId")
+        );
+        assert!(bad(json!({"objectId": "x1", "username": "a"})).contains("createdAt"));
+        assert!(bad(json!({"objectId": "x1", "createdAt": "2020-01-01T00:00:00Z"})).contains("username"));
+        assert!(bad(json!({"objectId": "x1", "username": "a", "createdAt": "yesterday"})).contains("createdAt"));
+        assert!(
+            bad(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "password": "abc", "salt": "s"}))
+                .contains("SHA-512")
+        );
+        assert!(
+            bad(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "bcryptPassword": "x"}))
+                .contains("bcrypt")
+        );
+        let odd = prepare(
+            "app",
+            &obj(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "mobilePhoneNumber": "12345"})),
+        )
+        .unwrap();
+        assert_eq!(odd.row.mobile_phone.as_deref(), Some("12345"));
+        assert_eq!(odd.row.phone_e164, None);
+        assert_eq!(odd.notes.len(), 1);
+    }
+}

@@ -1,0 +1,98 @@
+//! Batched reads and writes of `phonebase import`: one query per kind per batch, never one per row.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{imported_users, sessions, users};
+use super::sessions::SessionRow;
+use super::users::UserRow;
+
+/// Runs the same typed query on the concrete connection: Diesel's multi-row INSERT is not
+/// available on the `DbConn` enum, but is on each backend.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            DbConn::Postgres($c) => $body,
+            DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = imported_users)]
+pub struct ImportedUserRow {
+    pub app_id: String,
+    pub user_id: String,
+    pub digest: String,
+    pub token_hash: Option<String>,
+    pub written_at: NaiveDateTime,
+    pub run_id: String,
+    pub source: String,
+    pub imported_at: NaiveDateTime,
+}
+
+/// Users with these ids, in any app (ids are global).
+pub fn users_by_ids(conn: &mut DbConn, ids: &[&str]) -> QueryResult<Vec<UserRow>> {
+    users::table.filter(users::id.eq_any(ids)).select(UserRow::as_select()).load(conn)
+}
+
+/// Users of the app holding any of these usernames, email keys or E.164 numbers.
+pub fn holders(
+    conn: &mut DbConn,
+    app_id: &str,
+    usernames: &[&str],
+    email_keys: &[&str],
+    phones: &[&str],
+) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::app_id.eq(app_id))
+        .filter(
+            users::username
+                .eq_any(usernames)
+                .or(users::email_key.eq_any(email_keys))
+                .or(users::phone_e164.eq_any(phones)),
+        )
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+pub fn records(conn: &mut DbConn, app_id: &str, user_ids: &[&str]) -> QueryResult<Vec<ImportedUserRow>> {
+    imported_users::table
+        .filter(imported_users::app_id.eq(app_id))
+        .filter(imported_users::user_id.eq_any(user_ids))
+        .select(ImportedUserRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_users(conn: &mut DbConn, rows: &[UserRow]) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    on_backend!(conn, |c| diesel::insert_into(users::table).values(rows).execute(c))
+}
+
+/// Replaces the records of these users (delete then insert: portable, no upsert needed).
+pub fn put_records(conn: &mut DbConn, app_id: &str, rows: &[ImportedUserRow]) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+    diesel::delete(
+        imported_users::table.filter(imported_users::app_id.eq(app_id)).filter(imported_users::user_id.eq_any(&ids)),
+    )
+    .execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(imported_users::table).values(rows).execute(c))
+}
+
+/// Which of these token hashes a session already has.
+pub fn existing_token_hashes(conn: &mut DbConn, hashes: &[&str]) -> QueryResult<Vec<String>> {
+    sessions::table.filter(sessions::token_hash.eq_any(hashes)).select(sessions::token_hash).load(conn)
+}
+
+pub fn insert_sessions(conn: &mut DbConn, rows: &[SessionRow]) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    on_backend!(conn, |c| diesel::insert_into(sessions::table).values(rows).execute(c))
+}
