@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 use phonebase::config::Config;
 use phonebase::core::apps::{App, NewApp};
+use phonebase::core::review::{Content, Decision, Kind};
 use phonebase::startup::{Application, Hooks, build_core};
 
 mod import_cmd;
@@ -32,6 +33,15 @@ enum Command {
     /// Manage apps (tenants).
     #[command(subcommand)]
     App(AppCommand),
+    /// Manage operators (the console's administrators).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Review SMS templates.
+    #[command(subcommand)]
+    Template(ReviewCommand),
+    /// Review SMS signatures.
+    #[command(subcommand)]
+    Signature(ReviewCommand),
     /// Move users in from another service.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -64,6 +74,83 @@ enum ImportCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an operator; the password is asked for, or read from stdin.
+    Create {
+        username: String,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// List what waits for review (revision id, app, name, body or text).
+    Queue,
+    /// Approve the pending revision (by revision id, or by template/signature id).
+    Approve {
+        id: String,
+        /// Recorded as the reviewer.
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Reject the pending revision with a reason.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+}
+
+/// Reads a password: the first line of stdin, or a prompt with echo off on a terminal.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let terminal = !from_stdin && stdin.is_terminal();
+    if terminal {
+        eprint!("Password: ");
+        std::io::stderr().flush()?;
+        let _ = std::process::Command::new("stty").arg("-echo").stdin(std::process::Stdio::inherit()).status();
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if terminal {
+        let _ = std::process::Command::new("stty").arg("echo").stdin(std::process::Stdio::inherit()).status();
+        eprintln!();
+    }
+    read?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn review(core: &phonebase::core::Core, command: ReviewCommand, kind: Kind) -> anyhow::Result<()> {
+    let (id, decision, by) = match command {
+        ReviewCommand::Queue => {
+            for entry in core.review_queue(1000)?.into_iter().filter(|e| e.item.kind == kind) {
+                let text = match &entry.revision.content {
+                    Content::Template { body, .. } => body,
+                    Content::Signature { text, .. } => text,
+                };
+                println!(
+                    "{}  app {}  {}  rev {}  {text:?}",
+                    entry.revision.id, entry.item.app_id, entry.item.name, entry.revision.number
+                );
+            }
+            return Ok(());
+        }
+        ReviewCommand::Approve { id, by } => (id, Decision::Approve, by),
+        ReviewCommand::Reject { id, reason, by } => (id, Decision::Reject { reason }, by),
+    };
+    let item = core.review_as(kind, &id, decision, &format!("operator:{by}"))?;
+    // A rejection leaves the revision open; an approval makes it the live one.
+    let state = item.open.as_ref().or(item.live.as_ref()).map_or("-", |r| r.state.as_str());
+    println!("{} {} ({}): {state}", item.kind.as_str(), item.name, item.id);
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -119,6 +206,21 @@ async fn main() -> anyhow::Result<()> {
             build_core(&config, &Hooks::default()).await?;
             println!("database is up to date");
             Ok(())
+        }
+        Command::Admin(AdminCommand::Create { username, password_stdin }) => {
+            let password = read_password(password_stdin)?;
+            let core = build_core(&config, &Hooks::default()).await?;
+            let operator = tokio::task::spawn_blocking(move || core.create_operator(&username, &password)).await??;
+            println!("operator {} created", operator.username);
+            Ok(())
+        }
+        Command::Template(command) => {
+            let core = build_core(&config, &Hooks::default()).await?;
+            tokio::task::spawn_blocking(move || review(&core, command, Kind::Template)).await?
+        }
+        Command::Signature(command) => {
+            let core = build_core(&config, &Hooks::default()).await?;
+            tokio::task::spawn_blocking(move || review(&core, command, Kind::Signature)).await?
         }
         Command::Import(ImportCommand::Leancloud { app_id, dry_run, overwrite, json, batch_size, pause_ms, paths }) => {
             let core = build_core(&config, &Hooks::default()).await?;

@@ -150,7 +150,8 @@ impl Application {
                     web::scope(&prefix)
                         .route("/healthz", web::get().to(http::healthz))
                         .route("/.well-known/jwks.json", web::get().to(http::jwks))
-                        .configure(http::leancloud::routes),
+                        .configure(http::leancloud::routes)
+                        .configure(http::console::routes),
                 )
                 .default_service(web::to(http::not_found))
         })

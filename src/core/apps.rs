@@ -267,7 +267,7 @@ impl AppCache {
         entries.insert(app.id.clone(), (std::time::Instant::now(), app));
     }
 
-    fn remove(&self, id: &str) {
+    pub(crate) fn remove(&self, id: &str) {
         self.entries.write().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 }

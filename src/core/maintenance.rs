@@ -29,7 +29,8 @@ impl Core {
         let expired_messages = store::write_tx(&mut conn, |c| store::messages::fail_expired(c, now))?;
         let messages =
             store::write_tx(&mut conn, |c| store::messages::purge_before(c, now - self.options.message_retention))?;
-        let sessions = store::write_tx(&mut conn, |c| store::sessions::purge_before(c, now - TimeDelta::days(1)))?;
+        let sessions = store::write_tx(&mut conn, |c| store::sessions::purge_before(c, now - TimeDelta::days(1)))?
+            + store::write_tx(&mut conn, |c| store::operators::purge_before(c, now, now - TimeDelta::hours(1)))?;
         // Lockout looks back 30 minutes, code guesses an hour.
         let login_records = store::write_tx(&mut conn, |c| -> crate::core::Result<usize> {
             Ok(store::sessions::purge_failures_before(c, now - TimeDelta::hours(1))?

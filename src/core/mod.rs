@@ -8,6 +8,7 @@ pub mod codes;
 mod error;
 pub mod import;
 pub mod maintenance;
+pub mod operators;
 pub mod passwords;
 pub mod phone;
 pub mod review;

@@ -312,6 +312,46 @@ pub struct LiveTemplate {
     pub captcha_required: bool,
 }
 
+/// One run of a character diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Same(String),
+    Removed(String),
+    Added(String),
+}
+
+/// The changes from `old` to `new`, by characters (longest common subsequence; bodies are at
+/// most 500 characters, so the table stays small).
+pub fn diff(old: &str, new: &str) -> Vec<Change> {
+    let (a, b): (Vec<char>, Vec<char>) = (old.chars().collect(), new.chars().collect());
+    let mut lcs = vec![vec![0u16; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let mut changes: Vec<Change> = Vec::new();
+    let mut push = |change: Change| match (changes.last_mut(), change) {
+        (Some(Change::Same(s)), Change::Same(c)) | (Some(Change::Removed(s)), Change::Removed(c)) => s.push_str(&c),
+        (Some(Change::Added(s)), Change::Added(c)) => s.push_str(&c),
+        (_, change) => changes.push(change),
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            push(Change::Same(a[i].to_string()));
+            (i, j) = (i + 1, j + 1);
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            push(Change::Removed(a[i].to_string()));
+            i += 1;
+        } else {
+            push(Change::Added(b[j].to_string()));
+            j += 1;
+        }
+    }
+    changes
+}
+
 /// A body rendered with sample values, and what it would cost.
 #[derive(Debug, Clone)]
 pub struct Preview {
@@ -438,6 +478,23 @@ mod tests {
         assert!(check_template("【Shop】{{code}}", v).is_err());
         assert!(check_template(&"x".repeat(501), Category::Notification).is_err());
         assert!(Category::parse("marketing").is_err());
+    }
+
+    #[test]
+    fn character_diff() {
+        use Change::*;
+        assert_eq!(
+            diff("验证码 {{code}}", "新验证码：{{code}}"),
+            vec![
+                Added("新".into()),
+                Same("验证码".into()),
+                Removed(" ".into()),
+                Added("：".into()),
+                Same("{{code}}".into())
+            ]
+        );
+        assert_eq!(diff("", "ab"), vec![Added("ab".into())]);
+        assert_eq!(diff("ab", "ab"), vec![Same("ab".into())]);
     }
 
     #[test]

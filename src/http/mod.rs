@@ -2,6 +2,7 @@
 //! calls off the async threads, health check. Dialects live in their own folders and never
 //! import each other.
 
+pub mod console;
 pub mod leancloud;
 
 use std::net::IpAddr;

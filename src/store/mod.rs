@@ -7,6 +7,7 @@ pub mod codes;
 pub mod imports;
 pub mod instance;
 pub mod messages;
+pub mod operators;
 pub mod schema;
 pub mod sends;
 pub mod sessions;

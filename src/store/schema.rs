@@ -200,6 +200,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    operator_failures (id) {
+        id -> Text,
+        username -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     imported_users (app_id, user_id) {
         app_id -> Text,
         user_id -> Text,
@@ -237,5 +245,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sms_review_events,
     operators,
     operator_sessions,
+    operator_failures,
     imported_users
 );

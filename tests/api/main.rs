@@ -4,6 +4,7 @@
 mod auth;
 mod captcha;
 mod concurrency;
+mod console;
 mod helpers;
 mod import;
 mod legacy_sdk;

@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, TestDb};
 /// (revision, from, to, by, reason) of one recorded step.
 type Step<'a> = (i32, Option<&'a str>, &'a str, &'a str, Option<&'a str>);
 
-fn template(body: &str) -> Content {
+pub fn template(body: &str) -> Content {
     Content::Template { body: body.into(), category: Category::Verification, signature: None, captcha_required: false }
 }
 

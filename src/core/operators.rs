@@ -1,0 +1,212 @@
+//! Operators: Phonebase's own administrators, who review templates and look after apps. Created
+//! from the CLI, passwords argon2id, console sessions stored as keyed hashes only.
+
+use chrono::TimeDelta;
+use rand::Rng;
+
+use super::apps::App;
+use super::review::{Decision, Item, Kind};
+use super::secrets::ct_eq;
+use super::users::User;
+use super::{Core, Error, Result};
+use crate::store::messages::MessageRow;
+pub use crate::store::operators::MessageFilter;
+use crate::store::operators::{OperatorRow, OperatorSessionRow};
+use crate::store::{self, users::UserKey};
+
+/// A console session lasts this long after sign-in.
+pub const SESSION_HOURS: i64 = 12;
+const MAX_USERNAME_CHARS: usize = 64;
+/// Failed sign-ins of one operator name within `LOCKOUT_WINDOW_MINUTES` before it is locked.
+pub const MAX_FAILURES: i64 = 10;
+pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
+/// Shortest operator password: these accounts approve what every app's users receive.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub id: String,
+    pub username: String,
+}
+
+impl Operator {
+    /// How the review history names this operator.
+    pub fn actor(&self) -> String {
+        format!("operator:{}", self.username)
+    }
+}
+
+fn session_token() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..40).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+impl Core {
+    pub fn create_operator(&self, username: &str, password: &str) -> Result<Operator> {
+        let username = username.trim();
+        let ok = !username.is_empty()
+            && username.chars().count() <= MAX_USERNAME_CHARS
+            && username.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+        if !ok {
+            return Err(Error::InvalidParameter(format!(
+                "an operator name is 1 to {MAX_USERNAME_CHARS} letters, digits, '_', '-', '.' or '@'"
+            )));
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > super::passwords::MAX_PASSWORD_BYTES {
+            return Err(Error::InvalidParameter(format!(
+                "an operator password is at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        let hash = self.passwords.hash(password)?;
+        let now = self.clock.now_naive();
+        let row = OperatorRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            username: username.to_string(),
+            password_hash: hash,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut conn = self.conn()?;
+        store::write_tx(&mut conn, |conn| -> Result<()> {
+            if store::operators::find_by_name(conn, &row.username)?.is_some() {
+                return Err(Error::NameTaken);
+            }
+            Ok(store::operators::insert(conn, &row)?)
+        })?;
+        Ok(Operator { id: row.id, username: row.username })
+    }
+
+    fn operator_token_hash(&self, token: &str) -> String {
+        self.keys.keyed_hash(&["operator-session", token])
+    }
+
+    /// Signs an operator in; returns the operator and a new session token. An unknown name costs
+    /// the same time as a wrong password, and a name with `MAX_FAILURES` recent failures is locked
+    /// (known or not, so the lock tells nothing) until the window has passed.
+    pub fn operator_sign_in(&self, username: &str, password: &str) -> Result<(Operator, String)> {
+        let username = username.trim();
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        let since = now - TimeDelta::minutes(LOCKOUT_WINDOW_MINUTES);
+        if store::operators::failures_since(&mut conn, username, since)? >= MAX_FAILURES {
+            return Err(Error::AccountLocked);
+        }
+        let row = store::operators::find_by_name(&mut conn, username)?;
+        drop(conn);
+        if password.len() > super::passwords::MAX_PASSWORD_BYTES
+            || !self.passwords.verify(password, row.as_ref().map(|r| r.password_hash.as_str()))
+            || row.is_none()
+        {
+            let mut conn = self.conn()?;
+            let id = uuid::Uuid::now_v7().to_string();
+            store::write_tx(&mut conn, |c| store::operators::record_failure(c, &id, username, now))?;
+            return Err(Error::WrongPassword);
+        }
+        let row = row.ok_or(Error::WrongPassword)?;
+        let token = session_token();
+        let mut conn = self.conn()?;
+        store::write_tx(&mut conn, |conn| {
+            store::operators::insert_session(
+                conn,
+                &OperatorSessionRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    operator_id: row.id.clone(),
+                    token_hash: self.operator_token_hash(&token),
+                    created_at: now,
+                    expires_at: now + TimeDelta::hours(SESSION_HOURS),
+                },
+            )
+        })?;
+        Ok((Operator { id: row.id, username: row.username }, token))
+    }
+
+    /// The operator a live session token belongs to.
+    pub fn operator_session(&self, token: &str) -> Result<Option<Operator>> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        let mut conn = self.conn()?;
+        let now = self.clock.now_naive();
+        Ok(store::operators::find_session(&mut conn, &self.operator_token_hash(token), now)?
+            .map(|row| Operator { id: row.id, username: row.username }))
+    }
+
+    pub fn operator_sign_out(&self, token: &str) -> Result<()> {
+        let mut conn = self.conn()?;
+        store::write_tx(&mut conn, |conn| store::operators::delete_session(conn, &self.operator_token_hash(token)))?;
+        Ok(())
+    }
+
+    /// The CSRF token of a console session: derived from the session token, so nothing more is
+    /// stored, and useless without the server secret.
+    pub fn csrf_token(&self, session_token: &str) -> String {
+        self.keys.keyed_hash(&["operator-csrf", session_token])
+    }
+
+    pub fn csrf_ok(&self, session_token: &str, presented: &str) -> bool {
+        ct_eq(&self.csrf_token(session_token), presented)
+    }
+
+    /// A reviewer's decision, given the id of a revision or of an item of `kind` with one pending.
+    pub fn review_as(&self, kind: Kind, id: &str, decision: Decision, actor: &str) -> Result<Item> {
+        let revision_id = {
+            let mut conn = self.conn()?;
+            let (item, revision) = match store::templates::find_revision(&mut conn, id)? {
+                Some(r) => (store::templates::find_item(&mut conn, &r.item_id)?, Some(r)),
+                None => (store::templates::find_item(&mut conn, id)?, None),
+            };
+            let item = item.filter(|i| i.kind == kind.as_str()).ok_or(Error::ItemNotFound)?;
+            match revision {
+                Some(r) => r.id,
+                None => {
+                    store::templates::revisions_of(&mut conn, &item.id)?
+                        .into_iter()
+                        .find(|r| r.state == "pending")
+                        .ok_or(Error::IllegalTransition { from: "not pending", action: "be reviewed" })?
+                        .id
+                }
+            }
+        };
+        self.review(&revision_id, decision, actor)
+    }
+
+    /// New keys for an app; the old ones stop working at once on this instance and within the
+    /// app cache's lifetime on the others.
+    pub fn rotate_app_keys(&self, app_id: &str) -> Result<App> {
+        let (app_key, master_key) = (session_token()[..24].to_string(), session_token()[..24].to_string());
+        let mut conn = self.conn()?;
+        let now = self.clock.now_naive();
+        let changed = store::write_tx(&mut conn, |conn| {
+            store::operators::set_app_keys(conn, app_id, &app_key, &master_key, now)
+        })?;
+        if changed != 1 {
+            return Err(Error::UnknownApp);
+        }
+        self.app_cache.remove(app_id);
+        self.app(app_id).map(|a| (*a).clone())
+    }
+
+    /// One page of the message log, newest first.
+    pub fn message_log(&self, filter: &MessageFilter, offset: i64, limit: i64) -> Result<Vec<MessageRow>> {
+        let mut conn = self.conn()?;
+        Ok(store::operators::messages(&mut conn, filter, offset, limit.clamp(1, 200))?)
+    }
+
+    /// A user of `app` by username, else by phone number.
+    pub fn find_user(&self, app: &App, query: &str) -> Result<Option<User>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(None);
+        }
+        let mut conn = self.conn()?;
+        let mut row = store::users::find(&mut conn, &app.id, UserKey::Username(query))?;
+        if row.is_none()
+            && let Ok(phone) = super::phone::Phone::parse(query)
+        {
+            row = store::users::find(&mut conn, &app.id, UserKey::Phone(phone.e164()))?;
+        }
+        drop(conn);
+        row.map(|r| self.user(app, &r.id)).transpose()
+    }
+}

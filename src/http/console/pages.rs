@@ -1,0 +1,366 @@
+//! The console's pages. Handlers stay thin: every rule is a core call.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::{ConsoleError, LOGIN_COOKIE, SESSION_COOKIE, Session, cookie, iso, registry, removal, session};
+use crate::core::Core;
+use crate::core::apps::NewApp;
+use crate::core::operators::MessageFilter;
+use crate::core::phone::Phone;
+use crate::core::review::{Content, Decision, QueueEntry};
+use crate::core::secrets::{Keys, ct_eq};
+use crate::core::templates::{self, Change, Encoding, Preview};
+use crate::http::{AppState, blocking, query_params};
+use crate::store::messages::{DELIVERED, FAILED, QUEUED, SENT};
+
+type Form = web::Form<HashMap<String, String>>;
+
+const PAGE_SIZE: i64 = 50;
+
+fn base(state: &AppState) -> String {
+    state.config.route_prefix()
+}
+
+fn see_other(location: String) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("Location", location)).finish()
+}
+
+/// Renders a page with what every page needs (base path, operator, CSRF token).
+fn render(state: &AppState, status: StatusCode, name: &str, session: Option<&Session>, mut ctx: Value) -> HttpResponse {
+    ctx["base"] = json!(base(state));
+    if let Some(s) = session {
+        ctx["operator"] = json!(s.operator.username);
+        ctx["csrf"] = json!(s.csrf(state));
+    }
+    match registry().render(name, &ctx) {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("X-Frame-Options", "DENY"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, page = name, "console page failed to render");
+            HttpResponse::InternalServerError().body("console page failed to render")
+        }
+    }
+}
+
+/// The session of a form POST, whose CSRF field must match it.
+async fn form_session(req: &HttpRequest, form: &Form, state: &web::Data<AppState>) -> Result<Session, ConsoleError> {
+    let s = session(req, state).await?;
+    s.check_csrf(state, form.get("csrf").map(String::as_str))?;
+    Ok(s)
+}
+
+fn query(req: &HttpRequest, key: &str) -> Option<String> {
+    query_params(req).into_iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    session(&req, &state).await?;
+    Ok(see_other(format!("{}/console/review", base(&state))))
+}
+
+fn login_page(req: &HttpRequest, state: &AppState, status: StatusCode, error: Option<&str>) -> HttpResponse {
+    let token = Keys::generate_secret();
+    let mut response = render(state, status, "login", None, json!({"title": "Sign in", "csrf": token, "error": error}));
+    let _ = response.add_cookie(&cookie(req, state, LOGIN_COOKIE, token));
+    response
+}
+
+pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    login_page(&req, &state, StatusCode::OK, None)
+}
+
+pub async fn login(req: HttpRequest, form: Form, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let presented = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if expected.is_empty() || !ct_eq(&expected, presented) {
+        return Ok(login_page(&req, &state, StatusCode::FORBIDDEN, Some("The form expired; please sign in again.")));
+    }
+    let username = form.get("username").cloned().unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let core = state.core.clone();
+    match blocking(move || core.operator_sign_in(&username, &password)).await {
+        Ok((_, token)) => {
+            let mut response = see_other(format!("{}/console/review", base(&state)));
+            let _ = response.add_cookie(&cookie(&req, &state, SESSION_COOKIE, token));
+            let _ = response.add_removal_cookie(&removal(&state, LOGIN_COOKIE));
+            Ok(response)
+        }
+        Err(e @ (crate::core::Error::WrongPassword | crate::core::Error::AccountLocked)) => {
+            let e = ConsoleError::from(e);
+            Ok(login_page(&req, &state, e.status, Some(&e.message)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn logout(req: HttpRequest, form: Form, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let s = form_session(&req, &form, &state).await?;
+    let core = state.core.clone();
+    blocking(move || core.operator_sign_out(&s.token)).await?;
+    let mut response = see_other(format!("{}/console/login", base(&state)));
+    let _ = response.add_removal_cookie(&removal(&state, SESSION_COOKIE));
+    Ok(response)
+}
+
+fn size_json(p: &Preview) -> Value {
+    let encoding = match p.size.encoding {
+        Encoding::Gsm7 => "GSM-7",
+        Encoding::Ucs2 => "UCS-2",
+    };
+    json!({"preview": p.text, "chars": p.size.chars, "parts": p.size.parts, "encoding": encoding})
+}
+
+/// What a reviewer sees of one pending revision: the preview with sample values, its part
+/// count, and the changes against the live revision.
+pub(super) fn queue_entry(core: &Core, entry: &QueueEntry) -> Value {
+    let app_name = core.app(&entry.item.app_id).map(|a| a.name.clone()).unwrap_or_default();
+    let revision = &entry.revision;
+    let mut v = json!({
+        "kind": entry.item.kind.as_str(),
+        "name": entry.item.name,
+        "app_name": app_name,
+        "revision_id": revision.id,
+        "number": revision.number,
+        "submitted": iso(revision.updated_at),
+    });
+    let (new_text, preview) = match &revision.content {
+        Content::Template { body, category, signature, captcha_required } => {
+            v["category"] = json!(category.as_str());
+            v["signature"] = json!(signature);
+            v["captcha_required"] = json!(captcha_required);
+            (body.clone(), core.preview(&entry.item.app_id, body, signature.as_deref(), &Default::default()))
+        }
+        Content::Signature { text, placement } => {
+            let signed = templates::sign("…", Some((text, *placement)));
+            (text.clone(), Ok(Preview { size: templates::size(&signed), text: signed }))
+        }
+    };
+    match preview {
+        Ok(p) => merge(&mut v, size_json(&p)),
+        Err(e) => v["preview_error"] = json!(e.to_string()),
+    }
+    let old_text = entry.item.live.as_ref().map(|live| match &live.content {
+        Content::Template { body, .. } => body.clone(),
+        Content::Signature { text, .. } => text.clone(),
+    });
+    if let Some(old) = old_text {
+        let diff: Vec<Value> = templates::diff(&old, &new_text)
+            .into_iter()
+            .map(|c| match c {
+                Change::Same(t) => json!({"same": true, "text": t}),
+                Change::Added(t) => json!({"added": true, "text": t}),
+                Change::Removed(t) => json!({"removed": true, "text": t}),
+            })
+            .collect();
+        v["diff"] = json!(diff);
+    }
+    v
+}
+
+fn merge(target: &mut Value, more: Value) {
+    if let (Value::Object(t), Value::Object(m)) = (target, more) {
+        t.extend(m);
+    }
+}
+
+pub async fn review_queue(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let s = session(&req, &state).await?;
+    let core = state.core.clone();
+    let entries = blocking(move || {
+        let queue = core.review_queue(100)?;
+        Ok(queue.iter().map(|e| queue_entry(&core, e)).collect::<Vec<_>>())
+    })
+    .await?;
+    let ctx = json!({"title": "Review", "entries": entries, "notice": query(&req, "notice")});
+    Ok(render(&state, StatusCode::OK, "review", Some(&s), ctx))
+}
+
+pub async fn decide(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let s = form_session(&req, &form, &state).await?;
+    let (revision, decision) = path.into_inner();
+    let decision = match decision.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject { reason: form.get("reason").cloned().unwrap_or_default() },
+        _ => return Err(ConsoleError::new(StatusCode::NOT_FOUND, "Not found.")),
+    };
+    let verb = if decision == Decision::Approve { "approved" } else { "rejected" };
+    let core = state.core.clone();
+    let actor = s.operator.actor();
+    let item = blocking(move || core.review(&revision, decision, &actor)).await?;
+    let notice = format!("{} {} {verb}", item.kind.as_str(), item.name);
+    let query: String = form_urlencoded::Serializer::new(String::new()).append_pair("notice", &notice).finish();
+    Ok(see_other(format!("{}/console/review?{query}", base(&state))))
+}
+
+pub async fn apps(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let s = session(&req, &state).await?;
+    let core = state.core.clone();
+    let apps = blocking(move || core.list_apps()).await?;
+    let apps: Vec<Value> =
+        apps.iter().map(|a| json!({"id": a.id, "name": a.name, "created": iso(a.created_at)})).collect();
+    Ok(render(&state, StatusCode::OK, "apps", Some(&s), json!({"title": "Apps", "apps": apps})))
+}
+
+pub async fn create_app(
+    req: HttpRequest,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    form_session(&req, &form, &state).await?;
+    let name = form.get("name").cloned().unwrap_or_default();
+    let core = state.core.clone();
+    let app = blocking(move || core.create_app(NewApp { name, ..Default::default() })).await?;
+    Ok(see_other(format!("{}/console/apps/{}?notice=created", base(&state), app.id)))
+}
+
+async fn app_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    s: &Session,
+    id: String,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let user_query = query(req, "user");
+    let core = state.core.clone();
+    let wanted = user_query.clone();
+    let (app, user) = blocking(move || {
+        let app = core.app(&id)?;
+        let user = match wanted {
+            Some(q) => core.find_user(&app, &q)?,
+            None => None,
+        };
+        Ok((app, user))
+    })
+    .await?;
+    let settings = serde_json::to_string_pretty(&app.settings).unwrap_or_default();
+    let user = user.map(|u| {
+        json!({"id": u.id, "username": u.username, "phone": u.mobile_phone, "verified": u.mobile_verified,
+               "email": u.email, "created": iso(u.created_at)})
+    });
+    let notice = match query(req, "notice").as_deref() {
+        Some("created") => Some("App created."),
+        Some("rotated") => Some("New keys issued; the old ones no longer work."),
+        Some("saved") => Some("Settings saved."),
+        _ => None,
+    };
+    let ctx = json!({
+        "title": app.name,
+        "app": {"id": app.id, "name": app.name, "app_key": app.app_key, "master_key": app.master_key},
+        "settings": settings, "user": user, "query": user_query, "error": error, "notice": notice,
+    });
+    Ok(render(state, status, "app", Some(s), ctx))
+}
+
+pub async fn app(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let s = session(&req, &state).await?;
+    app_page(&req, &state, &s, path.into_inner(), StatusCode::OK, None).await
+}
+
+pub async fn rotate_keys(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    form_session(&req, &form, &state).await?;
+    let id = path.into_inner();
+    let core = state.core.clone();
+    let app = blocking(move || core.rotate_app_keys(&id)).await?;
+    Ok(see_other(format!("{}/console/apps/{}?notice=rotated", base(&state), app.id)))
+}
+
+pub async fn update_settings(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let s = form_session(&req, &form, &state).await?;
+    let id = path.into_inner();
+    let patch: Value = match serde_json::from_str(form.get("settings").map(String::as_str).unwrap_or("")) {
+        Ok(v) => v,
+        Err(e) => {
+            return app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(format!("Not JSON: {e}"))).await;
+        }
+    };
+    let core = state.core.clone();
+    let target = id.clone();
+    match blocking(move || core.update_app_settings(&target, patch)).await {
+        Ok(_) => Ok(see_other(format!("{}/console/apps/{id}?notice=saved", base(&state)))),
+        Err(e @ crate::core::Error::InvalidParameter(_)) => {
+            app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The log's filters from the query string; a number is brought to E.164.
+pub(super) fn message_filter(req: &HttpRequest) -> Result<(MessageFilter, i64), ConsoleError> {
+    let to = match query(req, "to") {
+        Some(raw) => Some(Phone::parse(&raw).map_err(ConsoleError::from)?.e164().to_string()),
+        None => None,
+    };
+    let page = query(req, "page").and_then(|p| p.parse::<i64>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let filter =
+        MessageFilter { app_id: query(req, "app"), to, template: query(req, "template"), status: query(req, "status") };
+    Ok((filter, page))
+}
+
+pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let s = session(&req, &state).await?;
+    let raw_filter = json!({"app": query(&req, "app"), "to": query(&req, "to"), "template": query(&req, "template")});
+    let status_filter = query(&req, "status");
+    let statuses: Vec<Value> = [QUEUED, SENT, DELIVERED, FAILED]
+        .iter()
+        .map(|st| json!({"value": st, "selected": status_filter.as_deref() == Some(*st)}))
+        .collect();
+    let (filter, page) = match message_filter(&req) {
+        Ok(f) => f,
+        Err(e) => {
+            let ctx =
+                json!({"title": "Messages", "filter": raw_filter, "statuses": statuses, "error": e.message, "page": 1});
+            return Ok(render(&state, StatusCode::BAD_REQUEST, "messages", Some(&s), ctx));
+        }
+    };
+    let core = state.core.clone();
+    let mut rows = blocking(move || core.message_log(&filter, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let link = |page: i64| {
+        let mut pairs: Vec<(String, String)> =
+            query_params(&req).into_iter().filter(|(k, v)| k != "page" && !v.is_empty()).collect();
+        pairs.push(("page".into(), page.to_string()));
+        let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        format!("{}/console/messages?{q}", base(&state))
+    };
+    let messages: Vec<Value> = rows
+        .iter()
+        .map(|m| {
+            json!({"created": iso(m.created_at), "to": m.to_phone, "app": m.app_id, "template": m.template,
+                   "channel": m.channel, "status": m.status, "chars": m.chars, "parts": m.parts,
+                   "sent": m.sent_at.map(iso), "delivered": m.delivered_at.map(iso), "text": m.body_redacted})
+        })
+        .collect();
+    let ctx = json!({
+        "title": "Messages", "filter": raw_filter, "statuses": statuses, "messages": messages, "page": page,
+        "prev": (page > 1).then(|| link(page - 1)), "next": more.then(|| link(page + 1)),
+    });
+    Ok(render(&state, StatusCode::OK, "messages", Some(&s), ctx))
+}
