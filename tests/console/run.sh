@@ -15,10 +15,8 @@ root="$(cd "$here/../.." && pwd)"
 log() { printf '[console] %s\n' "$*" >&2; }
 
 bin="${PHONEBASE_BIN:-$root/target/debug/phonebase}"
-if [[ ! -x "$bin" ]]; then
-  log "building $bin"
-  (cd "$root" && cargo build --quiet)
-fi
+# Built every time unless given (a no-op when up to date): a stale binary would test old code.
+[[ -n "${PHONEBASE_BIN:-}" ]] || (cd "$root" && cargo build --quiet --bin phonebase)
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 [[ -x "$chromium" ]] || { log "no chromium at $chromium (apt-get install -y chromium)"; exit 1; }

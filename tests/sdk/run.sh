@@ -27,10 +27,8 @@ if [[ -n "${PHONEBASE_BIN:-}" ]]; then
   bin="$PHONEBASE_BIN"
 else
   bin="$root/target/debug/phonebase"
-  if [[ ! -x "$bin" ]]; then
-    log "building $bin"
-    (cd "$root" && cargo build --quiet)
-  fi
+  # Built every time (a no-op when up to date): a stale binary would test old code.
+  (cd "$root" && cargo build --quiet --bin phonebase)
 fi
 [[ -x "$bin" ]] || { log "no executable at $bin"; exit 1; }
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
