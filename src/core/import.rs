@@ -192,7 +192,7 @@ fn prepare(app_id: &str, record: &Map<String, Value>) -> std::result::Result<Pre
         .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let digest = hex::encode(Sha256::digest(Value::Object(record.clone()).to_string().as_bytes()));
+    let digest = hex::encode(Sha256::digest(serde_json::to_vec(record).unwrap_or_default()));
     let row = UserRow {
         id: id.to_string(),
         app_id: app_id.to_string(),
@@ -269,10 +269,7 @@ impl Importer {
     /// identifier between the checks and the insert fails the batch on a unique index; it is
     /// then decided again, and the record refused.
     pub fn import_batch(&mut self, batch: &[SourceRecord]) -> Result<ImportReport> {
-        let prepared: Vec<std::result::Result<Prepared, String>> = batch
-            .iter()
-            .map(|r| r.record.as_ref().map_err(Clone::clone).and_then(|rec| prepare(&self.app.id, rec)))
-            .collect();
+        let prepared = self.prepare_all(batch);
         let mut conn = self.core.conn()?;
         let mut attempts = 0;
         loop {
@@ -287,6 +284,21 @@ impl Importer {
                 Err(TxError::Db(e)) => return Err(e.into()),
             }
         }
+    }
+
+    /// Maps the records on every core (phone parsing is the costly part), keeping their order.
+    fn prepare_all(&self, batch: &[SourceRecord]) -> Vec<std::result::Result<Prepared, String>> {
+        let one = |r: &SourceRecord| r.record.as_ref().map_err(Clone::clone).and_then(|rec| prepare(&self.app.id, rec));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 || batch.len() < 64 {
+            return batch.iter().map(one).collect();
+        }
+        let chunk = batch.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                batch.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>())).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("mapping records does not panic")).collect()
+        })
     }
 
     fn decide_and_write(
