@@ -249,7 +249,13 @@ pub struct Importer {
     options: ImportOptions,
     run_id: String,
     dry_seen: Option<DrySeen>,
+    /// Users written by this run, and the count at which statistics are refreshed next.
+    written: u64,
+    next_statistics: u64,
 }
+
+/// Statistics are refreshed when the users written reach this, then twice as many, and so on.
+const FIRST_STATISTICS_AT: u64 = 2000;
 
 impl Core {
     pub fn importer(&self, app_id: &str, options: ImportOptions) -> Result<Importer> {
@@ -260,6 +266,8 @@ impl Core {
             options,
             run_id: uuid::Uuid::now_v7().to_string(),
             dry_seen: options.dry_run.then(DrySeen::default),
+            written: 0,
+            next_statistics: FIRST_STATISTICS_AT,
         })
     }
 }
@@ -276,7 +284,15 @@ impl Importer {
             attempts += 1;
             let result = store::write_tx(&mut conn, |conn| self.decide_and_write(conn, batch, &prepared));
             match result {
-                Ok(report) | Err(TxError::RolledBack(report)) => return Ok(report),
+                Ok(report) => {
+                    self.written += report.created + report.updated;
+                    if self.written >= self.next_statistics {
+                        store::imports::refresh_statistics(&mut conn)?;
+                        self.next_statistics = self.written * 2;
+                    }
+                    return Ok(report);
+                }
+                Err(TxError::RolledBack(report)) => return Ok(report),
                 Err(TxError::Db(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,

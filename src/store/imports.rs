@@ -96,3 +96,13 @@ pub fn insert_sessions(conn: &mut DbConn, rows: &[SessionRow]) -> QueryResult<us
     }
     on_backend!(conn, |c| diesel::insert_into(sessions::table).values(rows).execute(c))
 }
+
+/// PostgreSQL plans by table statistics, which autovacuum refreshes only now and then: during a
+/// bulk load into fresh tables it keeps planning for empty ones (seen: 660 users/s instead of
+/// 4 500 over the first 100 000). SQLite needs nothing.
+pub fn refresh_statistics(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        diesel::connection::SimpleConnection::batch_execute(c, "ANALYZE users, imported_users, sessions")?;
+    }
+    Ok(())
+}
