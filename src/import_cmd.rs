@@ -11,6 +11,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,7 +20,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::{Map, Value};
 
 use phonebase::core::Core;
-use phonebase::core::import::{ImportOptions, ImportReport, Importer, SourceRecord};
+use phonebase::core::import::{ImportOptions, ImportReport, SourceRecord};
 
 pub struct ImportArgs {
     pub app_id: String,
@@ -283,70 +284,21 @@ fn read_source(name: &Arc<str>, reader: impl Read, sink: &mut Sink<'_>) -> anyho
     Ok(())
 }
 
-/// Collects records into batches and hands each full one to the importer.
-struct Batcher<'a> {
-    importer: Importer,
-    batch: Vec<SourceRecord>,
-    batch_size: usize,
-    pause: Duration,
-    report: ImportReport,
-    progress: &'a ProgressBar,
-}
-
-impl Batcher<'_> {
-    fn push(&mut self, record: SourceRecord) -> anyhow::Result<()> {
-        self.batch.push(record);
-        if self.batch.len() >= self.batch_size {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> anyhow::Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let report = self.importer.import_batch(&self.batch)?;
-        self.progress.inc(self.batch.len() as u64);
-        self.batch.clear();
-        self.report.add(report);
-        let r = &self.report;
-        self.progress.set_message(format!(
-            "created {}, updated {}, unchanged {}, refused {}",
-            r.created,
-            r.updated,
-            r.unchanged,
-            r.refused.len()
-        ));
-        if !self.pause.is_zero() {
-            std::thread::sleep(self.pause);
-        }
-        Ok(())
-    }
-}
-
-/// Runs the import (blocking) and prints the summary.
-pub fn run(core: &Core, args: ImportArgs) -> anyhow::Result<()> {
-    let sources = sources(&args.paths)?;
-    let importer = core.importer(&args.app_id, args.options).with_context(|| format!("app {}", args.app_id))?;
-    let progress = ProgressBar::new_spinner();
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} users ({per_sec}) {msg}")
-            .expect("the template is valid"),
-    );
-    progress.enable_steady_tick(Duration::from_millis(200));
-    let mut batcher = Batcher {
-        importer,
-        batch: Vec::with_capacity(args.batch_size),
-        batch_size: args.batch_size.max(1),
-        pause: args.pause,
-        report: ImportReport::default(),
-        progress: &progress,
-    };
-    let started = std::time::Instant::now();
-    for source in &sources {
+/// Reads every source on its own thread and sends full batches down `batches`, so that reading
+/// and parsing overlap with the database writes; at most two batches wait in between, which
+/// keeps memory flat.
+fn read_all(sources: &[Source], batch_size: usize, batches: SyncSender<Vec<SourceRecord>>) -> anyhow::Result<()> {
+    let mut batch = Vec::with_capacity(batch_size);
+    for source in sources {
         let name: Arc<str> = source.to_string().into();
-        let mut sink = |r: SourceRecord| batcher.push(r);
+        let mut sink = |r: SourceRecord| -> anyhow::Result<()> {
+            batch.push(r);
+            if batch.len() >= batch_size {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                batches.send(full).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+            }
+            Ok(())
+        };
         match source {
             Source::File(path) => {
                 let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -359,9 +311,43 @@ pub fn run(core: &Core, args: ImportArgs) -> anyhow::Result<()> {
             }
         }
     }
-    batcher.flush()?;
+    if !batch.is_empty() {
+        batches.send(batch).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+    }
+    Ok(())
+}
+
+/// Runs the import (blocking) and prints the summary.
+pub fn run(core: &Core, args: ImportArgs) -> anyhow::Result<()> {
+    let sources = sources(&args.paths)?;
+    let mut importer = core.importer(&args.app_id, args.options).with_context(|| format!("app {}", args.app_id))?;
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} users ({per_sec}) {msg}")
+            .expect("the template is valid"),
+    );
+    progress.enable_steady_tick(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let batch_size = args.batch_size.max(1);
+    let reader = std::thread::spawn(move || read_all(&sources, batch_size, tx));
+    let mut report = ImportReport::default();
+    for batch in rx {
+        report.add(importer.import_batch(&batch)?);
+        progress.inc(batch.len() as u64);
+        progress.set_message(format!(
+            "created {}, updated {}, unchanged {}, refused {}",
+            report.created,
+            report.updated,
+            report.unchanged,
+            report.refused.len()
+        ));
+        if !args.pause.is_zero() {
+            std::thread::sleep(args.pause);
+        }
+    }
+    reader.join().map_err(|_| anyhow::anyhow!("the reading thread panicked"))??;
     progress.finish_and_clear();
-    let report = batcher.report;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let mut v = serde_json::to_value(&report)?;

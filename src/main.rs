@@ -159,6 +159,15 @@ enum AppCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// Keep an existing appId (e.g. the LeanCloud app's, which shipped apps send); random if absent.
+        #[arg(long)]
+        id: Option<String>,
+        /// Keep an existing appKey; random if absent.
+        #[arg(long)]
+        app_key: Option<String>,
+        /// Keep an existing masterKey; random if absent.
+        #[arg(long)]
+        master_key: Option<String>,
         /// Print {"appId","appKey","masterKey"} as JSON.
         #[arg(long)]
         json: bool,
@@ -238,8 +247,8 @@ async fn main() -> anyhow::Result<()> {
             let core = build_core(&config, &Hooks::default()).await?;
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 match command {
-                    AppCommand::Create { name, json } => {
-                        let app = core.create_app(NewApp { name, ..Default::default() })?;
+                    AppCommand::Create { name, id, app_key, master_key, json } => {
+                        let app = core.create_app(NewApp { name, id, app_key, master_key, ..Default::default() })?;
                         if json {
                             let v = app_json(&app, false);
                             println!("{}", serde_json::json!({"appId": v["appId"], "appKey": v["appKey"], "masterKey": v["masterKey"]}));

@@ -175,6 +175,21 @@ impl Core {
         if name.is_empty() || name.chars().count() > 64 {
             return Err(Error::InvalidParameter("app name must be 1 to 64 characters".into()));
         }
+        // Given ids and keys are an app's existing LeanCloud ones (shipped apps carry them).
+        for (what, value) in [("appId", &new.id), ("appKey", &new.app_key), ("masterKey", &new.master_key)] {
+            if let Some(v) = value
+                && (v.is_empty()
+                    || v.len() > 64
+                    || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            {
+                return Err(Error::InvalidParameter(format!("{what} must be 1 to 64 letters, digits, - or _")));
+            }
+        }
+        if let Some(id) = &new.id
+            && store::apps::find(conn, id)?.is_some()
+        {
+            return Err(Error::InvalidParameter(format!("an app with id {id} exists already")));
+        }
         let settings = new.settings.normalised()?;
         let now = self.clock.now_naive();
         let row = AppRow {

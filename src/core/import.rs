@@ -192,7 +192,7 @@ fn prepare(app_id: &str, record: &Map<String, Value>) -> std::result::Result<Pre
         .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let digest = hex::encode(Sha256::digest(Value::Object(record.clone()).to_string().as_bytes()));
+    let digest = hex::encode(Sha256::digest(serde_json::to_vec(record).unwrap_or_default()));
     let row = UserRow {
         id: id.to_string(),
         app_id: app_id.to_string(),
@@ -249,7 +249,13 @@ pub struct Importer {
     options: ImportOptions,
     run_id: String,
     dry_seen: Option<DrySeen>,
+    /// Users written by this run, and the count at which statistics are refreshed next.
+    written: u64,
+    next_statistics: u64,
 }
+
+/// Statistics are refreshed when the users written reach this, then twice as many, and so on.
+const FIRST_STATISTICS_AT: u64 = 2000;
 
 impl Core {
     pub fn importer(&self, app_id: &str, options: ImportOptions) -> Result<Importer> {
@@ -260,6 +266,8 @@ impl Core {
             options,
             run_id: uuid::Uuid::now_v7().to_string(),
             dry_seen: options.dry_run.then(DrySeen::default),
+            written: 0,
+            next_statistics: FIRST_STATISTICS_AT,
         })
     }
 }
@@ -269,17 +277,22 @@ impl Importer {
     /// identifier between the checks and the insert fails the batch on a unique index; it is
     /// then decided again, and the record refused.
     pub fn import_batch(&mut self, batch: &[SourceRecord]) -> Result<ImportReport> {
-        let prepared: Vec<std::result::Result<Prepared, String>> = batch
-            .iter()
-            .map(|r| r.record.as_ref().map_err(Clone::clone).and_then(|rec| prepare(&self.app.id, rec)))
-            .collect();
+        let prepared = self.prepare_all(batch);
         let mut conn = self.core.conn()?;
         let mut attempts = 0;
         loop {
             attempts += 1;
             let result = store::write_tx(&mut conn, |conn| self.decide_and_write(conn, batch, &prepared));
             match result {
-                Ok(report) | Err(TxError::RolledBack(report)) => return Ok(report),
+                Ok(report) => {
+                    self.written += report.created + report.updated;
+                    if self.written >= self.next_statistics {
+                        store::imports::refresh_statistics(&mut conn)?;
+                        self.next_statistics = self.written * 2;
+                    }
+                    return Ok(report);
+                }
+                Err(TxError::RolledBack(report)) => return Ok(report),
                 Err(TxError::Db(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
@@ -287,6 +300,21 @@ impl Importer {
                 Err(TxError::Db(e)) => return Err(e.into()),
             }
         }
+    }
+
+    /// Maps the records on every core (phone parsing is the costly part), keeping their order.
+    fn prepare_all(&self, batch: &[SourceRecord]) -> Vec<std::result::Result<Prepared, String>> {
+        let one = |r: &SourceRecord| r.record.as_ref().map_err(Clone::clone).and_then(|rec| prepare(&self.app.id, rec));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 || batch.len() < 64 {
+            return batch.iter().map(one).collect();
+        }
+        let chunk = batch.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                batch.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>())).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("mapping records does not panic")).collect()
+        })
     }
 
     fn decide_and_write(

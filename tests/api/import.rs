@@ -64,8 +64,15 @@ fn write_jsonl(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
     path
 }
 
-/// The CLI, with the test server's database and data directory (the secret lives there).
+/// `phonebase import leancloud --app <the test app> --json <args>`.
 fn cli(app: &TestApp, db: &TestDb, args: &[&str]) -> Command {
+    let mut cmd = phonebase_cli(app, db);
+    cmd.args(["import", "leancloud", "--app", &app.app.id, "--json"]).args(args);
+    cmd
+}
+
+/// The CLI, with the test server's database and data directory (the secret lives there).
+fn phonebase_cli(app: &TestApp, db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_phonebase"));
     for (k, _) in std::env::vars() {
         if k.starts_with("PHONEBASE_") || k == "DATABASE_URL" {
@@ -75,9 +82,7 @@ fn cli(app: &TestApp, db: &TestDb, args: &[&str]) -> Command {
     cmd.env("DATABASE_URL", &db.url)
         .env("PHONEBASE_DATA_DIR", &app.data_dir)
         .env("RUST_LOG", "warn")
-        .current_dir(&app.data_dir)
-        .args(["import", "leancloud", "--app", &app.app.id, "--json"])
-        .args(args);
+        .current_dir(&app.data_dir);
     cmd
 }
 
@@ -370,4 +375,19 @@ async fn an_interrupted_import_resumes_and_ends_with_the_same_rows() {
     let report = import(&app, &db, &[file]);
     assert_eq!(counts(&report), (u64::from(USERS) - at_kill as u64, 0, at_kill as u64, 0), "{report}");
     assert_eq!(comparable(all_rows(&app)), comparable(all_rows(&reference)));
+}
+
+#[tokio::test]
+async fn an_app_can_keep_its_leancloud_id_and_keys() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let run = |args: &[&str]| phonebase_cli(&app, &db).args(args).output().unwrap();
+    let args =
+        ["app", "create", "--name", "moved", "--id", "Q1w2E3r4-MdYXbMMI", "--app-key", "K1k2", "--master-key", "M1m2"];
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let moved = app.core.app("Q1w2E3r4-MdYXbMMI").unwrap();
+    assert_eq!((moved.app_key.as_str(), moved.master_key.as_str()), ("K1k2", "M1m2"));
+    assert!(!run(&args).status.success(), "the same id twice");
+    assert!(!run(&["app", "create", "--name", "bad", "--app-key", "a,master"]).status.success());
 }
