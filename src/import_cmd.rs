@@ -20,7 +20,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::{Map, Value};
 
 use phonebase::core::Core;
-use phonebase::core::import::{ImportOptions, ImportReport, SourceRecord};
+use phonebase::core::import::{ImportOptions, ImportReport, PreparedRecord, Preparer, SourceRecord};
 
 pub struct ImportArgs {
     pub app_id: String,
@@ -284,10 +284,15 @@ fn read_source(name: &Arc<str>, reader: impl Read, sink: &mut Sink<'_>) -> anyho
     Ok(())
 }
 
-/// Reads every source on its own thread and sends full batches down `batches`, so that reading
-/// and parsing overlap with the database writes; at most two batches wait in between, which
-/// keeps memory flat.
-fn read_all(sources: &[Source], batch_size: usize, batches: SyncSender<Vec<SourceRecord>>) -> anyhow::Result<()> {
+/// Reads every source on its own thread, maps full batches to rows there and sends them down
+/// `batches`, so that reading, parsing and mapping overlap with the database writes; at most two
+/// batches wait in between, which keeps memory flat.
+fn read_all(
+    sources: &[Source],
+    batch_size: usize,
+    preparer: &Preparer,
+    batches: SyncSender<Vec<PreparedRecord>>,
+) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(batch_size);
     for source in sources {
         let name: Arc<str> = source.to_string().into();
@@ -295,7 +300,7 @@ fn read_all(sources: &[Source], batch_size: usize, batches: SyncSender<Vec<Sourc
             batch.push(r);
             if batch.len() >= batch_size {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                batches.send(full).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+                batches.send(preparer.prepare(full)).map_err(|_| anyhow::anyhow!("the import stopped"))?;
             }
             Ok(())
         };
@@ -312,7 +317,7 @@ fn read_all(sources: &[Source], batch_size: usize, batches: SyncSender<Vec<Sourc
         }
     }
     if !batch.is_empty() {
-        batches.send(batch).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+        batches.send(preparer.prepare(batch)).map_err(|_| anyhow::anyhow!("the import stopped"))?;
     }
     Ok(())
 }
@@ -330,7 +335,10 @@ pub fn run(core: &Core, args: ImportArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let batch_size = args.batch_size.max(1);
-    let reader = std::thread::spawn(move || read_all(&sources, batch_size, tx));
+    let preparer = importer.preparer();
+    let reader = std::thread::Builder::new()
+        .name("import-reader".into())
+        .spawn(move || read_all(&sources, batch_size, &preparer, tx))?;
     let mut report = ImportReport::default();
     for batch in rx {
         report.add(importer.import_batch(&batch)?);

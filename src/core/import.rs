@@ -10,6 +10,10 @@
 //! - Username, email and phone stay unique per app: a record colliding with a user already here
 //!   or with an earlier record of the same export is refused, naming where the other came from.
 //! - A batch is one transaction: nothing is half-written.
+//!
+//! Speed: a batch is mapped ([`Preparer`], pure, on the reading thread) while the previous one
+//! is being written, and the database step asks only for what it decides on: ids first, and
+//! the identifier holders only for records that will be written.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,12 +65,6 @@ pub struct SourceRecord {
     pub file: Arc<str>,
     pub line: u64,
     pub record: std::result::Result<Map<String, Value>, String>,
-}
-
-impl SourceRecord {
-    fn location(&self) -> String {
-        format!("{}:{}", self.file, self.line)
-    }
 }
 
 /// A refused record, or a note about one that was imported.
@@ -142,24 +140,30 @@ fn flag(record: &Map<String, Value>, key: &str) -> std::result::Result<bool, Str
     }
 }
 
-/// Maps one exported record to a user row (pure: no database, no clock).
-fn prepare(app_id: &str, record: &Map<String, Value>) -> std::result::Result<Prepared, String> {
-    let id = string(record, "objectId")?.ok_or("objectId is missing")?;
+/// Maps one exported record to a user row (pure: no database, no clock). Takes the record: its
+/// custom fields move into the row rather than being copied.
+fn prepare(app_id: &str, mut record: Map<String, Value>) -> std::result::Result<Prepared, String> {
+    // The digest covers the record as exported (keys sorted), so a re-run recognises it.
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, &record).map_err(|e| format!("cannot be read back: {e}"))?;
+    let digest = hex::encode(hasher.finalize());
+    let id = string(&record, "objectId")?.ok_or("objectId is missing")?;
     if id.is_empty()
         || id.chars().count() > MAX_OBJECT_ID_CHARS
         || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(format!("objectId {id:?} is not 1 to {MAX_OBJECT_ID_CHARS} letters, digits, - or _"));
     }
+    let id = id.to_string();
     let created_at = date(record.get("createdAt"), "createdAt")?.ok_or("createdAt is missing")?;
     let updated_at = date(record.get("updatedAt"), "updatedAt")?.unwrap_or(created_at);
-    let username = checked_username(string(record, "username")?.map(str::to_string)).map_err(|e| e.to_string())?;
+    let username = checked_username(string(&record, "username")?.map(str::to_string)).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
-    let email = match string(record, "email")?.filter(|e| !e.trim().is_empty()) {
+    let email = match string(&record, "email")?.filter(|e| !e.trim().is_empty()) {
         None => None,
         Some(e) => Some(checked_email(e).map_err(|_| format!("email {e:?} is invalid"))?),
     };
-    let (mobile_phone, phone_e164) = match string(record, "mobilePhoneNumber")?.filter(|p| !p.trim().is_empty()) {
+    let (mobile_phone, phone_e164) = match string(&record, "mobilePhoneNumber")?.filter(|p| !p.trim().is_empty()) {
         None => (None, None),
         Some(raw) => match Phone::parse(raw) {
             Ok(phone) => (Some(raw.trim().to_string()), Some(phone.e164().to_string())),
@@ -171,9 +175,9 @@ fn prepare(app_id: &str, record: &Map<String, Value>) -> std::result::Result<Pre
             }
         },
     };
-    let password_hash = match (string(record, "password")?, string(record, "bcryptPassword")?) {
+    let password_hash = match (string(&record, "password")?, string(&record, "bcryptPassword")?) {
         (Some(hash), _) => Some(
-            passwords::leancloud_hash(hash, string(record, "salt")?.unwrap_or_default()).map_err(|e| e.to_string())?,
+            passwords::leancloud_hash(hash, string(&record, "salt")?.unwrap_or_default()).map_err(|e| e.to_string())?,
         ),
         (None, Some(bcrypt)) => Some(passwords::bcrypt_hash(bcrypt).map_err(|e| e.to_string())?),
         (None, None) => None,
@@ -183,44 +187,89 @@ fn prepare(app_id: &str, record: &Map<String, Value>) -> std::result::Result<Pre
         Some(v @ Value::Object(_)) => Some(v.to_string()),
         Some(_) => return Err("authData is not an object".into()),
     };
-    let session_token = match string(record, "sessionToken")?.map(str::trim).filter(|t| !t.is_empty()) {
+    let session_token = match string(&record, "sessionToken")?.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > MAX_TOKEN_CHARS => return Err("sessionToken is too long".into()),
         other => other.map(str::to_string),
     };
-    let fields: Map<String, Value> = record
-        .iter()
-        .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let digest = hex::encode(Sha256::digest(serde_json::to_vec(record).unwrap_or_default()));
+    let mobile_verified = flag(&record, "mobilePhoneVerified")?;
+    let email_verified = flag(&record, "emailVerified")?;
+    record.retain(|k, _| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'));
     let row = UserRow {
-        id: id.to_string(),
+        id,
         app_id: app_id.to_string(),
         username,
         email: email.as_ref().map(|(e, _)| e.clone()),
         email_key: email.map(|(_, key)| key),
         mobile_phone,
         phone_e164,
-        mobile_verified: flag(record, "mobilePhoneVerified")?,
-        email_verified: flag(record, "emailVerified")?,
+        mobile_verified,
+        email_verified,
         password_hash,
         auth_data,
-        fields: Value::Object(fields).to_string(),
+        fields: Value::Object(record).to_string(),
         created_at,
         updated_at,
     };
     Ok(Prepared { row, digest, session_token, notes })
 }
 
+/// A record as mapped before the database step: where it came from, and its row or why not.
+#[derive(Debug)]
+pub struct PreparedRecord {
+    file: Arc<str>,
+    line: u64,
+    object_id: Option<String>,
+    result: std::result::Result<Prepared, String>,
+}
+
+impl PreparedRecord {
+    fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+
+    fn remark(&self, reason: String) -> Remark {
+        Remark { file: self.file.to_string(), line: self.line, object_id: self.object_id.clone(), reason }
+    }
+}
+
+/// Maps batches of records to rows for one app. Pure and `Send`: it runs on the reading thread,
+/// so that mapping (phone numbers are the costly part) overlaps with the database writes.
+#[derive(Debug, Clone)]
+pub struct Preparer {
+    app_id: String,
+}
+
+impl Preparer {
+    pub fn prepare(&self, batch: Vec<SourceRecord>) -> Vec<PreparedRecord> {
+        batch
+            .into_iter()
+            .map(|source| {
+                let (object_id, result) = match source.record {
+                    Err(reason) => (None, Err(reason)),
+                    Ok(record) => {
+                        let object_id = record.get("objectId").and_then(Value::as_str).map(str::to_string);
+                        (object_id, prepare(&self.app_id, record))
+                    }
+                };
+                PreparedRecord { file: source.file, line: source.line, object_id, result }
+            })
+            .collect()
+    }
+}
+
 /// Identifiers that must stay unique per app, as (what, value).
-fn identifiers(row: &UserRow) -> impl Iterator<Item = (&'static str, &str)> {
-    [
-        ("username", Some(row.username.as_str())),
-        ("email", row.email_key.as_deref()),
-        ("mobilePhoneNumber", row.phone_e164.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(what, v)| v.map(|v| (what, v)))
+fn identifiers<'a>(
+    username: &'a str,
+    email_key: Option<&'a str>,
+    phone_e164: Option<&'a str>,
+) -> impl Iterator<Item = (&'static str, &'a str)> {
+    [("username", Some(username)), ("email", email_key), ("mobilePhoneNumber", phone_e164)]
+        .into_iter()
+        .filter_map(|(what, v)| v.map(|v| (what, v)))
+}
+
+fn row_identifiers(row: &UserRow) -> impl Iterator<Item = (&'static str, &str)> {
+    identifiers(&row.username, row.email_key.as_deref(), row.phone_e164.as_deref())
 }
 
 enum TxError {
@@ -244,51 +293,76 @@ struct DrySeen {
 
 /// One import run into one app; feed it batches in file order.
 pub struct Importer {
+    /// One connection for the whole run (it carries the bulk settings).
+    conn: store::PooledConn,
+    run: Run,
+}
+
+/// What a run knows between batches.
+struct Run {
     core: Core,
     app: Arc<App>,
     options: ImportOptions,
     run_id: String,
     dry_seen: Option<DrySeen>,
-    /// Users written by this run, and the count at which statistics are refreshed next.
-    written: u64,
-    next_statistics: u64,
+    /// When PostgreSQL's statistics are refreshed next (see `refresh_statistics`).
+    statistics: StatisticsSchedule,
 }
 
-/// Statistics are refreshed when the users written reach this, then twice as many, and so on.
+/// PostgreSQL plans by table statistics, which autovacuum refreshes only now and then: during a
+/// bulk load into a fresh table it keeps planning for an empty one (seen: 660 users/s instead
+/// of 4,500). They are refreshed each time the users written by this run reach the table's size
+/// at the last refresh (at least `FIRST_STATISTICS_AT`): a handful of times into an empty
+/// table, once per doubling of a big one, and never for a small import into a big table.
+struct StatisticsSchedule {
+    written: u64,
+    next_at: u64,
+}
+
 const FIRST_STATISTICS_AT: u64 = 2000;
 
 impl Core {
     pub fn importer(&self, app_id: &str, options: ImportOptions) -> Result<Importer> {
         let app = self.app(app_id)?;
+        let mut conn = self.conn()?;
+        store::imports::tune_for_bulk(&mut conn)?;
+        let users = store::imports::estimated_users(&mut conn)?;
         Ok(Importer {
-            core: self.clone(),
-            app,
-            options,
-            run_id: uuid::Uuid::now_v7().to_string(),
-            dry_seen: options.dry_run.then(DrySeen::default),
-            written: 0,
-            next_statistics: FIRST_STATISTICS_AT,
+            conn,
+            run: Run {
+                core: self.clone(),
+                app,
+                options,
+                run_id: uuid::Uuid::now_v7().to_string(),
+                dry_seen: options.dry_run.then(DrySeen::default),
+                statistics: StatisticsSchedule { written: 0, next_at: users.max(FIRST_STATISTICS_AT) },
+            },
         })
     }
 }
 
 impl Importer {
+    /// The mapping half of an import, to run on another thread.
+    pub fn preparer(&self) -> Preparer {
+        Preparer { app_id: self.run.app.id.clone() }
+    }
+
     /// Decides and writes one batch in one transaction. A concurrent signup that takes an
     /// identifier between the checks and the insert fails the batch on a unique index; it is
     /// then decided again, and the record refused.
-    pub fn import_batch(&mut self, batch: &[SourceRecord]) -> Result<ImportReport> {
-        let prepared = self.prepare_all(batch);
-        let mut conn = self.core.conn()?;
+    pub fn import_batch(&mut self, batch: &[PreparedRecord]) -> Result<ImportReport> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let result = store::write_tx(&mut conn, |conn| self.decide_and_write(conn, batch, &prepared));
+            let result = store::write_tx(&mut self.conn, |conn| self.run.decide_and_write(conn, batch));
             match result {
                 Ok(report) => {
-                    self.written += report.created + report.updated;
-                    if self.written >= self.next_statistics {
-                        store::imports::refresh_statistics(&mut conn)?;
-                        self.next_statistics = self.written * 2;
+                    let statistics = &mut self.run.statistics;
+                    statistics.written += report.created + report.updated;
+                    if statistics.written >= statistics.next_at {
+                        store::imports::refresh_statistics(&mut self.conn)?;
+                        let users = store::imports::estimated_users(&mut self.conn)?;
+                        statistics.next_at = statistics.written + users.max(FIRST_STATISTICS_AT);
                     }
                     return Ok(report);
                 }
@@ -301,72 +375,33 @@ impl Importer {
             }
         }
     }
+}
 
-    /// Maps the records on every core (phone parsing is the costly part), keeping their order.
-    fn prepare_all(&self, batch: &[SourceRecord]) -> Vec<std::result::Result<Prepared, String>> {
-        let one = |r: &SourceRecord| r.record.as_ref().map_err(Clone::clone).and_then(|rec| prepare(&self.app.id, rec));
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if threads < 2 || batch.len() < 64 {
-            return batch.iter().map(one).collect();
-        }
-        let chunk = batch.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                batch.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>())).collect();
-            handles.into_iter().flat_map(|h| h.join().expect("mapping records does not panic")).collect()
-        })
-    }
-
+impl Run {
     fn decide_and_write(
         &mut self,
         conn: &mut DbConn,
-        batch: &[SourceRecord],
-        prepared: &[std::result::Result<Prepared, String>],
+        batch: &[PreparedRecord],
     ) -> std::result::Result<ImportReport, TxError> {
         let now = self.core.clock.now_naive();
         let app_id = self.app.id.as_str();
-        let ok: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
-        let ids: Vec<&str> = ok.iter().map(|p| p.row.id.as_str()).collect();
-        let existing: HashMap<String, UserRow> =
-            store::imports::users_by_ids(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+        let mut report = ImportReport::default();
+
+        // First what the ids alone decide: repeats, unchanged, refused, and who is new.
+        let ids: Vec<&str> = batch.iter().filter_map(|r| r.result.as_ref().ok()).map(|p| p.row.id.as_str()).collect();
+        let existing: HashMap<String, store::imports::ExistingUser> =
+            store::imports::existing_users(conn, &ids)?.into_iter().map(|u| (u.id.clone(), u)).collect();
         let mut records: HashMap<String, ImportedUserRow> =
             store::imports::records(conn, app_id, &ids)?.into_iter().map(|r| (r.user_id.clone(), r)).collect();
-        let list = |what: &str| -> Vec<&str> {
-            ok.iter().flat_map(|p| identifiers(&p.row)).filter(|(w, _)| *w == what).map(|(_, v)| v).collect()
-        };
-        let holders =
-            store::imports::holders(conn, app_id, &list("username"), &list("email"), &list("mobilePhoneNumber"))?;
-        // Where the holders came from, if they were imported: named in refusals.
-        let holder_ids: Vec<&str> =
-            holders.iter().map(|h| h.id.as_str()).filter(|id| !records.contains_key(*id)).collect();
-        for r in store::imports::records(conn, app_id, &holder_ids)? {
-            records.insert(r.user_id.clone(), r);
-        }
-        let mut held: HashMap<(&'static str, String), String> = HashMap::new();
-        for h in &holders {
-            for (what, v) in identifiers(h) {
-                held.insert((what, v.to_string()), h.id.clone());
-            }
-        }
-
-        let mut report = ImportReport::default();
-        let mut batch_ids: HashMap<String, String> = HashMap::new();
-        let mut claimed: HashMap<(&'static str, String), (String, String)> = HashMap::new();
-        let (mut inserts, mut updates, mut put, mut sessions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (source, prepared) in batch.iter().zip(prepared) {
-            let location = source.location();
-            let object_id =
-                source.record.as_ref().ok().and_then(|r| r.get("objectId")).and_then(Value::as_str).map(str::to_string);
-            let remark = |reason: String| Remark {
-                file: source.file.to_string(),
-                line: source.line,
-                object_id: object_id.clone(),
-                reason,
-            };
-            let p = match prepared {
+        let mut batch_ids: HashMap<&str, String> = HashMap::new();
+        // Refusals by their place in the batch: the two passes below find them out of order.
+        let mut refused: Vec<(usize, Remark)> = Vec::new();
+        let mut to_write: Vec<(usize, &PreparedRecord, &Prepared)> = Vec::new();
+        for (at, source) in batch.iter().enumerate() {
+            let p = match &source.result {
                 Ok(p) => p,
                 Err(reason) => {
-                    report.refused.push(remark(reason.clone()));
+                    refused.push((at, source.remark(reason.clone())));
                     continue;
                 }
             };
@@ -378,66 +413,104 @@ impl Importer {
                 .cloned()
                 .or_else(|| record.filter(|r| r.run_id == self.run_id).map(|r| r.source.clone()));
             if let Some(first) = first_copy {
-                report.refused.push(remark(format!("objectId {id} appears again in the export (first at {first})")));
+                refused
+                    .push((at, source.remark(format!("objectId {id} appears again in the export (first at {first})"))));
                 continue;
             }
-            let existing_row = existing.get(id);
-            if existing_row.is_some_and(|r| r.app_id != app_id) {
-                report.refused.push(remark(format!("objectId {id} belongs to a user of another app")));
+            let existing_user = existing.get(id);
+            if existing_user.is_some_and(|u| u.app_id != app_id) {
+                refused.push((at, source.remark(format!("objectId {id} belongs to a user of another app"))));
                 continue;
             }
-            let decision = match (existing_row, record) {
+            let decision = match (existing_user, record) {
                 (Some(_), Some(r)) if r.digest == p.digest => Decision::Unchanged,
-                (Some(row), Some(r)) if row.updated_at == r.written_at || self.options.overwrite => Decision::Update,
+                (Some(u), Some(r)) if u.updated_at == r.written_at || self.options.overwrite => Decision::Write,
                 (Some(_), Some(_)) => {
                     Decision::Refuse("changed in Phonebase since the last import; --overwrite replaces it".to_string())
                 }
-                (Some(_), None) if self.options.overwrite => Decision::Update,
+                (Some(_), None) if self.options.overwrite => Decision::Write,
                 (Some(_), None) => Decision::Refuse(
                     "a user with this objectId already exists and was not imported; --overwrite replaces it".into(),
                 ),
                 (None, Some(_)) if !self.options.overwrite => {
                     Decision::Refuse("deleted in Phonebase since the last import; --overwrite brings it back".into())
                 }
-                (None, _) => Decision::Create,
+                (None, _) => Decision::Write,
             };
             match decision {
                 Decision::Unchanged => {
-                    batch_ids.insert(id.to_string(), location);
+                    batch_ids.insert(id, source.location());
                     report.unchanged += 1;
-                    continue;
                 }
-                Decision::Refuse(reason) => {
-                    report.refused.push(remark(reason));
-                    continue;
+                Decision::Refuse(reason) => refused.push((at, source.remark(reason))),
+                Decision::Write => {
+                    batch_ids.insert(id, source.location());
+                    to_write.push((at, source, p));
                 }
-                Decision::Create | Decision::Update => {}
             }
-            let conflict = identifiers(&p.row).find_map(|(what, value)| {
-                let key = (what, value.to_string());
-                if let Some(holder) = held.get(&key).filter(|h| h.as_str() != id) {
-                    let from = records.get(holder).map(|r| format!(", imported from {}", r.source)).unwrap_or_default();
+        }
+
+        // Then the identifiers of what will be written, against the users holding them.
+        let list = |what: &str| -> Vec<&str> {
+            to_write
+                .iter()
+                .flat_map(|(_, _, p)| row_identifiers(&p.row))
+                .filter(|(w, _)| *w == what)
+                .map(|(_, v)| v)
+                .collect()
+        };
+        let holders =
+            store::imports::holders(conn, app_id, &list("username"), &list("email"), &list("mobilePhoneNumber"))?;
+        let mut held: HashMap<(&'static str, &str), &str> = HashMap::new();
+        for h in &holders {
+            for (what, v) in identifiers(&h.username, h.email_key.as_deref(), h.phone_e164.as_deref()) {
+                held.insert((what, v), h.id.as_str());
+            }
+        }
+        // Where holders that are not in this batch came from, if imported: named in refusals.
+        let holder_ids: Vec<&str> = held.values().copied().filter(|id| !records.contains_key(*id)).collect();
+        for r in store::imports::records(conn, app_id, &holder_ids)? {
+            records.insert(r.user_id.clone(), r);
+        }
+
+        let mut claimed: HashMap<(&'static str, &str), (&str, String)> = HashMap::new();
+        let (mut inserts, mut updates, mut put, mut sessions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut replaced_records = Vec::new();
+        for (at, source, p) in to_write {
+            let id = p.row.id.as_str();
+            let location = source.location();
+            let conflict = row_identifiers(&p.row).find_map(|(what, value)| {
+                if let Some(holder) = held.get(&(what, value)).filter(|h| **h != id) {
+                    let from =
+                        records.get(*holder).map(|r| format!(", imported from {}", r.source)).unwrap_or_default();
                     return Some(format!("{what} {value:?} is already used by user {holder}{from}"));
                 }
-                let earlier =
-                    claimed.get(&key).or_else(|| self.dry_seen.as_ref().and_then(|d| d.identifiers.get(&key)));
+                let earlier = claimed.get(&(what, value)).map(|(other, at)| (*other, at.as_str())).or_else(|| {
+                    self.dry_seen
+                        .as_ref()
+                        .and_then(|d| d.identifiers.get(&(what, value.to_string())))
+                        .map(|(other, at)| (other.as_str(), at.as_str()))
+                });
                 earlier
-                    .filter(|(other, _)| other != id)
+                    .filter(|(other, _)| *other != id)
                     .map(|(other, at)| format!("{what} {value:?} is also used by objectId {other} at {at}"))
             });
             if let Some(reason) = conflict {
-                report.refused.push(remark(reason));
+                refused.push((at, source.remark(reason)));
                 continue;
             }
-            for (what, value) in identifiers(&p.row) {
-                claimed.insert((what, value.to_string()), (id.to_string(), location.clone()));
+            for (what, value) in row_identifiers(&p.row) {
+                claimed.insert((what, value), (id, location.clone()));
             }
-            batch_ids.insert(id.to_string(), location.clone());
+            let record = records.get(id);
             let token_hash = p.session_token.as_deref().map(|t| self.core.token_hash(&self.app, t));
             if let Some(hash) = &token_hash
                 && record.and_then(|r| r.token_hash.as_ref()) != Some(hash)
             {
                 sessions.push(self.core.session_row(&self.app, id, hash.clone(), now));
+            }
+            if record.is_some() {
+                replaced_records.push(id);
             }
             put.push(ImportedUserRow {
                 app_id: app_id.to_string(),
@@ -449,21 +522,24 @@ impl Importer {
                 source: location,
                 imported_at: now,
             });
-            report.notes.extend(p.notes.iter().map(|n| remark(n.clone())));
-            if existing_row.is_some() {
+            report.notes.extend(p.notes.iter().map(|n| source.remark(n.clone())));
+            if existing.contains_key(id) {
                 report.updated += 1;
-                updates.push(p.row.clone());
+                updates.push(&p.row);
             } else {
                 report.created += 1;
-                inserts.push(p.row.clone());
+                inserts.push(&p.row);
             }
         }
 
+        refused.sort_by_key(|(at, _)| *at);
+        report.refused.extend(refused.into_iter().map(|(_, remark)| remark));
+
         store::imports::insert_users(conn, &inserts)?;
-        for row in &updates {
+        for row in updates {
             store::users::update(conn, row)?;
         }
-        store::imports::put_records(conn, app_id, &put)?;
+        store::imports::put_records(conn, app_id, &replaced_records, &put)?;
         // A token already known (adopted before, or a collision) is not adopted twice.
         let hashes: Vec<&str> = sessions.iter().map(|s: &SessionRow| s.token_hash.as_str()).collect();
         let known = store::imports::existing_token_hashes(conn, &hashes)?;
@@ -471,8 +547,9 @@ impl Importer {
         store::imports::insert_sessions(conn, &sessions)?;
 
         if let Some(seen) = &mut self.dry_seen {
-            seen.ids.extend(batch_ids);
-            seen.identifiers.extend(claimed);
+            seen.ids.extend(batch_ids.into_iter().map(|(id, at)| (id.to_string(), at)));
+            seen.identifiers
+                .extend(claimed.into_iter().map(|((what, v), (id, at))| ((what, v.to_string()), (id.to_string(), at))));
             return Err(TxError::RolledBack(report));
         }
         Ok(report)
@@ -480,8 +557,8 @@ impl Importer {
 }
 
 enum Decision {
-    Create,
-    Update,
+    /// Created or updated (whether the user exists says which).
+    Write,
     Unchanged,
     Refuse(String),
 }
@@ -525,7 +602,7 @@ mod tests {
             "ACL": {"*": {"read": true}},
             "_internal": 1
         }));
-        let p = prepare("app", &rec).unwrap();
+        let p = prepare("app", rec).unwrap();
         assert_eq!(p.row.phone_e164.as_deref(), Some("+8618612340000"));
         assert_eq!(p.row.mobile_phone.as_deref(), Some("18612340000"));
         assert_eq!(p.row.email_key.as_deref(), Some("tom@example.com"));
@@ -542,7 +619,7 @@ mod tests {
 
     #[test]
     fn refuses_and_notes() {
-        let bad = |v: Value| prepare("app", &obj(v)).unwrap_err();
+        let bad = |v: Value| prepare("app", obj(v)).unwrap_err();
         assert!(bad(json!({"username": "a", "createdAt": "2020-01-01T00:00:00Z"})).contains("objectId"));
         assert!(
             bad(json!({"objectId": "a b", "username": "a", "createdAt": "2020-01-01T00:00:00Z"})).contains("objectId")
@@ -560,7 +637,7 @@ mod tests {
         );
         let odd = prepare(
             "app",
-            &obj(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "mobilePhoneNumber": "12345"})),
+            obj(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "mobilePhoneNumber": "12345"})),
         )
         .unwrap();
         assert_eq!(odd.row.mobile_phone.as_deref(), Some("12345"));

@@ -1,7 +1,7 @@
 use std::fmt;
 
 use phonenumber::country::Id;
-use phonenumber::{Mode, PhoneNumber, Type};
+use phonenumber::{PhoneNumber, Type};
 
 use super::{Error, Result};
 
@@ -24,14 +24,17 @@ impl Phone {
             return Err(Error::InvalidPhone);
         }
         let parsed: PhoneNumber = phonenumber::parse(Some(Id::CN), trimmed).map_err(|_| Error::InvalidPhone)?;
-        if !phonenumber::is_valid(&parsed) {
-            return Err(Error::InvalidPhone);
-        }
+        // A number is valid when its type is known (that is all `phonenumber::is_valid` checks,
+        // with the same metadata), so asking for the type once does both; it halves the cost,
+        // which matters when an import parses a million numbers.
         match parsed.number_type(&phonenumber::metadata::DATABASE) {
             Type::Mobile | Type::FixedLineOrMobile => {}
             _ => return Err(Error::InvalidPhone),
         }
-        Ok(Self { e164: parsed.format().mode(Mode::E164).to_string(), country_code: parsed.code().value() })
+        // E.164 is "+", the country code and the national number (with any leading zeros), as
+        // the crate's E164 formatter writes it, without its search for a national layout.
+        let country_code = parsed.code().value();
+        Ok(Self { e164: format!("+{country_code}{}", parsed.national()), country_code })
     }
 
     pub fn e164(&self) -> &str {
@@ -80,6 +83,33 @@ mod tests {
         assert_eq!(p.e164(), "+447400123456");
         assert_eq!(p.country_code(), 44);
         assert!(!p.is_domestic());
+    }
+
+    /// The shortcuts in `parse` agree with the crate's `is_valid` and E.164 formatter.
+    #[test]
+    fn agrees_with_the_crates_validity_and_format() {
+        for raw in [
+            "13800138000",
+            "+8617012345678",
+            "14012345678",
+            "+447400123456",
+            "+14155550100",
+            "+12015550123",
+            "+390312345678",
+            "+393123456789",
+            "+85291234567",
+            "+8860912345678",
+            "+6591234567",
+            "+61412345678",
+            "+8601012345678",
+        ] {
+            let parsed = phonenumber::parse(Some(Id::CN), raw).unwrap();
+            let mobile =
+                matches!(parsed.number_type(&phonenumber::metadata::DATABASE), Type::Mobile | Type::FixedLineOrMobile);
+            let expected = (phonenumber::is_valid(&parsed) && mobile)
+                .then(|| parsed.format().mode(phonenumber::Mode::E164).to_string());
+            assert_eq!(Phone::parse(raw).ok().map(|p| p.e164), expected, "{raw}");
+        }
     }
 
     #[test]

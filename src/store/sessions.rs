@@ -5,7 +5,7 @@ use super::DbConn;
 use super::schema::{login_failures, sessions};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub id: String,
     pub app_id: String,
