@@ -150,10 +150,17 @@ impl Core {
         let token = random_string(TOKEN_ALPHABET, TOKEN_LEN);
         let now = self.clock.now_naive();
         let expires_at = now + TimeDelta::seconds(spec.ttl_secs);
+        let limited = app.settings.limits.captcha_ip_per_hour > 0 || app.settings.limits.captcha_ip_per_day > 0;
         store::write_tx(&mut conn, |conn| -> Result<()> {
-            store::lock_key(conn, &format!("captcha:ip:{}:{client_ip}", app.id))?;
-            if self.captcha_limit_reached(conn, app, client_ip, now)? {
-                return Err(Error::TooManyCaptchas);
+            // The per-address lock makes the count exact across instances. Without limits there
+            // is nothing to count, and the lock would only queue every client behind one
+            // address (a carrier NAT, or a benchmark: 330 captchas/s on PostgreSQL, all waiting
+            // on it).
+            if limited {
+                store::lock_key(conn, &format!("captcha:ip:{}:{client_ip}", app.id))?;
+                if self.captcha_limit_reached(conn, app, client_ip, now)? {
+                    return Err(Error::TooManyCaptchas);
+                }
             }
             store::captchas::insert(
                 conn,
