@@ -396,7 +396,7 @@ impl Run {
         let mut batch_ids: HashMap<&str, String> = HashMap::new();
         // Refusals by their place in the batch: the two passes below find them out of order.
         let mut refused: Vec<(usize, Remark)> = Vec::new();
-        let mut to_write: Vec<(usize, &PreparedRecord, &Prepared)> = Vec::new();
+        let mut to_write: Vec<(usize, &PreparedRecord, &Prepared, String)> = Vec::new();
         for (at, source) in batch.iter().enumerate() {
             let p = match &source.result {
                 Ok(p) => p,
@@ -444,8 +444,9 @@ impl Run {
                 }
                 Decision::Refuse(reason) => refused.push((at, source.remark(reason))),
                 Decision::Write => {
-                    batch_ids.insert(id, source.location());
-                    to_write.push((at, source, p));
+                    let location = source.location();
+                    batch_ids.insert(id, location.clone());
+                    to_write.push((at, source, p, location));
                 }
             }
         }
@@ -454,7 +455,7 @@ impl Run {
         let list = |what: &str| -> Vec<&str> {
             to_write
                 .iter()
-                .flat_map(|(_, _, p)| row_identifiers(&p.row))
+                .flat_map(|(_, _, p, _)| row_identifiers(&p.row))
                 .filter(|(w, _)| *w == what)
                 .map(|(_, v)| v)
                 .collect()
@@ -476,9 +477,8 @@ impl Run {
         let mut claimed: HashMap<(&'static str, &str), (&str, String)> = HashMap::new();
         let (mut inserts, mut updates, mut put, mut sessions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut replaced_records = Vec::new();
-        for (at, source, p) in to_write {
+        for (at, source, p, location) in to_write {
             let id = p.row.id.as_str();
-            let location = source.location();
             let conflict = row_identifiers(&p.row).find_map(|(what, value)| {
                 if let Some(holder) = held.get(&(what, value)).filter(|h| **h != id) {
                     let from =

@@ -16,16 +16,11 @@ use super::users::UserRow;
 macro_rules! bulk_insert {
     ($conn:expr, $table:expr, $rows:expr) => {{
         let rows = $rows;
-        if rows.is_empty() {
-            return Ok(0);
-        }
         match $conn {
+            _ if rows.is_empty() => Ok(0),
             DbConn::Postgres(c) => diesel::copy_from($table).from_insertable(rows.to_vec()).execute(c),
             DbConn::Sqlite(c) => {
-                for row in rows {
-                    diesel::insert_into($table).values(*row).execute(c)?;
-                }
-                Ok(rows.len())
+                rows.iter().try_fold(0, |n, row| diesel::insert_into($table).values(*row).execute(c).map(|one| n + one))
             }
         }
     }};
