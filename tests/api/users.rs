@@ -447,7 +447,11 @@ async fn change_phone_number() {
     let db = TestDb::new();
     let app = TestApp::spawn(&db).await;
     let tom = app.sign_up(json!({"username": "tom", "password": "pw", "mobilePhoneNumber": "13800138107"})).await;
-    app.sign_up(json!({"username": "ann", "password": "pw", "mobilePhoneNumber": "13800138108"})).await;
+    let ann = app.sign_up(json!({"username": "ann", "password": "pw", "mobilePhoneNumber": "13800138108"})).await;
+    // A verified number is taken (an unverified claim would not be: see accounts.rs).
+    let ann_path = format!("/1.1/users/{}", ann["objectId"].as_str().unwrap());
+    let verified = app.signed(reqwest::Method::PUT, &ann_path, true).json(&json!({"mobilePhoneVerified": true}));
+    assert_eq!(send(verified).await.0, 200);
     let token = tom["sessionToken"].as_str().unwrap();
     let (status, got) =
         app.post_json("/1.1/requestChangePhoneNumber", json!({"mobilePhoneNumber": "13800138109"})).await;
