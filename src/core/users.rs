@@ -541,7 +541,14 @@ impl Core {
         }
         let had_password = row.password_hash.is_some();
         self.set_password(conn, row, None, PasswordChange::ByOther, now)?;
-        self.record_event(conn, app, &row.id, "number_proven", json!({"flow": flow, "password_cleared": had_password}), now)?;
+        self.record_event(
+            conn,
+            app,
+            &row.id,
+            "number_proven",
+            json!({"flow": flow, "password_cleared": had_password}),
+            now,
+        )?;
         tracing::info!(app = %app.id, user = %row.id, flow, "unverified number proven by a code: password cleared, sessions ended");
         Ok(())
     }
@@ -811,7 +818,7 @@ impl Core {
         let mut conn = self.conn()?;
         // The closure answers Ok for a wrong guess too: the charged attempts and the recorded
         // guess must commit.
-        let found = store::write_tx(&mut conn, |conn| -> Result<Result<String>> {
+        store::write_tx(&mut conn, |conn| -> Result<Result<String>> {
             let bound = store::codes::charge_bound(
                 conn,
                 &app.id,
@@ -862,8 +869,7 @@ impl Core {
                     Ok(Err(Error::InvalidCode))
                 }
             }
-        })?;
-        found
+        })?
     }
 
     /// LeanCloud's verifyMobilePhone: marks the number of the code's user verified. Proven by

@@ -25,7 +25,14 @@ impl TestApp {
     }
 
     /// A request from client address `ip` (the test server trusts 127.0.0.1 as a proxy).
-    pub async fn call_from(&self, ip: &str, method: Method, path: &str, body: Value, session: Option<&str>) -> (u16, Value) {
+    pub async fn call_from(
+        &self,
+        ip: &str,
+        method: Method,
+        path: &str,
+        body: Value,
+        session: Option<&str>,
+    ) -> (u16, Value) {
         let mut req = self.signed(method, path, false).header("X-Forwarded-For", ip);
         if let Some(token) = session {
             req = req.header("X-LC-Session", token);
@@ -104,7 +111,10 @@ async fn update_password_and_reset_by_code_follow_the_same_rule() {
 
     // A reset by code ends every session, the caller's too.
     app.update_settings(json!({"policy": {"reset_allows_unverified_phone": true}}));
-    assert_eq!(app.post_json("/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138301"})).await.0, 200);
+    assert_eq!(
+        app.post_json("/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138301"})).await.0,
+        200
+    );
     let reset = app.wait_for_code("+8613800138301", 1).await;
     let (status, _) = app
         .call(Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{reset}"), json!({"password": "third"}), Some(caller))
@@ -131,9 +141,11 @@ async fn blank_passwords_are_refused_everywhere_a_password_is_set() {
     let tom = app.sign_up(json!({"username": "tom", "password": "pw", "mobilePhoneNumber": "13800138302"})).await;
     let (id, token) = (tom["objectId"].as_str().unwrap(), tom["sessionToken"].as_str().unwrap());
     // Saves, by the user and by the master key.
-    let (status, got) = app.call(Method::PUT, &format!("/1.1/classes/_User/{id}"), json!({"password": "   "}), Some(token)).await;
+    let (status, got) =
+        app.call(Method::PUT, &format!("/1.1/classes/_User/{id}"), json!({"password": "   "}), Some(token)).await;
     assert_eq!((status, code(&got)), (400, Some(218)), "{got}");
-    let (status, got) = send(app.signed(Method::PUT, &format!("/1.1/users/{id}"), true).json(&json!({"password": " "}))).await;
+    let (status, got) =
+        send(app.signed(Method::PUT, &format!("/1.1/users/{id}"), true).json(&json!({"password": " "}))).await;
     assert_eq!((status, code(&got)), (400, Some(218)), "{got}");
     // updatePassword.
     let (status, got) = app
@@ -147,7 +159,10 @@ async fn blank_passwords_are_refused_everywhere_a_password_is_set() {
     assert_eq!((status, code(&got)), (400, Some(218)), "{got}");
     // Reset by code: refused before the code is spent.
     app.update_settings(json!({"policy": {"reset_allows_unverified_phone": true}}));
-    assert_eq!(app.post_json("/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138302"})).await.0, 200);
+    assert_eq!(
+        app.post_json("/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138302"})).await.0,
+        200
+    );
     let reset = app.wait_for_code("+8613800138302", 1).await;
     let (status, got) =
         app.call(Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{reset}"), json!({"password": "  "}), None).await;
@@ -164,8 +179,9 @@ async fn blank_passwords_are_refused_everywhere_a_password_is_set() {
     // Nothing changed: the password still works, the reset code still works.
     assert!(app.alive(token).await);
     assert_eq!(app.log_in_as("tom", "pw").await.0, 200);
-    let (status, _) =
-        app.call(Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{reset}"), json!({"password": "new-pw"}), None).await;
+    let (status, _) = app
+        .call(Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{reset}"), json!({"password": "new-pw"}), None)
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -246,7 +262,8 @@ async fn parallel_operator_guesses_are_checked_at_most_the_limit() {
 
 /// An attacker signs up with a password and the victim's number, which stays unverified.
 async fn squat(app: &TestApp, number: &str) -> (String, String) {
-    let attacker = app.sign_up(json!({"username": "attacker", "password": "attacker-pw", "mobilePhoneNumber": number})).await;
+    let attacker =
+        app.sign_up(json!({"username": "attacker", "password": "attacker-pw", "mobilePhoneNumber": number})).await;
     assert_eq!(attacker["mobilePhoneVerified"], false);
     (attacker["objectId"].as_str().unwrap().to_string(), attacker["sessionToken"].as_str().unwrap().to_string())
 }
@@ -303,7 +320,10 @@ async fn verifying_the_number_without_the_accounts_session_takes_it_over() {
     let db = TestDb::new();
     let app = TestApp::spawn(&db).await;
     let (id, attacker_token) = squat(&app, "13800138313").await;
-    assert_eq!(app.post_json("/1.1/requestMobilePhoneVerify", json!({"mobilePhoneNumber": "13800138313"})).await.0, 200);
+    assert_eq!(
+        app.post_json("/1.1/requestMobilePhoneVerify", json!({"mobilePhoneNumber": "13800138313"})).await.0,
+        200
+    );
     let code_sent = app.wait_for_code("+8613800138313", 1).await;
     let (status, got) = app.call(Method::POST, &format!("/1.1/verifyMobilePhone/{code_sent}"), json!(null), None).await;
     assert_eq!((status, got["objectId"].as_str()), (200, Some(id.as_str())), "{got}");
@@ -312,7 +332,10 @@ async fn verifying_the_number_without_the_accounts_session_takes_it_over() {
     // The account's own holder verifying with its session keeps the password and the session.
     let tom = app.sign_up(json!({"username": "tom", "password": "tom-pw", "mobilePhoneNumber": "13800138314"})).await;
     let token = tom["sessionToken"].as_str().unwrap();
-    assert_eq!(app.post_json("/1.1/requestMobilePhoneVerify", json!({"mobilePhoneNumber": "13800138314"})).await.0, 200);
+    assert_eq!(
+        app.post_json("/1.1/requestMobilePhoneVerify", json!({"mobilePhoneNumber": "13800138314"})).await.0,
+        200
+    );
     let code_sent = app.wait_for_code("+8613800138314", 1).await;
     let (status, _) =
         app.call(Method::POST, &format!("/1.1/verifyMobilePhone/{code_sent}"), json!(null), Some(token)).await;
@@ -328,7 +351,10 @@ async fn a_reset_by_code_takes_over_an_account_that_only_claimed_the_number() {
     let app = TestApp::spawn(&db).await;
     app.update_settings(json!({"policy": {"reset_allows_unverified_phone": true}}));
     let (id, attacker_token) = squat(&app, "13800138315").await;
-    assert_eq!(app.post_json("/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138315"})).await.0, 200);
+    assert_eq!(
+        app.post_json("/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138315"})).await.0,
+        200
+    );
     let code_sent = app.wait_for_code("+8613800138315", 1).await;
     let (status, _) = app
         .call(Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{code_sent}"), json!({"password": "victim-pw"}), None)
@@ -350,9 +376,8 @@ async fn a_phone_change_takes_the_number_from_an_account_that_only_claimed_it() 
         .await;
     assert_eq!(status, 200, "an unverified claim does not block the owner: {got}");
     let code_sent = app.wait_for_code("+8613800138316", 1).await;
-    let (status, got) = app
-        .post_json("/1.1/changePhoneNumber", json!({"mobilePhoneNumber": "13800138316", "code": code_sent}))
-        .await;
+    let (status, got) =
+        app.post_json("/1.1/changePhoneNumber", json!({"mobilePhoneNumber": "13800138316", "code": code_sent})).await;
     assert_eq!(status, 200, "{got}");
     let (_, me) = app.call(Method::GET, "/1.1/users/me", json!(null), Some(token)).await;
     assert_eq!((&me["mobilePhoneNumber"], &me["mobilePhoneVerified"]), (&json!("13800138316"), &json!(true)));
@@ -394,12 +419,24 @@ async fn guessers_elsewhere_never_refuse_an_honest_right_code() {
     let ann = app.sign_up(json!({"username": "ann", "password": "pw", "mobilePhoneNumber": "13800138322"})).await;
     // Tom asks for a reset code, Ann for a verification code (she is signed in).
     let (status, _) = app
-        .call_from(honest, Method::POST, "/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138321"}), None)
+        .call_from(
+            honest,
+            Method::POST,
+            "/1.1/requestPasswordResetBySmsCode",
+            json!({"mobilePhoneNumber": "13800138321"}),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     let reset = app.wait_for_code("+8613800138321", 1).await;
     let (status, _) = app
-        .call_from("192.0.2.50", Method::POST, "/1.1/requestMobilePhoneVerify", json!({"mobilePhoneNumber": "13800138322"}), None)
+        .call_from(
+            "192.0.2.50",
+            Method::POST,
+            "/1.1/requestMobilePhoneVerify",
+            json!({"mobilePhoneNumber": "13800138322"}),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     let verify = app.wait_for_code("+8613800138322", 1).await;
@@ -409,7 +446,13 @@ async fn guessers_elsewhere_never_refuse_an_honest_right_code() {
     for i in 0..100u32 {
         let ip = format!("198.51.100.{}", i % 10);
         let (status, got) = app
-            .call_from(&ip, Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{}", wrong_guess(i, &reset)), json!({"password": "pwned"}), None)
+            .call_from(
+                &ip,
+                Method::PUT,
+                &format!("/1.1/resetPasswordBySmsCode/{}", wrong_guess(i, &reset)),
+                json!({"password": "pwned"}),
+                None,
+            )
             .await;
         assert_eq!(code(&got), Some(603), "{got}");
         if status == 400 {
@@ -418,7 +461,13 @@ async fn guessers_elsewhere_never_refuse_an_honest_right_code() {
             assert_eq!(status, 429);
         }
         let (status, got) = app
-            .call_from(&ip, Method::POST, &format!("/1.1/verifyMobilePhone/{}", wrong_guess(i, &verify)), json!(null), None)
+            .call_from(
+                &ip,
+                Method::POST,
+                &format!("/1.1/verifyMobilePhone/{}", wrong_guess(i, &verify)),
+                json!(null),
+                None,
+            )
             .await;
         assert_eq!(code(&got), Some(603), "{got}");
         if status == 400 {
@@ -429,7 +478,13 @@ async fn guessers_elsewhere_never_refuse_an_honest_right_code() {
     assert!(checked <= 4, "{checked} guesses were checked");
     // The attacker is bounded: even the right code is refused from an address it was not asked from.
     let (status, got) = app
-        .call_from("198.51.100.99", Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{reset}"), json!({"password": "pwned"}), None)
+        .call_from(
+            "198.51.100.99",
+            Method::PUT,
+            &format!("/1.1/resetPasswordBySmsCode/{reset}"),
+            json!({"password": "pwned"}),
+            None,
+        )
         .await;
     assert_eq!((status, code(&got)), (429, Some(603)), "{got}");
     assert_eq!(app.log_in_as("tom", "pw").await.0, 200, "the password did not change");
@@ -437,7 +492,13 @@ async fn guessers_elsewhere_never_refuse_an_honest_right_code() {
     // Honest users with the right code get through: Tom from where he asked, Ann with her session
     // (the JS SDK sends it), even from another address.
     let (status, got) = app
-        .call_from(honest, Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{reset}"), json!({"password": "tom-new"}), None)
+        .call_from(
+            honest,
+            Method::PUT,
+            &format!("/1.1/resetPasswordBySmsCode/{reset}"),
+            json!({"password": "tom-new"}),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(app.log_in_as("tom", "tom-new").await.0, 200);
@@ -461,19 +522,37 @@ async fn guesses_from_the_requesting_address_are_charged_to_its_codes() {
     app.sign_up(json!({"username": "tom", "password": "pw", "mobilePhoneNumber": "13800138323"})).await;
     let here = "203.0.113.8";
     let (status, _) = app
-        .call_from(here, Method::POST, "/1.1/requestPasswordResetBySmsCode", json!({"mobilePhoneNumber": "13800138323"}), None)
+        .call_from(
+            here,
+            Method::POST,
+            "/1.1/requestPasswordResetBySmsCode",
+            json!({"mobilePhoneNumber": "13800138323"}),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     let reset = app.wait_for_code("+8613800138323", 1).await;
     // Like a code checked with its number: five wrong guesses and the code is dead.
     for i in 0..5 {
         let (status, got) = app
-            .call_from(here, Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{}", wrong_guess(i, &reset)), json!({"password": "x-pw"}), None)
+            .call_from(
+                here,
+                Method::PUT,
+                &format!("/1.1/resetPasswordBySmsCode/{}", wrong_guess(i, &reset)),
+                json!({"password": "x-pw"}),
+                None,
+            )
             .await;
         assert_eq!((status, code(&got)), (400, Some(603)));
     }
     let (status, got) = app
-        .call_from(here, Method::PUT, &format!("/1.1/resetPasswordBySmsCode/{reset}"), json!({"password": "x-pw"}), None)
+        .call_from(
+            here,
+            Method::PUT,
+            &format!("/1.1/resetPasswordBySmsCode/{reset}"),
+            json!({"password": "x-pw"}),
+            None,
+        )
         .await;
     assert_eq!((status, code(&got)), (400, Some(603)), "dead after five wrong guesses");
     assert_eq!(app.log_in_as("tom", "pw").await.0, 200);

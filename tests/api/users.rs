@@ -384,8 +384,7 @@ async fn reset_by_code_alone_ends_every_session() {
 #[tokio::test]
 async fn guessing_codes_by_value_does_not_pay() {
     let db = TestDb::new();
-    let app =
-        TestApp::spawn_with(&db, Options { trusted_proxies: vec!["127.0.0.1/32"], ..Default::default() }).await;
+    let app = TestApp::spawn_with(&db, Options { trusted_proxies: vec!["127.0.0.1/32"], ..Default::default() }).await;
     app.update_settings(json!({"policy": {"reset_allows_unverified_phone": true}}));
     app.sign_up(json!({"username": "tom", "password": "old", "mobilePhoneNumber": "13800138106"})).await;
     assert_eq!(

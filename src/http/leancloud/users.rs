@@ -321,8 +321,7 @@ pub async fn reset_password(
     let session_user = session_of(&state, &auth, header_token(&req)).await?.map(|s| s.user.id);
     let (core, app, ip, code) =
         (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config), code.into_inner());
-    blocking(move || core.reset_password(&app, &code, phone.as_ref(), &password, session_user.as_deref(), &ip))
-        .await?;
+    blocking(move || core.reset_password(&app, &code, phone.as_ref(), &password, session_user.as_deref(), &ip)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
