@@ -13,6 +13,7 @@ use super::phone::Phone;
 use super::{Core, Error, Result};
 use crate::store::users::{UserKey, UserRow};
 use crate::store::{self, DbConn};
+
 /// The app's hourly budget for guesses by value that no binding narrows: the sum, over the wrong
 /// guesses of the last hour, of the live codes each one was compared with. A guess compared with
 /// `n` live codes wins with a chance of about n / 10^6, so an attacker's chance per hour and app
