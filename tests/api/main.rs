@@ -5,6 +5,7 @@ mod auth;
 mod captcha;
 mod concurrency;
 mod console;
+mod edge;
 mod helpers;
 mod import;
 mod legacy_sdk;
