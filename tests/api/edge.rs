@@ -114,6 +114,35 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/api/apps/{app}/users"),
 ];
 
+/// A path with every id, kind and action segment made `{}`, to compare routes with the router's
+/// patterns.
+fn shape(path: &str) -> String {
+    const WORDS: &[&str] = &["templates", "signatures", "submit", "disable", "enable", "approve", "reject"];
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') || WORDS.contains(&seg) { "{}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn the_route_list_covers_the_router() {
+    let shapes: Vec<String> = ROUTES.iter().map(|(_, p)| shape(p)).collect();
+    for (scope, source) in [
+        ("/1.1", include_str!("../../src/http/leancloud/mod.rs")),
+        ("/console", include_str!("../../src/http/console/mod.rs")),
+        ("", include_str!("../../src/startup.rs")),
+    ] {
+        let literals = [".route(\"", "resource(\""]
+            .iter()
+            .flat_map(|marker| source.split(marker).skip(1))
+            .filter_map(|rest| rest.split('"').next());
+        for literal in literals {
+            let full = format!("{scope}{literal}");
+            assert!(shapes.contains(&shape(&full)), "route {full} is missing from ROUTES");
+        }
+    }
+}
+
 /// Body fields the handlers read (plus a custom one), and query parameters.
 const FIELDS: &[&str] = &[
     "username",
@@ -916,6 +945,11 @@ async fn no_password_code_token_or_key_reaches_the_log_in_either_format() {
                 .json(&json!({"username": "logop", "password": pw}))
         };
         assert_eq!(send(console(&wrong)).await.0, 401);
+        let typed = client
+            .post(format!("{}/console/api/session", server.address))
+            .json(&json!({"username": "logop", "password": 918_273_645_u64}));
+        assert_eq!(send(typed).await.0, 400);
+        secrets.push("918273645".into());
         let response = console(OPERATOR_PASSWORD).send().await.unwrap();
         let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
         let csrf = response.json::<Value>().await.unwrap()["csrfToken"].as_str().unwrap().to_string();
@@ -947,6 +981,9 @@ async fn no_password_code_token_or_key_reaches_the_log_in_either_format() {
         child.wait().unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         let log = server.log.lock().unwrap().clone();
+        if std::env::var("PHONEBASE_TEST_SHOW_LOG").is_ok() {
+            eprintln!("{log}");
+        }
         assert!(log.contains("sink delivered message"), "{format}: the sink logged nothing:\n{log}");
         assert!(log.contains("[redacted]"), "{format}: no redacted request target:\n{log}");
         for secret in &secrets {

@@ -64,7 +64,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable form: {e}.")).into()
             }))
             .app_data(web::JsonConfig::default().limit(BODY_LIMIT).error_handler(|e, _| {
-                ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable JSON: {e}.")).as_json().into()
+                ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable JSON: {}.", json_problem(&e)))
+                    .as_json()
+                    .into()
             }))
             .route("", web::get().to(pages::home))
             .route("/login", web::get().to(pages::login_form))
@@ -91,6 +93,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 ConsoleError::new(StatusCode::NOT_FOUND, "Not found.").error_response()
             })),
     );
+}
+
+/// What is wrong with a JSON body, without repeating its values (serde's "invalid type: string
+/// \"...\"" would put a mistyped password in the answer and in the log).
+fn json_problem(e: &actix_web::error::JsonPayloadError) -> String {
+    match e {
+        actix_web::error::JsonPayloadError::Deserialize(e) => {
+            let text = e.to_string();
+            match text.split_once(": ").filter(|(kind, _)| kind.starts_with("invalid ")) {
+                Some((kind, rest)) => {
+                    let expected = rest.split_once(", expected").map_or("", |(_, x)| x);
+                    format!("{kind}, expected{expected}")
+                }
+                None => text,
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Whether a console request is one of the JSON API's (`/console/api/...`), whose errors are JSON.
