@@ -994,3 +994,23 @@ async fn no_password_code_token_or_key_reaches_the_log_in_either_format() {
         }
     }
 }
+
+#[tokio::test]
+async fn healthz_says_unavailable_while_the_database_takes_no_writes() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let db = TestDb::new();
+    if db.is_postgres() {
+        // PostgreSQL has no database-wide write lock to hold; the SQLite case shows the rule.
+        return;
+    }
+    let app = TestApp::spawn(&db).await;
+    assert_eq!(send(app.client.get(app.url("/healthz"))).await.0, 200);
+    // Another process holds SQLite's write lock: reads still answer, writes cannot.
+    let mut other = diesel::SqliteConnection::establish(db.url.trim_start_matches("sqlite://")).unwrap();
+    other.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let (status, body) = send(app.client.get(app.url("/healthz"))).await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("unavailable")));
+    other.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(send(app.client.get(app.url("/healthz"))).await.0, 200);
+}
