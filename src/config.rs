@@ -179,6 +179,33 @@ impl Config {
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
+
+    /// Every number within its bounds, checked once where settings are read, so that nothing
+    /// later overflows, panics or builds an unusable pool.
+    pub fn validate(&self) -> Result<(), String> {
+        fn within<T: PartialOrd + std::fmt::Display>(name: &str, value: T, low: T, high: T) -> Result<(), String> {
+            if value < low || value > high {
+                return Err(format!("setting {name} must be {low} to {high}, not {value}"));
+            }
+            Ok(())
+        }
+        within("database_pool_size", self.database_pool_size, 1, 1_000)?;
+        within("database_timeout_secs", self.database_timeout_secs, 1, 3_600)?;
+        within("body_limit_bytes", self.body_limit_bytes, 1_024, 64 << 20)?;
+        if let Some(workers) = self.http_workers {
+            within("http_workers", workers, 1, 1_024)?;
+        }
+        within("app_cache_secs", self.app_cache_secs, 0, 86_400)?;
+        within("leancloud.signature_max_age_secs", self.leancloud.signature_max_age_secs, 0, 366 * 86_400)?;
+        within("delivery.poll_interval_ms", self.delivery.poll_interval_ms, 1, 3_600_000)?;
+        within("delivery.batch_size", self.delivery.batch_size, 1, 10_000)?;
+        within("delivery.concurrency", self.delivery.concurrency, 1, 1_024)?;
+        within("delivery.max_attempts", self.delivery.max_attempts, 1, 1_000)?;
+        within("delivery.lease_secs", self.delivery.lease_secs, 1, 86_400)?;
+        within("maintenance.purge_interval_secs", self.maintenance.purge_interval_secs, 0, 30 * 86_400)?;
+        within("maintenance.message_retention_days", self.maintenance.message_retention_days, 0, 36_500)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +245,19 @@ mod tests {
             assert!(Config::load(None).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn numbers_have_bounds() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let mut config = Config::default();
+        config.maintenance.message_retention_days = i64::MAX;
+        assert!(config.validate().unwrap_err().contains("message_retention_days"));
+        let config = Config { database_pool_size: 0, ..Config::default() };
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.delivery.lease_secs = -1;
+        assert!(config.validate().is_err());
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{NormalizePath, TrailingSlash};
-use actix_web::{App as ActixApp, HttpServer, web};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::{App as ActixApp, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -22,6 +23,7 @@ use crate::core::secrets::Keys;
 use crate::core::{Core, CoreOptions};
 use crate::delivery::worker::{Worker, WorkerOptions};
 use crate::delivery::{Sender, sink::Sink};
+use crate::http::edge::RedactedRootSpan;
 use crate::http::{self, AppState};
 use crate::store::{self, Backend, DbTarget};
 
@@ -36,6 +38,7 @@ pub struct Hooks {
 
 /// Opens (creating and migrating if needed) the database and builds the core.
 pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> {
+    config.validate().map_err(anyhow::Error::msg)?;
     let clock = hooks.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
@@ -145,7 +148,9 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .wrap(cors())
-                .wrap(TracingLogger::default())
+                // Outside CORS, so that a refused preflight gets a JSON body too.
+                .wrap(from_fn(|req, next| http::edge::finish(req, next, error_body)))
+                .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .service(
                     web::scope(&prefix)
                         .route("/healthz", web::get().to(http::healthz))
@@ -207,6 +212,16 @@ impl RunningApp {
     pub fn kill(self) {
         self.task.abort();
         drop(self.handle.stop(false));
+    }
+}
+
+/// The error body of a status the framework chose, in the format of the part the path (within
+/// the route prefix) belongs to: the console's under `/console`, LeanCloud's everywhere else.
+fn error_body(path: &str, status: StatusCode) -> HttpResponse {
+    if path == "/console" || path.starts_with("/console/") {
+        http::console::error_body(path.starts_with("/console/api/"), status)
+    } else {
+        http::leancloud::error_body(status)
     }
 }
 

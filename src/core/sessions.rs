@@ -38,7 +38,13 @@ impl Core {
             user_id: user_id.to_string(),
             token_hash,
             created_at: now,
-            expires_at: app.settings.session_ttl_days.map(|days| now + TimeDelta::days(i64::from(days))),
+            // Checked: a lifetime beyond the calendar (settings are bounded, but rows written
+            // before the bound may hold any number) means no end, never a panic.
+            expires_at: app
+                .settings
+                .session_ttl_days
+                .and_then(|days| TimeDelta::try_days(i64::from(days)))
+                .and_then(|ttl| now.checked_add_signed(ttl)),
             revoked_at: None,
         }
     }

@@ -6,6 +6,7 @@ mod auth;
 mod captcha;
 mod concurrency;
 mod console;
+mod edge;
 mod helpers;
 mod import;
 mod legacy_sdk;
