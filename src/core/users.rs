@@ -664,7 +664,7 @@ impl Core {
             return Err(Error::InvalidCode);
         }
         let limits = &app.settings.limits;
-        let value_hash = self.value_hash(app, by_value, code);
+        let value_hashes = self.value_hashes(app, by_value, code);
         let now = self.clock.now_naive();
         let hour_ago = now - TimeDelta::hours(1);
         let mut conn = self.conn()?;
@@ -678,7 +678,7 @@ impl Core {
             {
                 return Err(Error::TooManyGuesses);
             }
-            let candidates = store::codes::find_by_value(conn, &app.id, by_value.as_str(), &value_hash, now)?;
+            let candidates = store::codes::find_by_value(conn, &app.id, by_value.as_str(), &value_hashes, now)?;
             let chosen = match prefer_user {
                 Some(user) if candidates.len() > 1 => candidates.iter().find(|c| c.user_id.as_deref() == Some(user)),
                 _ => candidates.first(),

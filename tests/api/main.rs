@@ -10,6 +10,7 @@ mod import;
 mod legacy_sdk;
 mod limits;
 mod outbox;
+mod secrets;
 mod sms;
 mod templates;
 mod users;
