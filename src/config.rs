@@ -222,6 +222,21 @@ mod tests {
     }
 
     #[test]
+    fn secrets_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let (current, old) = ("ab".repeat(32), "cd".repeat(32));
+            jail.set_env("PHONEBASE_SECRET_KEY", &current);
+            jail.set_env("PHONEBASE_SECRET_KEYS_PREVIOUS", format!("[{old}]"));
+            jail.set_env("PHONEBASE_SECRET_KEY_FILE", "/run/secrets/phonebase");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.secret_key.as_deref(), Some(current.as_str()));
+            assert_eq!(config.secret_keys_previous, vec![old]);
+            assert_eq!(config.secret_key_file, Some(PathBuf::from("/run/secrets/phonebase")));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn typos_in_known_sections_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("PHONEBASE_DELIVERY__WORKR", "false");

@@ -432,8 +432,11 @@ async fn links_never_reach_a_text() {
             send(owner(&app, Method::POST, "/1.1/sms/templates").json(&json!({"name": "linked", "body": body}))).await;
         assert_eq!((status, reply["code"].as_i64()), (400, Some(1)), "{body}: {reply}");
     }
-    // Signatures.
+    // Signatures, and the app's name (the `name` of every text).
     let (status, reply) =
         send(owner(&app, Method::POST, "/1.1/sms/signatures").json(&json!({"name": "s", "text": "pay.cn"}))).await;
     assert_eq!((status, reply["code"].as_i64()), (400, Some(1)), "{reply}");
+    let named =
+        core.create_app(phonebase::core::apps::NewApp { name: "shop.example.com".into(), ..Default::default() });
+    assert!(matches!(named, Err(Error::InvalidParameter(_))), "{named:?}");
 }
