@@ -31,10 +31,18 @@ pub struct Config {
     pub database_pool_size: u32,
     /// Seconds a request waits for a free connection before it gets a "busy" error.
     pub database_timeout_secs: u64,
-    /// The server secret (hex, at least 32 bytes) behind code hashes and the outbox seal. If unset,
-    /// one is generated: in `<data_dir>/secret.key` for SQLite, in the database for PostgreSQL
-    /// (so that every instance shares it).
+    /// The server secret (hex, at least 32 bytes) behind code, session and token hashes and the
+    /// seal of queued messages and stored keys. Never kept in the database it protects. If unset
+    /// (and no `secret_key_file`): on SQLite one is generated into `<data_dir>/secret.key`; on
+    /// PostgreSQL the server refuses to start (`phonebase secret generate` prints one).
+    /// `PHONEBASE_SECRET_KEY` sets it from the environment.
     pub secret_key: Option<String>,
+    /// A file holding the server secret (hex), e.g. a mounted secret; instead of `secret_key`.
+    pub secret_key_file: Option<PathBuf>,
+    /// Earlier secrets, after a rotation: still accepted to recognise what they hashed or sealed
+    /// (live codes, sessions, queued messages, console sessions, captchas), never used for
+    /// anything new.
+    pub secret_keys_previous: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Requests from anyone
     /// else are attributed to the socket's peer address.
     pub trusted_proxies: Vec<IpNet>,
@@ -99,6 +107,8 @@ impl Default for Config {
             database_pool_size: 8,
             database_timeout_secs: 5,
             secret_key: None,
+            secret_key_file: None,
+            secret_keys_previous: Vec::new(),
             trusted_proxies: Vec::new(),
             body_limit_bytes: 64 * 1024,
             http_workers: None,
@@ -234,6 +244,21 @@ mod tests {
             assert_eq!(config.database_url(), "postgres://db/phonebase");
             assert!(config.is_trusted_proxy("10.1.2.3".parse().unwrap()));
             assert!(!config.is_trusted_proxy("11.1.2.3".parse().unwrap()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let (current, old) = ("ab".repeat(32), "cd".repeat(32));
+            jail.set_env("PHONEBASE_SECRET_KEY", &current);
+            jail.set_env("PHONEBASE_SECRET_KEYS_PREVIOUS", format!("[{old}]"));
+            jail.set_env("PHONEBASE_SECRET_KEY_FILE", "/run/secrets/phonebase");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.secret_key.as_deref(), Some(current.as_str()));
+            assert_eq!(config.secret_keys_previous, vec![old]);
+            assert_eq!(config.secret_key_file, Some(PathBuf::from("/run/secrets/phonebase")));
             Ok(())
         });
     }

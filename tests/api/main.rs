@@ -12,6 +12,7 @@ mod import;
 mod legacy_sdk;
 mod limits;
 mod outbox;
+mod secrets;
 mod sms;
 mod templates;
 mod users;
