@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod leancloud;
+pub mod reports;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod captchas;
 pub mod codes;
+pub mod delivery;
 pub mod imports;
 pub mod instance;
 pub mod messages;

@@ -74,6 +74,10 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// Where captcha answers come from (default: the CSPRNG, whose answers a test cannot know).
     pub captcha_text: Option<Arc<dyn CaptchaText>>,
+    /// `[[delivery.providers]]` (default: none, the development sink).
+    pub providers: Vec<phonebase::config::ProviderConfig>,
+    /// Circuit breaker: (failures that open it, seconds it stays open).
+    pub breaker: Option<(u32, u64)>,
 }
 
 pub struct TestApp {
@@ -100,6 +104,11 @@ pub fn config(db: &TestDb, options: &Options) -> Config {
         ..Config::default()
     };
     config.delivery.worker = !options.no_worker;
+    config.delivery.providers = options.providers.clone();
+    if let Some((failures, open_secs)) = options.breaker {
+        config.delivery.breaker_failures = failures;
+        config.delivery.breaker_open_secs = open_secs;
+    }
     config.delivery.poll_interval_ms = 50;
     config.maintenance.purge_interval_secs = 0;
     config

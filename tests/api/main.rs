@@ -5,6 +5,7 @@ mod auth;
 mod captcha;
 mod concurrency;
 mod console;
+mod delivery;
 mod helpers;
 mod import;
 mod legacy_sdk;
