@@ -222,7 +222,7 @@ impl Worker {
         blocking(move || {
             let now = core.clock.now_naive();
             let mut conn = core.pool().get()?;
-            store::write_tx(&mut *conn, |c| -> anyhow::Result<()> {
+            store::write_tx(&mut conn, |c| -> anyhow::Result<()> {
                 let (provider, providers, latency_ms, result) = match verdict {
                     Verdict::Fail(error) => {
                         tracing::warn!(message = %row.id, attempts = row.attempts, %error, "message failed");
