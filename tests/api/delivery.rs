@@ -505,3 +505,50 @@ async fn aliyun_and_tencent_reports_need_the_token_and_may_come_first() {
     assert_eq!(answer2, answer);
     assert_eq!(wait_status(&app, "+8613800138051", "failed").await.id, message.id);
 }
+
+#[tokio::test]
+async fn the_app_owner_maps_templates_over_rest_with_the_master_key() {
+    let db = TestDb::new();
+    let aliyun = MockServer::start().await;
+    let seen = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let seen_in = seen.clone();
+    mount(
+        &aliyun,
+        "/",
+        aliyun_fake(move |params| {
+            *seen_in.lock().unwrap() = params.clone();
+            ResponseTemplate::new(200).set_body_json(json!({"Code": "OK", "Message": "OK", "BizId": "biz-r", "RequestId": "r"}))
+        }),
+    )
+    .await;
+    let app = TestApp::spawn_with(&db, Options { providers: vec![aliyun_config(&aliyun, 1)], ..Default::default() }).await;
+    let mapping = json!({"text": "builtin:verification", "code": "SMS_OWN", "params": ["code=code", "product=name"], "signName": "店"});
+    let path = "/1.1/sms/providers/aliyun/mappings";
+    let (status, _) = send(app.signed(reqwest::Method::PUT, path, false).json(&mapping)).await;
+    assert_eq!(status, 403, "the app key may not");
+    let (status, body) = send(app.signed(reqwest::Method::PUT, path, true).json(&mapping)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["code"].as_str(), body["allApps"].as_bool()), (Some("SMS_OWN"), Some(false)));
+    let (status, _) = send(app.signed(reqwest::Method::PUT, "/1.1/sms/providers/nobody/mappings", true).json(&mapping)).await;
+    assert_eq!(status, 400);
+    let (status, _) = send(app.signed(reqwest::Method::PUT, path, true).json(&json!({"text": "builtin:nope", "code": "X"}))).await;
+    assert_eq!(status, 400);
+
+    let (status, list) = send(app.signed(reqwest::Method::GET, "/1.1/sms/providers", true)).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["results"][0]["name"], "aliyun");
+    assert_eq!(list["results"][0]["mappings"][0]["params"], json!(["code=code", "product=name"]));
+
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138060"})).await.0, 200);
+    wait_status(&app, "+8613800138060", "sent").await;
+    let params = seen.lock().unwrap().clone();
+    assert_eq!((params["TemplateCode"].as_str(), params["SignName"].as_str()), ("SMS_OWN", "店"));
+    let template_param: Value = serde_json::from_str(&params["TemplateParam"]).unwrap();
+    assert_eq!(template_param["product"], "Testapp");
+
+    let delete = format!("{path}?text=builtin:verification");
+    assert_eq!(send(app.signed(reqwest::Method::DELETE, &delete, true)).await.0, 200);
+    assert_eq!(send(app.signed(reqwest::Method::DELETE, &delete, true)).await.0, 404);
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "13800138061"})).await;
+    assert_eq!(status, 400, "no mapping left: refused, {body}");
+}
