@@ -110,6 +110,11 @@ enum ProviderCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Each provider's attempts, outcomes and mean latency over the last hours.
+    Stats {
+        #[arg(long, default_value_t = 1)]
+        hours: i64,
+    },
     /// Send one message through one provider now (not through the outbox) and print its answer.
     Test {
         provider: String,
@@ -185,6 +190,25 @@ async fn provider_command(config: &Config, command: ProviderCommand) -> anyhow::
                         v["params"]
                     );
                 }
+            }
+            Ok(())
+        }
+        ProviderCommand::Stats { hours } => {
+            let since = core.clock.now_naive() - chrono::TimeDelta::hours(hours);
+            let health = tokio::task::spawn_blocking(move || core.provider_health(since)).await??;
+            for h in health {
+                let ok = if h.attempts > 0 { 100 * h.accepted / h.attempts } else { 100 };
+                println!(
+                    "{}  attempts {}  accepted {} ({ok}%)  delivered {}  undelivered {}  retried {}  failed {}  mean {} ms",
+                    h.provider,
+                    h.attempts,
+                    h.accepted,
+                    h.delivered,
+                    h.undelivered,
+                    h.retries,
+                    h.failed,
+                    h.mean_latency_ms
+                );
             }
             Ok(())
         }

@@ -328,6 +328,61 @@ impl Core {
     }
 }
 
+/// One provider's record over a window: attempts by outcome and their mean latency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderHealth {
+    pub provider: String,
+    pub attempts: i64,
+    /// Accepted (`sent`, later `delivered`/`undelivered` by reports, or `delivered` at once).
+    pub accepted: i64,
+    pub delivered: i64,
+    pub undelivered: i64,
+    /// Retryable failures (the message went on to the next provider).
+    pub retries: i64,
+    /// Final failures.
+    pub failed: i64,
+    pub mean_latency_ms: i64,
+}
+
+impl Core {
+    /// Each configured provider's attempts since `since` (the console's and the CLI's health view).
+    pub fn provider_health(&self, since: chrono::NaiveDateTime) -> Result<Vec<ProviderHealth>> {
+        let mut conn = self.conn()?;
+        let stats = store::delivery::attempt_stats(&mut conn, since)?;
+        let mut out: Vec<ProviderHealth> = self
+            .options
+            .routes
+            .iter()
+            .map(|r| ProviderHealth { provider: r.name.clone(), ..Default::default() })
+            .collect();
+        let mut latency: BTreeMap<String, i64> = BTreeMap::new();
+        for (provider, outcome, count, latency_sum) in stats {
+            let Some(h) = out.iter_mut().find(|h| h.provider == provider) else { continue };
+            h.attempts += count;
+            *latency.entry(provider).or_default() += latency_sum;
+            match outcome.as_str() {
+                "sent" => h.accepted += count,
+                "delivered" => {
+                    h.accepted += count;
+                    h.delivered += count;
+                }
+                "undelivered" => {
+                    h.accepted += count;
+                    h.undelivered += count;
+                }
+                "retry" => h.retries += count,
+                _ => h.failed += count,
+            }
+        }
+        for h in &mut out {
+            if h.attempts > 0 {
+                h.mean_latency_ms = latency.get(&h.provider).copied().unwrap_or_default() / h.attempts;
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn mapping_from_row(row: store::delivery::MappingRow) -> Result<Mapping> {
     let params = serde_json::from_str(&row.params)
         .map_err(|e| Error::Internal(anyhow::anyhow!("mapping {} has unreadable parameters: {e}", row.id)))?;

@@ -297,6 +297,11 @@ async fn a_throttled_provider_fails_over_to_the_next() {
     assert_eq!(body["SignName"], "小卖部");
     let code = body["TemplateParamSet"][0].as_str().unwrap().to_string();
     assert_eq!(app.verify_code(&code, "13800138010").await.0, 200);
+
+    let health = app.core.provider_health(app.core.clock.now_naive() - TimeDelta::hours(1)).unwrap();
+    let of = |name: &str| health.iter().find(|h| h.provider == name).unwrap().clone();
+    assert_eq!((of("aliyun").attempts, of("aliyun").retries, of("aliyun").accepted), (1, 1, 0));
+    assert_eq!((of("tencent").attempts, of("tencent").accepted), (1, 1));
 }
 
 #[tokio::test]
@@ -517,11 +522,13 @@ async fn the_app_owner_maps_templates_over_rest_with_the_master_key() {
         "/",
         aliyun_fake(move |params| {
             *seen_in.lock().unwrap() = params.clone();
-            ResponseTemplate::new(200).set_body_json(json!({"Code": "OK", "Message": "OK", "BizId": "biz-r", "RequestId": "r"}))
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Code": "OK", "Message": "OK", "BizId": "biz-r", "RequestId": "r"}))
         }),
     )
     .await;
-    let app = TestApp::spawn_with(&db, Options { providers: vec![aliyun_config(&aliyun, 1)], ..Default::default() }).await;
+    let app =
+        TestApp::spawn_with(&db, Options { providers: vec![aliyun_config(&aliyun, 1)], ..Default::default() }).await;
     let mapping = json!({"text": "builtin:verification", "code": "SMS_OWN", "params": ["code=code", "product=name"], "signName": "店"});
     let path = "/1.1/sms/providers/aliyun/mappings";
     let (status, _) = send(app.signed(reqwest::Method::PUT, path, false).json(&mapping)).await;
@@ -529,9 +536,11 @@ async fn the_app_owner_maps_templates_over_rest_with_the_master_key() {
     let (status, body) = send(app.signed(reqwest::Method::PUT, path, true).json(&mapping)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["code"].as_str(), body["allApps"].as_bool()), (Some("SMS_OWN"), Some(false)));
-    let (status, _) = send(app.signed(reqwest::Method::PUT, "/1.1/sms/providers/nobody/mappings", true).json(&mapping)).await;
+    let (status, _) =
+        send(app.signed(reqwest::Method::PUT, "/1.1/sms/providers/nobody/mappings", true).json(&mapping)).await;
     assert_eq!(status, 400);
-    let (status, _) = send(app.signed(reqwest::Method::PUT, path, true).json(&json!({"text": "builtin:nope", "code": "X"}))).await;
+    let (status, _) =
+        send(app.signed(reqwest::Method::PUT, path, true).json(&json!({"text": "builtin:nope", "code": "X"}))).await;
     assert_eq!(status, 400);
 
     let (status, list) = send(app.signed(reqwest::Method::GET, "/1.1/sms/providers", true)).await;
@@ -551,4 +560,39 @@ async fn the_app_owner_maps_templates_over_rest_with_the_master_key() {
     assert_eq!(send(app.signed(reqwest::Method::DELETE, &delete, true)).await.0, 404);
     let (status, body) = app.request_code(json!({"mobilePhoneNumber": "13800138061"})).await;
     assert_eq!(status, 400, "no mapping left: refused, {body}");
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_send_each_message_once() {
+    let db = TestDb::new();
+    let twilio = MockServer::start().await;
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    mount(
+        &twilio,
+        TWILIO_PATH,
+        twilio_fake(move |params| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(params["To"].clone());
+            ResponseTemplate::new(201).set_body_json(json!({"sid": format!("SM{}", seen.len()), "status": "queued"}))
+        }),
+    )
+    .await;
+    let options = || Options { providers: vec![twilio_config(&twilio, 1)], ..Default::default() };
+    let first = TestApp::spawn_with(&db, options()).await;
+    let second = first.another_instance(&db, options()).await;
+    no_limits(&first);
+    let phones: Vec<String> = (0..12).map(|i| format!("138001381{i:02}")).collect();
+    for (i, phone) in phones.iter().enumerate() {
+        let app = if i % 2 == 0 { &first } else { &second };
+        assert_eq!(app.request_code(json!({"mobilePhoneNumber": phone})).await.0, 200);
+    }
+    for phone in &phones {
+        wait_status(&first, &format!("+86{phone}"), "sent").await;
+    }
+    let mut sent = bodies.lock().unwrap().clone();
+    sent.sort();
+    let mut expected: Vec<String> = phones.iter().map(|p| format!("+86{p}")).collect();
+    expected.sort();
+    assert_eq!(sent, expected, "each message once, by one of the instances");
 }
