@@ -263,6 +263,12 @@ impl ProviderConfig {
                     if c != "sms" && c != "voice" {
                         return Err(format!("provider {name}: unknown channel {c:?} (sms or voice)"));
                     }
+                    if c == "voice" && !matches!(self.kind, ProviderKind::Twilio | ProviderKind::Sink) {
+                        return Err(format!(
+                            "provider {name}: voice through {} is not supported yet",
+                            self.kind.as_str()
+                        ));
+                    }
                 }
                 Ok(())
             }

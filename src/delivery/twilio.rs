@@ -1,5 +1,6 @@
 //! Twilio Programmable Messaging: a form POST of the rendered text with HTTP Basic auth, a status
-//! callback, and the check of `X-Twilio-Signature` on that callback.
+//! callback, and the check of `X-Twilio-Signature` on that callback. Voice codes (a provider with
+//! `channels = ["sms", "voice"]`) are calls that read the text (`Calls.json` with TwiML `<Say>`).
 
 use std::time::Duration;
 
@@ -44,10 +45,10 @@ pub fn check_signature(auth_token: &str, url: &str, params: &[(String, String)],
 /// none.
 pub fn parse_status(params: &[(String, String)]) -> Option<Report> {
     let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let sid = get("MessageSid").or_else(|| get("SmsSid"))?;
-    let delivered = match get("MessageStatus").or_else(|| get("SmsStatus"))? {
-        "delivered" | "read" => true,
-        "undelivered" | "failed" | "canceled" => false,
+    let sid = get("MessageSid").or_else(|| get("SmsSid")).or_else(|| get("CallSid"))?;
+    let delivered = match get("MessageStatus").or_else(|| get("SmsStatus")).or_else(|| get("CallStatus"))? {
+        "delivered" | "read" | "completed" => true,
+        "undelivered" | "failed" | "canceled" | "busy" | "no-answer" => false,
         _ => return None,
     };
     let code = get("ErrorCode").filter(|c| !c.is_empty()).map(str::to_string);
@@ -69,18 +70,28 @@ impl Twilio {
     }
 
     async fn send_sms(&self, message: &Outgoing) -> Result<Outcome, SendError> {
-        let mut form = vec![("To", message.to.as_str()), ("Body", message.text.as_str())];
+        let voice = message.channel == "voice";
+        let twiml;
+        let mut form = vec![("To", message.to.as_str())];
+        if voice {
+            let language = if message.text.chars().any(|c| c > '\u{2e80}') { "zh-CN" } else { "en-US" };
+            twiml = format!("<Response><Say language=\"{language}\">{}</Say></Response>", xml_escape(&message.text));
+            form.push(("Twiml", &twiml));
+        } else {
+            form.push(("Body", &message.text));
+        }
         match (&self.messaging_service_sid, &self.from) {
-            (Some(service), _) => form.push(("MessagingServiceSid", service)),
-            (None, Some(from)) => form.push(("From", from)),
-            (None, None) => return Err(SendError::permanent(format!("{}: no From number", self.name))),
+            (Some(service), _) if !voice => form.push(("MessagingServiceSid", service)),
+            (_, Some(from)) => form.push(("From", from)),
+            _ => return Err(SendError::permanent(format!("{}: no From number", self.name))),
         }
         if let Some(callback) = &self.status_callback {
             form.push(("StatusCallback", callback));
         }
+        let resource = if voice { "Calls" } else { "Messages" };
         let response = self
             .client
-            .post(format!("{}/2010-04-01/Accounts/{}/Messages.json", self.endpoint, self.account_sid))
+            .post(format!("{}/2010-04-01/Accounts/{}/{resource}.json", self.endpoint, self.account_sid))
             .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
             .form(&form)
             .send()
@@ -104,6 +115,10 @@ impl Twilio {
         let e = if transient { SendError::transient(error) } else { SendError::permanent(error) };
         Err(e.with_code(code))
     }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
 }
 
 impl Sender for Twilio {

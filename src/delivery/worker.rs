@@ -178,13 +178,18 @@ impl Worker {
         };
         let name = chosen.route.name.clone();
         let Some(provider) = self.providers.get(&name) else {
+            self.breaker.neutral(&name);
             return Ok(Verdict::Fail(format!("provider {name} is not configured in this instance")));
         };
         let template = match &chosen.mapping {
             None => None,
             Some(mapping) => Some(TemplateCall {
                 code: mapping.template_code.clone(),
-                params: mapping.render(&vars).map_err(|e| anyhow::anyhow!("{e}"))?,
+                params: mapping.render(&vars).map_err(|e| {
+                    // A probe that never happened must not keep the circuit half-open.
+                    self.breaker.neutral(&name);
+                    anyhow::anyhow!("{e}")
+                })?,
                 sign_name: mapping
                     .sign_name
                     .clone()

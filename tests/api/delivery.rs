@@ -596,3 +596,30 @@ async fn two_instances_on_one_database_send_each_message_once() {
     expected.sort();
     assert_eq!(sent, expected, "each message once, by one of the instances");
 }
+
+#[tokio::test]
+async fn voice_codes_go_to_a_provider_with_a_voice_channel() {
+    let db = TestDb::new();
+    let twilio = MockServer::start().await;
+    let twiml = Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = twiml.clone();
+    mount(&twilio, "/2010-04-01/Accounts/AC123/Calls.json", move |request: &Request| {
+        let params = form(request);
+        *seen.lock().unwrap() = params.get("Twiml").cloned().unwrap_or_default();
+        ResponseTemplate::new(201).set_body_json(json!({"sid": "CA1", "status": "queued"}))
+    })
+    .await;
+    let mut voice = twilio_config(&twilio, 1);
+    voice.channels = vec!["sms".into(), "voice".into()];
+    let app = TestApp::spawn_with(&db, Options { providers: vec![voice], ..Default::default() }).await;
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138070", "smsType": "voice"})).await.0, 200);
+    let message = wait_status(&app, "+8613800138070", "sent").await;
+    assert_eq!((message.channel.as_str(), message.provider_id.as_deref()), ("voice", Some("CA1")));
+    let said = twiml.lock().unwrap().clone();
+    assert!(said.starts_with("<Response><Say language=\"zh-CN\">"), "{said}");
+    assert_eq!(app.verify_code(&code_in(&said), "13800138070").await.0, 200);
+    // The call's status callback closes it.
+    let answer = twilio_callback(&app, TWILIO_TOKEN, &[("CallSid", "CA1"), ("CallStatus", "completed")]).await;
+    assert_eq!(answer.0, 200);
+    wait_status(&app, "+8613800138070", "delivered").await;
+}
