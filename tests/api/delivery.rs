@@ -623,3 +623,34 @@ async fn voice_codes_go_to_a_provider_with_a_voice_channel() {
     assert_eq!(answer.0, 200);
     wait_status(&app, "+8613800138070", "delivered").await;
 }
+
+#[tokio::test]
+async fn provider_test_sends_one_message_and_tells_the_answer() {
+    let db = TestDb::new();
+    let (aliyun, twilio) = (MockServer::start().await, MockServer::start().await);
+    mount(&aliyun, "/", aliyun_fake(aliyun_ok("biz-test"))).await;
+    mount(
+        &twilio,
+        TWILIO_PATH,
+        twilio_fake(|_| {
+            ResponseTemplate::new(400).set_body_json(
+                json!({"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}),
+            )
+        }),
+    )
+    .await;
+    let options =
+        Options { providers: vec![aliyun_config(&aliyun, 1), twilio_config(&twilio, 2)], ..Default::default() };
+    let config = crate::helpers::config(&db, &options);
+    let app = TestApp::spawn_with(&db, options).await;
+
+    let refused = phonebase::delivery::test_send(&config, &app.core, "aliyun", "+8613800138080", None).await;
+    assert!(refused.unwrap_err().to_string().contains("map the built-in verification text first"));
+    map(&app, "aliyun", "SMS_T", &["code=code"]);
+    let answer = phonebase::delivery::test_send(&config, &app.core, "aliyun", "+8613800138080", None).await.unwrap();
+    assert!(answer.starts_with("accepted by aliyun") && answer.ends_with("provider message id biz-test"), "{answer}");
+    let answer = phonebase::delivery::test_send(&config, &app.core, "twilio", "+8613800138080", None).await.unwrap();
+    assert!(answer.contains("permanent") && answer.contains("(code 21211)"), "{answer}");
+    assert!(phonebase::delivery::test_send(&config, &app.core, "nobody", "+8613800138080", None).await.is_err());
+    assert!(messages(&app).is_empty(), "nothing goes through the outbox");
+}
