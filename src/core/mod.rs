@@ -14,6 +14,7 @@ pub mod operators;
 pub mod passwords;
 pub mod phone;
 pub mod review;
+pub mod routing;
 pub mod secrets;
 pub mod sessions;
 pub mod templates;
@@ -40,6 +41,8 @@ pub struct CoreOptions {
     pub password_concurrency: usize,
     /// Where captcha answers come from (the CSPRNG, but in tests).
     pub captcha_text: Arc<dyn captcha::CaptchaText>,
+    /// The providers messages may go out through (routing only; the senders live in `delivery`).
+    pub routes: Vec<routing::Route>,
 }
 
 impl Default for CoreOptions {
@@ -49,6 +52,7 @@ impl Default for CoreOptions {
             message_retention: chrono::TimeDelta::days(30),
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             captcha_text: Arc::new(captcha::RandomText),
+            routes: vec![routing::Route::sink()],
         }
     }
 }
