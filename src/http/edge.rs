@@ -177,6 +177,8 @@ const REDACTED: &str = "[redacted]";
 pub fn redacted_target(uri: &Uri) -> String {
     let mut out = String::with_capacity(uri.path().len() + 16);
     let mut mask_next = false;
+    // The two segments before this one: `/delivery/reports/<provider>/<token>` carries a secret.
+    let mut before: [String; 2] = Default::default();
     for (i, segment) in uri.path().split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -186,12 +188,14 @@ pub fn redacted_target(uri: &Uri) -> String {
         }
         let decoded = String::from_utf8_lossy(&percent_decoded(segment)).into_owned();
         let digits = decoded.len() >= 4 && decoded.bytes().all(|b| b.is_ascii_digit());
-        if mask_next || digits {
+        let report_token = before[0] == "reports";
+        if mask_next || digits || report_token {
             out.push_str(REDACTED);
         } else {
             out.push_str(segment);
         }
         mask_next = CODE_SEGMENTS.contains(&decoded.as_str());
+        before = [std::mem::take(&mut before[1]), decoded];
     }
     if let Some(query) = uri.query() {
         out.push('?');
@@ -352,6 +356,8 @@ mod tests {
         assert_eq!(t("/pb//1.1//verifyMobilePhone//12"), "/pb//1.1//verifyMobilePhone//[redacted]");
         assert_eq!(t("/1.1/verify%53msCode/1"), "/1.1/verify%53msCode/[redacted]");
         assert_eq!(t("/v1/codes/123456"), "/v1/codes/[redacted]");
+        assert_eq!(t("/delivery/reports/aliyun-cn/s3cr3t-token"), "/delivery/reports/aliyun-cn/[redacted]");
+        assert_eq!(t("/delivery/reports/twilio"), "/delivery/reports/twilio");
         assert_eq!(t("/1.1/captchaImage?appId=x&token=secret"), "/1.1/captchaImage?appId=[redacted]&token=[redacted]");
         assert_eq!(t("/1.1/users/5f0a1b2c3d4e5f6a7b8c9d0e"), "/1.1/users/5f0a1b2c3d4e5f6a7b8c9d0e");
         assert_eq!(t("/x?weird%00key=1&novalue"), "/x?[redacted]&[redacted]");

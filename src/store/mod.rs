@@ -81,7 +81,10 @@ impl DbTarget {
 
     fn connect(&self) -> Result<DbConn, diesel::ConnectionError> {
         match self.backend {
-            Backend::Postgres => Ok(DbConn::Postgres(diesel::PgConnection::establish(&self.location)?)),
+            Backend::Postgres => {
+                init_tls_library();
+                Ok(DbConn::Postgres(diesel::PgConnection::establish(&self.location)?))
+            }
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.location)?;
                 // busy_timeout first: the others may already need the lock (see rust-stack notes).
@@ -97,6 +100,16 @@ impl DbTarget {
             }
         }
     }
+}
+
+/// Initialises the OpenSSL that libpq uses for TLS to PostgreSQL, without its exit-time cleanup.
+/// Call before the process opens its first PostgreSQL connection (every connection made here
+/// does). Why: with OpenSSL's `atexit` handler, a process that exits while another thread still
+/// holds a TLS connection to the server (a pool's connections, a worker) could crash in that
+/// cleanup (SIGSEGV at exit, seen in test runs). rust-openssl's own `init` sets
+/// `OPENSSL_INIT_NO_ATEXIT` for this reason.
+pub fn init_tls_library() {
+    openssl_sys::init();
 }
 
 /// r2d2 manager that builds the variant the URL names.

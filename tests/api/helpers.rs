@@ -38,6 +38,7 @@ impl TestDb {
         match std::env::var("PHONEBASE_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!("phonebase_test_{}", uuid::Uuid::new_v4().simple());
+                phonebase::store::init_tls_library();
                 let mut admin = PgConnection::establish(&admin_url).expect("PHONEBASE_TEST_DATABASE_URL reachable");
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
                 let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("URL with a database name");
