@@ -316,11 +316,14 @@ run_wrk() {
     sampler=$!
   fi
   cpu0=$(server_cpu_ticks)
+  # Peak RSS of this run alone: writing 5 to clear_refs resets the kernel's high-water mark.
+  echo 5 > "/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
   log "$BACKEND $kind $scenario c=$conns t=$threads ${secs}s"
   env "${env[@]}" timeout -k 5 $((secs + 30)) \
     wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout "${WRK_TIMEOUT}s" --latency \
     -s "$HERE/lua/$script.lua" "http://127.0.0.1:$PORT" > "$base.txt" 2>&1 || rc=$?
   cpu1=$(server_cpu_ticks)
+  local hwm_kb; hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || true)
   local waits='{}'
   if [ -n "$sampler" ]; then
     wait "$sampler" 2>/dev/null || true
@@ -339,12 +342,13 @@ run_wrk() {
   jq -c --arg backend "$BACKEND" --arg kind "$kind" --arg scenario "$scenario" \
      --argjson conns "$conns" --argjson rep "$rep" --argjson secs "$secs" \
      --argjson cpu "$(( cpu1 - cpu0 ))" --argjson tck "$CLK_TCK" --arg raw "$(basename "$base").txt" \
-     --argjson waits "$waits" '
+     --argjson waits "$waits" --argjson hwm_kb "${hwm_kb:-null}" '
     . as $r
     | ($r.statuses | if type == "object" then . else {} end) as $st
     | ([$st | to_entries[] | select(.key | test("^2")) | .value] | add // 0) as $ok2xx
     | $r + {backend: $backend, kind: $kind, scenario: $scenario, conns: $conns, rep: $rep,
             secs: $secs, raw: $raw, pg_waits: $waits,
+            peak_rss_mib: (if $hwm_kb == null then null else ($hwm_kb / 1024 | round) end),
             srv_cpu: (($cpu / $tck) / ($r.duration_us / 1e6)),
             ok: $ok2xx,
             non2xx: (if ($st | length) > 0 then ($r.requests - $ok2xx) else $r.errors.status end)}
@@ -754,10 +758,11 @@ report() {
     echo "Columns: **vs /date** = endpoint req/s ÷ /date req/s at the same connections on the same server"
     echo "(1/N: one request costs about N /date requests); **max** = slowest response (raw);"
     echo "**non-2xx** = responses that were not 2xx; **ok** (verify) = codes accepted (200) ÷ responses;"
-    echo "**srv CPU** = server CPU time ÷ wall time, in cores (wrk shares the same $M_NPROC cores)."
+    echo "**srv CPU** = server CPU time ÷ wall time, in cores (wrk shares the same $M_NPROC cores);"
+    echo "**peak RSS** = the server's highest resident memory during the run (MiB; VmHWM, reset before each run)."
     echo
-    echo "| backend | endpoint | conns | req/s | p50 ms | p99 ms | max ms | vs /date | non-2xx | srv CPU | notes |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| backend | endpoint | conns | req/s | p50 ms | p99 ms | max ms | vs /date | non-2xx | srv CPU | peak RSS | notes |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     jq -rs --arg backends "$M_BACKENDS" '
       def median: sort | if length == 0 then null
         elif length % 2 == 1 then .[(length - 1) / 2]
@@ -776,6 +781,7 @@ report() {
              rps: (map(.rps) | median), rps_min: (map(.rps) | min), rps_max: (map(.rps) | max),
              p50: (map(.latency_us.p50) | median), p99: (map(.latency_us.p99) | median),
              max: (map(.latency_us.max) | max), cpu: (map(.srv_cpu) | median),
+             rss: (map(.peak_rss_mib // empty) | max),
              requests: (map(.requests) | add), ok: (map(.ok) | add), non2xx: (map(.non2xx) | add),
              statuses: (map(.statuses | if type == "object" then to_entries[] else empty end)
                         | group_by(.key) | map({key: .[0].key, value: (map(.value) | add)}) | from_entries),
@@ -794,6 +800,7 @@ report() {
            else "-" end),
           ($r.non2xx | tostring),
           ($r.cpu | r2 | tostring),
+          (if $r.rss == null then "-" else ($r.rss | tostring) end),
           ([ (if $r.n > 1 then "req/s \($r.rps_min | round)–\($r.rps_max | round)" else empty end),
              (if $r.scenario == "verify" then "ok \($r.ok)/\($r.requests)" else empty end),
              (if $r.scenario == "phone" then "created (201) \($r.statuses["201"] // 0), logged in (200) \($r.statuses["200"] // 0)" else empty end),
@@ -834,7 +841,8 @@ report() {
       | ($x | map(select(.kind == "drain" and (.what | startswith("after request"))))) as $d
       | ($x | map(select(.kind == "drain" and (.sink < .issued)))) as $short
       | ($x | map(select(.kind == "gen"))) as $g
-      | ($x | map(select(.kind == "server")) | .[0].peak_rss_kb // 0) as $rss
+      | ([($x | map(select(.kind == "server")) | .[0].peak_rss_kb // 0),
+          ($x | map(.peak_rss_mib // 0 | . * 1024) | max // 0)] | max) as $rss
       | (if ($d | length) > 0 then
            "- \($b): after each request run the outbox needed \($d | map(.wait_s) | median) s (median; max \($d | map(.wait_s) | max) s, \($d | length) runs) to put every issued code into the sink"
          else empty end),
@@ -844,7 +852,7 @@ report() {
         (if ($g | length) > 0 then
            "- \($b): \($g | length) generation run(s) for the verify pool, \($g | map(.secs) | add) s in all, \($g | map(.ok) | add) codes issued at \($g | map(.rps) | median | round) req/s (median) with requests spread over \($apps) apps at c=\($g[0].conns), \($g | map(.non2xx) | add) non-2xx"
          else empty end),
-        "- \($b): server peak RSS \($rss / 1024 | round) MiB"
+        "- \($b): server peak RSS \($rss / 1024 | round) MiB (the highest of the measured and generation runs)"
     ' "$RESULTS"
     local waits
     waits=$(jq -rs '
