@@ -13,6 +13,7 @@ mod import;
 mod legacy_sdk;
 mod limits;
 mod outbox;
+mod schema;
 mod secrets;
 mod sms;
 mod templates;
