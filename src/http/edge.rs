@@ -220,13 +220,25 @@ fn plain_key(key: &str) -> bool {
 /// ([`redacted_target`]) and the client taken from the socket (forwarded headers are anyone's).
 pub struct RedactedRootSpan;
 
+/// Headers that name the app (LeanCloud's and its legacy spellings).
+const APP_ID_HEADERS: &[&str] = &["x-lc-id", "x-avoscloud-application-id", "x-uluru-application-id"];
+
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
         let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
         let client = request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+        // The app a request speaks for, where a header names it (an id, not a secret).
+        let app_id = APP_ID_HEADERS
+            .iter()
+            .find_map(|h| request.headers().get(*h))
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or("");
         tracing::info_span!(
             "HTTP request",
+            event = tracing::field::Empty,
+            app_id = %app_id,
             http.method = %request.method(),
             http.target = %redacted_target(request.uri()),
             http.client_ip = %client,
@@ -240,6 +252,13 @@ impl RootSpanBuilder for RedactedRootSpan {
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        // A stable name for what was asked: the method and the route's pattern (ids and codes
+        // stay placeholders), or "unmatched".
+        if let Ok(response) = outcome {
+            let request = response.request();
+            let pattern = request.match_pattern().unwrap_or_else(|| "unmatched".into());
+            span.record("event", format!("{} {pattern}", request.method()));
+        }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
