@@ -253,7 +253,7 @@ impl Core {
 
     /// Takes the uniqueness locks of a user's identifiers (fixed order) and refuses taken ones.
     /// `except` is the user being changed, who may keep their own values.
-    fn claim_identifiers(
+    pub(super) fn claim_identifiers(
         &self,
         conn: &mut DbConn,
         app: &App,
@@ -345,6 +345,8 @@ impl Core {
         if let Credential::Password(p) = &credential {
             checked_password(Some(p))?;
         }
+        // Lazy migration: someone only the app's LeanCloud upstream knows is moved in first.
+        self.ensure_user_from_upstream(app, &id)?;
         let (key, not_found) = match &id {
             LoginId::Username(u) => (UserKey::Username(u), Error::UserNotFound),
             LoginId::Email(e) => (UserKey::Email(e), Error::EmailNotFound),
@@ -359,7 +361,7 @@ impl Core {
             other => other,
         };
         let mut conn = self.conn()?;
-        let Some(row) = self.user_row_by(&mut conn, app, key)? else {
+        let Some(mut row) = self.user_row_by(&mut conn, app, key)? else {
             if let Credential::Password(p) = &credential {
                 // An unknown user costs the same time as a wrong password.
                 self.passwords.verify(p, None);
@@ -393,7 +395,7 @@ impl Core {
         })?;
         drop(conn);
         let mut rehash = None;
-        let verified = match &credential {
+        let mut verified = match &credential {
             Credential::Password(p) => match self.passwords.check(p, row.password_hash.as_deref()) {
                 Check::Mismatch => false,
                 Check::Match => true,
@@ -412,6 +414,14 @@ impl Core {
                 }
             }
         };
+        if !verified
+            && let Credential::Password(p) = &credential
+            && let Some(updated) = self.password_from_upstream(app, &row, &id, p)?
+        {
+            // Lazy migration: the password is still LeanCloud's and LeanCloud has a newer one.
+            row = updated;
+            verified = true;
+        }
         if !verified {
             return Err(match credential {
                 Credential::Password(_) => Error::WrongPassword,
@@ -565,6 +575,8 @@ impl Core {
             checked_password(Some(p))?;
         }
         self.verify_code(app, &phone.phone, code, Purpose::POSSESSION)?;
+        // Lazy migration: the number's owner at the app's LeanCloud upstream, never a second account.
+        self.ensure_user_from_upstream(app, &LoginId::Phone(phone.phone.clone()))?;
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         let existing = store::write_tx(&mut conn, |conn| -> Result<Option<SignedIn>> {
@@ -601,6 +613,8 @@ impl Core {
 
     /// Sends the code of a user flow to an existing user's number (213 when nobody has it).
     pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, origin: Origin) -> Result<()> {
+        // Lazy migration: the number's owner at the app's LeanCloud upstream (counted as a send).
+        self.ensure_phone_for_code(app, &phone, &origin.client_ip)?;
         let row = {
             let mut conn = self.conn()?;
             self.user_row_by(&mut conn, app, UserKey::Phone(phone.e164()))?.ok_or(Error::PhoneNotFound)?

@@ -220,6 +220,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_upstreams (app_id) {
+        app_id -> Text,
+        server_url -> Text,
+        upstream_app_id -> Text,
+        app_key_sealed -> Binary,
+        master_key_sealed -> Binary,
+        until_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -246,5 +258,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     operators,
     operator_sessions,
     operator_failures,
-    imported_users
+    imported_users,
+    app_upstreams
 );

@@ -12,4 +12,5 @@ mod limits;
 mod outbox;
 mod sms;
 mod templates;
+mod upstream;
 mod users;
