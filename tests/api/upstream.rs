@@ -82,7 +82,7 @@ impl TestApp {
 
 #[tokio::test]
 async fn users_only_upstream_log_in_with_their_passwords_and_keep_their_ids() {
-    let Pair { up, local, .. } = pair().await;
+    let Pair { up, local, _dbs } = pair().await;
     let ann = up
         .sign_up(json!({"username": "ann", "password": "pw-ann-1", "email": "Ann@Example.com",
                         "mobilePhoneNumber": "13800138201", "nickname": "A", "level": 3}))
@@ -127,7 +127,7 @@ async fn users_only_upstream_log_in_with_their_passwords_and_keep_their_ids() {
 
 #[tokio::test]
 async fn a_wrong_password_upstream_is_210_and_counts_toward_the_lockout() {
-    let Pair { up, local, .. } = pair().await;
+    let Pair { up, local, _dbs } = pair().await;
     let dan = up.sign_up(json!({"username": "dan", "password": "pw-dan-1"})).await;
     let (status, got) = local.login(json!({"username": "dan", "password": "wrong-1"})).await;
     assert_eq!((status, code(&got)), (400, Some(210)), "{got}");
@@ -174,7 +174,7 @@ fn import(app: &TestApp, records: &[Map<String, Value>], overwrite: bool) -> Imp
 
 #[tokio::test]
 async fn a_password_changed_upstream_after_the_import_works_and_the_final_import_keeps_the_move() {
-    let Pair { up, local, .. } = pair().await;
+    let Pair { up, local, _dbs } = pair().await;
     let id = "55a47496e4b05001a7732d01";
     let record = exported(id, "erin", "13800138211", "old-pw-1");
     // Both sides start from the same export (the upstream stands in for LeanCloud).
@@ -217,7 +217,7 @@ async fn a_password_changed_upstream_after_the_import_works_and_the_final_import
 
 #[tokio::test]
 async fn a_phone_signed_up_upstream_logs_in_by_sms_here_and_keeps_its_id() {
-    let Pair { up, local, .. } = pair().await;
+    let Pair { up, local, _dbs } = pair().await;
     let fay = up.phone_sign_up("13800138221", "+8613800138221", 1).await;
 
     // SMS login: the code request finds her upstream, then the code logs her in.
@@ -256,7 +256,7 @@ async fn a_phone_signed_up_upstream_logs_in_by_sms_here_and_keeps_its_id() {
 
 #[tokio::test]
 async fn upstream_lookups_of_numbers_count_against_the_send_limits() {
-    let Pair { local, .. } = pair().await;
+    let Pair { up: _up, local, _dbs } = pair().await;
     local.update_settings(json!({"limits": {"ip_per_hour": 2}}));
     for phone in ["13800138231", "13800138232"] {
         let (status, got) = local.post_json("/1.1/requestLoginSmsCode", json!({"mobilePhoneNumber": phone})).await;
@@ -270,7 +270,7 @@ async fn upstream_lookups_of_numbers_count_against_the_send_limits() {
 
 #[tokio::test]
 async fn an_upstream_session_token_keeps_the_client_signed_in() {
-    let Pair { up, local, .. } = pair().await;
+    let Pair { up, local, _dbs } = pair().await;
     let ivy = up.sign_up(json!({"username": "ivy", "password": "pw-ivy-1", "nickname": "I"})).await;
     let token = ivy["sessionToken"].as_str().unwrap();
 
@@ -384,7 +384,7 @@ async fn a_hung_or_gone_upstream_changes_nothing_for_local_users() {
 
 #[tokio::test]
 async fn after_the_until_date_or_when_off_nothing_is_asked() {
-    let Pair { up, local, .. } = pair().await;
+    let Pair { up, local, _dbs } = pair().await;
     up.sign_up(json!({"username": "jay", "password": "pw-jay-1"})).await;
     let jay_token = up.login(json!({"username": "jay", "password": "pw-jay-1"})).await.1["sessionToken"].clone();
 
