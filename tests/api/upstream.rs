@@ -465,3 +465,72 @@ async fn the_cli_sets_the_upstream_and_never_shows_its_keys() {
     let (ok, text) = cli(&["app", "update", &app.app.id, "--upstream-leancloud", "https://x.example.com"]);
     assert!(!ok, "all of the upstream's settings are needed: {text}");
 }
+
+#[tokio::test]
+async fn a_phonebase_answers_the_master_key_user_query() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let ann = app.sign_up(json!({"username": "ann", "password": "pw-ann-1", "email": "Ann@Example.com", "mobilePhoneNumber": "13800138251"})).await;
+    let query = |condition: Value, master: bool| {
+        let request = app.signed(Method::GET, "/1.1/users", master).query(&[("where", condition.to_string())]);
+        crate::helpers::send(request)
+    };
+    for condition in [
+        json!({"username": "ann"}),
+        json!({"email": "ann@example.com"}),
+        json!({"mobilePhoneNumber": {"$in": ["+8613800138251", "13800138251"]}}),
+        json!({"objectId": ann["objectId"]}),
+    ] {
+        let (status, got) = query(condition.clone(), true).await;
+        assert_eq!(status, 200, "{condition}: {got}");
+        let results = got["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1, "{condition}: {got}");
+        assert_eq!(results[0]["objectId"], ann["objectId"]);
+        assert!(results[0].get("sessionToken").is_none() && results[0].get("password").is_none(), "{got}");
+    }
+    let (status, got) = query(json!({"username": "nobody"}), true).await;
+    assert_eq!((status, got["results"].as_array().map(Vec::len)), (200, Some(0)));
+    // The app key may not list users; other conditions are refused clearly.
+    let (status, got) = query(json!({"username": "ann"}), false).await;
+    assert_eq!((status, code(&got)), (403, Some(119)), "{got}");
+    let (status, got) = query(json!({"nickname": "A"}), true).await;
+    assert_eq!((status, code(&got)), (400, Some(1)), "{got}");
+    let (status, got) = crate::helpers::send(app.signed(Method::GET, "/1.1/classes/_User?where=nope", true)).await;
+    assert_eq!((status, code(&got)), (400, Some(107)), "{got}");
+}
+
+#[tokio::test]
+async fn the_console_shows_and_edits_the_upstream_without_its_keys() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let (mut browser, csrf) = crate::console::signed_in(&app).await;
+    let page = format!("/console/apps/{}", app.app.id);
+    let (_, html, _) = browser.get(&page).await;
+    assert!(html.contains("id=\"no-upstream\""), "{html}");
+    let (status, _, location, _) = browser
+        .post(
+            &format!("{page}/upstream"),
+            &[
+                ("csrf", &csrf),
+                ("server_url", "https://abc.lc-cn-n1-shared.com"),
+                ("upstream_app_id", "lcAppId1"),
+                ("upstream_app_key", "SecretAppKey123"),
+                ("upstream_master_key", "SecretMasterKey456"),
+                ("until", "2027-01-12"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some(format!("{page}?notice=upstream").as_str())));
+    let (_, html, _) = browser.get(&page).await;
+    assert!(html.contains("https://abc.lc-cn-n1-shared.com") && html.contains("2027-01-12T00:00:00Z"), "{html}");
+    assert!(!html.contains("SecretAppKey123") && !html.contains("SecretMasterKey456"));
+    // A bad date is refused on the page; without the CSRF token nothing changes.
+    let (status, html, _, _) = browser.post(&format!("{page}/upstream"), &[("csrf", &csrf), ("until", "soon")]).await;
+    assert_eq!(status, 400, "{html}");
+    let (status, _, _, _) = browser.post(&format!("{page}/upstream"), &[("off", "1")]).await;
+    assert_ne!(status, 303);
+    assert!(app.core.upstream_status(&app.app.id).unwrap().is_some());
+    let (status, _, _, _) = browser.post(&format!("{page}/upstream"), &[("csrf", &csrf), ("off", "1")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(app.core.upstream_status(&app.app.id).unwrap(), None);
+}
