@@ -219,8 +219,11 @@ pub(crate) struct Upstream {
     guard: Guard,
     stats: UpstreamStats,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<String, (Instant, Option<Arc<Active>>)>>,
+    cache: Mutex<HashMap<String, CachedUpstream>>,
 }
+
+/// An app's upstream as last read (or that it has none), and when.
+type CachedUpstream = (Instant, Option<Arc<Active>>);
 
 impl Upstream {
     pub(crate) fn new(client: Option<Arc<dyn UpstreamClient>>, bounds: UpstreamBounds, cache_ttl: Duration) -> Self {
