@@ -245,6 +245,7 @@ impl Core {
                     attempts: 0,
                     created_at: now,
                     expires_at,
+                    origin_ip: Some(&req.origin.client_ip),
                 },
             )?;
             let text = composer.compose(&self.texts, &code, ttl)?;

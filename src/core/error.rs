@@ -22,8 +22,10 @@ pub enum Error {
     InvalidCode,
     #[error("username is missing or blank")]
     UsernameMissing,
-    #[error("password is missing or blank")]
+    #[error("password is missing or empty")]
     PasswordMissing,
+    #[error("a password must be a non-blank string")]
+    PasswordBlank,
     #[error("username has already been taken")]
     UsernameTaken,
     #[error("email has already been taken")]

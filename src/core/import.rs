@@ -281,6 +281,8 @@ fn row_identifiers(row: &UserRow) -> impl Iterator<Item = (&'static str, &str)> 
 
 enum TxError {
     Db(diesel::result::Error),
+    /// A rule of core refused or failed.
+    Core(Error),
     /// Dry run: the decisions, with every write rolled back.
     RolledBack(ImportReport),
 }
@@ -379,6 +381,7 @@ impl Importer {
                     _,
                 ))) if attempts < 3 => continue,
                 Err(TxError::Db(e)) => return Err(e.into()),
+                Err(TxError::Core(e)) => return Err(e),
             }
         }
     }
@@ -550,6 +553,13 @@ impl Run {
         store::imports::insert_users(conn, &inserts)?;
         for row in updates {
             store::users::update(conn, row)?;
+            if existing.get(&row.id).is_some_and(|u| u.password_hash != row.password_hash) {
+                // A password changed by the import: the one rule for password changes (every
+                // session ends; a session token of the export is adopted below).
+                self.core
+                    .password_changed(conn, &row.id, crate::core::users::PasswordChange::ByOther, now)
+                    .map_err(TxError::Core)?;
+            }
         }
         store::imports::put_records(conn, app_id, &replaced_records, &put)?;
         // A token already known (adopted before, or a collision) is not adopted twice.
@@ -579,6 +589,7 @@ impl From<TxError> for Error {
     fn from(e: TxError) -> Self {
         match e {
             TxError::Db(e) => e.into(),
+            TxError::Core(e) => e,
             TxError::RolledBack(_) => Error::Internal(anyhow::anyhow!("dry run rolled back")),
         }
     }

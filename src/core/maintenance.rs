@@ -34,6 +34,7 @@ impl Core {
         // Lockout looks back 30 minutes, code guesses an hour.
         let login_records = store::write_tx(&mut conn, |c| -> crate::core::Result<usize> {
             Ok(store::sessions::purge_failures_before(c, now - TimeDelta::hours(1))?
+                + store::attempts::purge_before(c, now - TimeDelta::hours(1))?
                 + store::codes::purge_guesses_before(c, now - TimeDelta::hours(2))?)
         })?;
         // Captchas count towards the per-address limits for a day.

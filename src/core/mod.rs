@@ -7,6 +7,7 @@ pub mod clock;
 pub mod codes;
 mod error;
 pub mod import;
+pub mod lockout;
 pub mod maintenance;
 pub mod operators;
 pub mod passwords;

@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 use rand::Rng;
 
 use super::apps::App;
+use super::lockout::{OPERATOR_SIGN_IN, operator_subject};
 use super::review::{Decision, Item, Kind};
 use super::secrets::ct_eq;
 use super::users::User;
@@ -17,9 +18,8 @@ use crate::store::{self, users::UserKey};
 /// A console session lasts this long after sign-in.
 pub const SESSION_HOURS: i64 = 12;
 const MAX_USERNAME_CHARS: usize = 64;
-/// Failed sign-ins of one operator name within `LOCKOUT_WINDOW_MINUTES` before it is locked.
-pub const MAX_FAILURES: i64 = 10;
-pub const LOCKOUT_WINDOW_MINUTES: i64 = 15;
+/// Failed sign-ins of one operator name within 15 minutes that lock it (`lockout::OPERATOR_SIGN_IN`).
+pub const MAX_FAILURES: usize = super::lockout::OPERATOR_SIGN_IN.limit;
 /// Shortest operator password: these accounts approve what every app's users receive.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -83,30 +83,22 @@ impl Core {
 
     /// Signs an operator in; returns the operator and a new session token. An unknown name costs
     /// the same time as a wrong password, and a name with `MAX_FAILURES` recent failures is locked
-    /// (known or not, so the lock tells nothing) until the window has passed.
+    /// (known or not, so the lock tells nothing) until 15 minutes after the last one. The check
+    /// runs under the same lockout rule as user logins ([`Core::guarded`]), so parallel guesses
+    /// get at most `MAX_FAILURES` checks.
     pub fn operator_sign_in(&self, username: &str, password: &str) -> Result<(Operator, String)> {
         let username = username.trim();
-        let now = self.clock.now_naive();
-        let mut conn = self.conn()?;
-        let since = now - TimeDelta::minutes(LOCKOUT_WINDOW_MINUTES);
-        if store::operators::failures_since(&mut conn, username, since)? >= MAX_FAILURES {
-            return Err(Error::AccountLocked);
-        }
-        let row = store::operators::find_by_name(&mut conn, username)?;
-        drop(conn);
-        if password.len() > super::passwords::MAX_PASSWORD_BYTES
-            || !self.passwords.verify(password, row.as_ref().map(|r| r.password_hash.as_str()))
-            || row.is_none()
-        {
+        let row = {
             let mut conn = self.conn()?;
-            let id = uuid::Uuid::now_v7().to_string();
-            store::write_tx(&mut conn, |c| store::operators::record_failure(c, &id, username, now))?;
-            return Err(Error::WrongPassword);
-        }
-        let row = row.ok_or(Error::WrongPassword)?;
+            store::operators::find_by_name(&mut conn, username)?
+        };
+        let check = || -> Result<Option<OperatorRow>> {
+            let right = password.len() <= super::passwords::MAX_PASSWORD_BYTES
+                && self.passwords.verify(password, row.as_ref().map(|r| r.password_hash.as_str()));
+            Ok(row.clone().filter(|_| right))
+        };
         let token = session_token();
-        let mut conn = self.conn()?;
-        store::write_tx(&mut conn, |conn| {
+        let signed_in = self.guarded(&operator_subject(username), &OPERATOR_SIGN_IN, check, |conn, now, row| {
             store::operators::insert_session(
                 conn,
                 &OperatorSessionRow {
@@ -116,9 +108,10 @@ impl Core {
                     created_at: now,
                     expires_at: now + TimeDelta::hours(SESSION_HOURS),
                 },
-            )
+            )?;
+            Ok(Operator { id: row.id, username: row.username })
         })?;
-        Ok((Operator { id: row.id, username: row.username }, token))
+        signed_in.map(|operator| (operator, token)).ok_or(Error::WrongPassword)
     }
 
     /// The operator a live session token belongs to.

@@ -9,10 +9,11 @@
 //!   SHA-512 of salt then password, 512 more rounds of SHA-512, base64;
 //! - `$2a$` / `$2b$` / `$2y$`: bcrypt, LeanCloud's own import field `bcryptPassword`.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordVerifier, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha512};
@@ -20,34 +21,100 @@ use subtle::ConstantTimeEq;
 
 use super::{Error, Result};
 
-/// A counting semaphore for blocking threads.
+/// How long a hashing workspace may sit unused before its memory goes back to the system.
+const WORKSPACE_IDLE: Duration = Duration::from_secs(30);
+
+/// The argon2 memory of one hash at a time (19 MiB at our parameters), kept between hashes.
+///
+/// Why: the crate allocates and frees 19 MiB per hash. glibc serves the first such block with
+/// `mmap`, then raises its mmap threshold and serves later ones from per-thread arenas that it
+/// never returns, so a login storm over many blocking threads left hundreds of MiB resident
+/// (`shared/notes/performance-notes.md`). Reusing a fixed set of workspaces bounds that memory to
+/// `concurrency` x 19 MiB, and skips zero-filling fresh pages on every hash.
+struct Workspace {
+    blocks: Vec<Block>,
+    last_used: Instant,
+}
+
+/// A counting semaphore for blocking threads whose permits carry a workspace.
 struct Permits {
-    free: Mutex<usize>,
+    /// One entry per free permit; `None` until the permit first hashes (or after an idle trim).
+    free: Mutex<Vec<Option<Workspace>>>,
     released: Condvar,
 }
 
 impl Permits {
+    fn new(concurrency: usize) -> Self {
+        Self { free: Mutex::new((0..concurrency.max(1)).map(|_| None).collect()), released: Condvar::new() }
+    }
+
     fn acquire(&self) -> PermitGuard<'_> {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
+        while free.is_empty() {
             free = self.released.wait(free).unwrap_or_else(|e| e.into_inner());
         }
-        *free -= 1;
-        PermitGuard(self)
+        // Prefer a permit that already has memory.
+        let at = free.iter().position(Option::is_some).unwrap_or(0);
+        let workspace = free.swap_remove(at);
+        PermitGuard { permits: self, workspace }
+    }
+
+    /// Frees the workspaces of free permits unused for longer than `idle`.
+    fn trim(&self, idle: Duration) {
+        let now = Instant::now();
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in free.iter_mut() {
+            if slot.as_ref().is_some_and(|w| now.duration_since(w.last_used) >= idle) {
+                *slot = None;
+            }
+        }
     }
 }
 
-struct PermitGuard<'a>(&'a Permits);
+struct PermitGuard<'a> {
+    permits: &'a Permits,
+    workspace: Option<Workspace>,
+}
+
+impl PermitGuard<'_> {
+    /// The blocks for `params`: the kept workspace when it has the right size (always, at our
+    /// parameters), else a fresh one that replaces it.
+    fn blocks(&mut self, params: &Params) -> &mut [Block] {
+        let count = params.block_count();
+        let workspace =
+            self.workspace.get_or_insert_with(|| Workspace { blocks: Vec::new(), last_used: Instant::now() });
+        if workspace.blocks.len() != count {
+            workspace.blocks = vec![Block::new(); count];
+        }
+        workspace.last_used = Instant::now();
+        &mut workspace.blocks
+    }
+}
 
 impl Drop for PermitGuard<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.released.notify_one();
+        let workspace = self.workspace.take();
+        self.permits.free.lock().unwrap_or_else(|e| e.into_inner()).push(workspace);
+        self.permits.released.notify_one();
     }
 }
 
+/// Returns freed workspaces to the system at once: a fixed mmap threshold keeps glibc from
+/// serving 19 MiB blocks out of arenas it keeps (its default threshold rises after the first free).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fix_mmap_threshold() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: mallopt only changes allocator tuning; M_MMAP_THRESHOLD takes a byte count.
+    ONCE.call_once(|| unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    });
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fix_mmap_threshold() {}
+
 pub struct Passwords {
-    permits: Permits,
+    permits: Arc<Permits>,
     /// Verified against when the user does not exist, so that an unknown name costs the same time.
     dummy: String,
 }
@@ -55,20 +122,63 @@ pub struct Passwords {
 /// The most bytes of password accepted (argon2 takes any length; this bounds the work).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// Frees idle workspaces every [`WORKSPACE_IDLE`]; ends with the `Passwords` it serves.
+fn spawn_trimmer(permits: Weak<Permits>) {
+    let spawned = std::thread::Builder::new().name("argon2-trim".into()).spawn(move || {
+        loop {
+            std::thread::sleep(WORKSPACE_IDLE);
+            match permits.upgrade() {
+                Some(p) => p.trim(WORKSPACE_IDLE),
+                None => break,
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread to free idle hashing memory; it stays allocated");
+    }
+}
+
+/// Our parameters: argon2id, v19, OWASP's minimum (the crate's default).
+fn argon2id() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(anyhow::anyhow!("argon2: {e}"))
+}
+
 impl Passwords {
     pub fn new(concurrency: usize) -> Result<Self> {
-        let permits = Permits { free: Mutex::new(concurrency.max(1)), released: Condvar::new() };
-        let mut passwords = Self { permits, dummy: String::new() };
+        fix_mmap_threshold();
+        let permits = Arc::new(Permits::new(concurrency));
+        let mut passwords = Self { permits: permits.clone(), dummy: String::new() };
         passwords.dummy = passwords.hash(&super::secrets::Keys::generate_secret())?;
+        // An idle server gives the memory back: the start-up hash's now, later ones once unused.
+        permits.trim(Duration::ZERO);
+        spawn_trimmer(Arc::downgrade(&permits));
         Ok(passwords)
     }
 
+    /// An argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`) with a random salt.
     pub fn hash(&self, password: &str) -> Result<String> {
-        let _permit = self.permits.acquire();
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h: PasswordHash| h.to_string())
-            .map_err(|e| Error::Internal(anyhow::anyhow!("argon2: {e}")))
+        let argon2 = argon2id();
+        let params = argon2.params().clone();
+        let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+        rand::fill(&mut salt);
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let mut permit = self.permits.acquire();
+        argon2
+            .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, permit.blocks(&params))
+            .map_err(internal)?;
+        drop(permit);
+        let hash = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(internal)?,
+            salt: Some(Salt::new(&salt).map_err(internal)?),
+            hash: Some(Output::new(&out).map_err(internal)?),
+        };
+        Ok(hash.to_string())
     }
 
     /// Whether `password` matches `stored`. `None` (no user, or a user without a password) is
@@ -80,7 +190,7 @@ impl Passwords {
     /// Like [`verify`](Self::verify), and says whether a matching hash is an imported format that
     /// should be replaced with argon2id now that the password is known.
     pub fn check(&self, password: &str, stored: Option<&str>) -> Check {
-        let _permit = self.permits.acquire();
+        let mut permit = self.permits.acquire();
         let matched = |ok: bool, legacy: bool| match (ok, legacy) {
             (false, _) => Check::Mismatch,
             (true, false) => Check::Match,
@@ -92,16 +202,34 @@ impl Passwords {
         if let Some(bcrypt_hash) = stored.filter(|s| is_bcrypt(s)) {
             return matched(bcrypt::verify(password, bcrypt_hash).unwrap_or(false), true);
         }
-        let argon2 = Argon2::default();
         match stored.and_then(|s| PasswordHash::new(s).ok()) {
-            Some(hash) => matched(argon2.verify_password(password.as_bytes(), &hash).is_ok(), false),
+            Some(hash) => matched(argon2_matches(password, &hash, &mut permit), false),
             None => {
                 let dummy = PasswordHash::new(&self.dummy).expect("the dummy hash parses");
-                let _ = argon2.verify_password(password.as_bytes(), &dummy);
+                let _ = argon2_matches(password, &dummy, &mut permit);
                 Check::Mismatch
             }
         }
     }
+}
+
+/// Recomputes an argon2 PHC hash in the permit's workspace and compares in constant time.
+/// Hashes whose parameters are out of the crate's bounds fall back to the crate's own verifier.
+fn argon2_matches(password: &str, hash: &PasswordHash, permit: &mut PermitGuard<'_>) -> bool {
+    let parts = (|| {
+        let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+        let version = hash.version.map_or(Ok(Version::default()), Version::try_from).ok()?;
+        let params = Params::try_from(hash).ok()?;
+        let salt = hash.salt.as_ref()?;
+        let expected = hash.hash.as_ref()?;
+        Some((Argon2::new(algorithm, version, params.clone()), params, salt, expected))
+    })();
+    let Some((argon2, params, salt, expected)) = parts else {
+        return argon2id().verify_password(password.as_bytes(), hash).is_ok();
+    };
+    let mut out = vec![0u8; expected.len()];
+    argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, permit.blocks(&params)).is_ok()
+        && bool::from(out.as_slice().ct_eq(expected.as_ref()))
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -191,6 +319,27 @@ mod tests {
         assert!(!passwords.verify("correct horse", None));
         assert!(!passwords.verify("correct horse", Some("not a hash")));
         assert_eq!(passwords.check("correct horse", Some(&hash)), Check::Match);
+    }
+
+    /// Hashes made here verify with the crate's own verifier and the reverse, so the workspace
+    /// path computes exactly what the crate does.
+    #[test]
+    fn workspace_hashing_matches_the_crate() {
+        use argon2::PasswordHasher;
+        let passwords = Passwords::new(1).unwrap();
+        let ours = passwords.hash("s3cret").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"s3cret", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"s3cret!", &parsed).is_err());
+        let theirs = Argon2::default().hash_password(b"s3cret").unwrap().to_string();
+        assert!(passwords.verify("s3cret", Some(&theirs)));
+        assert!(!passwords.verify("s3cret!", Some(&theirs)));
+        // Other parameters (a smaller m, argon2i) take a workspace of their own size.
+        let small = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
+        let other = small.hash_password(b"pw").unwrap().to_string();
+        assert!(passwords.verify("pw", Some(&other)));
+        assert!(!passwords.verify("px", Some(&other)));
+        assert!(passwords.verify("s3cret", Some(&ours)));
     }
 
     /// The contract's test vector (section 7).

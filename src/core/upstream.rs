@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::apps::App;
 use super::phone::Phone;
 use super::sessions::Session;
-use super::users::LoginId;
+use super::users::{LoginId, PasswordChange};
 use super::{Core, Error, Result};
 use crate::store::imports::ImportedUserRow;
 use crate::store::upstreams::{MOVED_RUN_ID, UpstreamRow};
@@ -527,22 +527,14 @@ impl Core {
     /// from LeanCloud (an imported hash not yet replaced, or a user unchanged here since it was
     /// imported or moved): the upstream is asked with the same credentials, and on success the
     /// user is updated from its answer with the password as argon2id. Returns the updated row.
-    pub(crate) fn password_from_upstream(
-        &self,
-        app: &App,
-        row: &UserRow,
-        id: &LoginId,
-        password: &str,
-    ) -> Result<Option<UserRow>> {
+    pub(crate) fn password_from_upstream(&self, app: &App, row: &UserRow, password: &str) -> Result<Option<UserRow>> {
         let Some(active) = self.active_upstream(app)? else { return Ok(None) };
         if !self.password_still_imported(&mut *self.conn()?, app, row)? {
             return Ok(None);
         }
-        let lookup = match id {
-            LoginId::Username(u) => Lookup::Username(u),
-            LoginId::Email(e) => Lookup::Email(e.trim()),
-            LoginId::Phone(p) => Lookup::Phone(p),
-        };
+        // By username, whatever the client logged in with: the user is known here, and a
+        // username is what every LeanCloud app has.
+        let lookup = Lookup::Username(&row.username);
         let Some(answer) = self.call_upstream(app, "login", |c| c.log_in(&active.target, lookup, password)) else {
             return Ok(None);
         };
@@ -662,6 +654,11 @@ impl Core {
                         row.password_hash = current.password_hash.clone();
                     }
                     store::users::update(conn, &row)?;
+                    if password_hash.is_some() && current.password_hash.is_some() {
+                        // A password LeanCloud took that the one here did not match: it changed
+                        // there, which ends the sessions here as any password change does.
+                        self.password_changed(conn, &id, PasswordChange::ByOther, now)?;
+                    }
                     (row, true)
                 }
                 (Some(mut current), Some(_)) => {
@@ -674,6 +671,7 @@ impl Core {
                         (Some(new), Some(old)) if super::passwords::is_imported_format(old) => {
                             store::users::replace_password_hash(conn, &current.id, old, new)?;
                             current.password_hash = Some(new.clone());
+                            self.password_changed(conn, &id, PasswordChange::ByOther, now)?;
                         }
                         (Some(_), _) => return Ok(None),
                         (None, _) => {}

@@ -3,20 +3,22 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::apps::App;
 use super::codes::{Channel, CodeRequest, Origin, Purpose};
+use super::lockout::{self, USER_LOGIN};
 use super::passwords::Check;
 use super::phone::Phone;
 use super::{Core, Error, Result};
 use crate::store::users::{UserKey, UserRow};
 use crate::store::{self, DbConn};
 
-/// Failed logins that lock an account, and the window they are counted in (LeanCloud: more than
-/// 6 within 15 minutes locks it until 15 minutes after the last one).
-pub const LOCKOUT_FAILURES: usize = 7;
-pub const LOCKOUT_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// The app's hourly budget for guesses by value that no binding narrows: the sum, over the wrong
+/// guesses of the last hour, of the live codes each one was compared with. A guess compared with
+/// `n` live codes wins with a chance of about n / 10^6, so an attacker's chance per hour and app
+/// stays near 4 × 10⁻⁶ however many addresses they use (README, security section).
+pub const BY_VALUE_EXPOSURE_PER_HOUR: i64 = 4;
 const MAX_USERNAME_CHARS: usize = 128;
 const MAX_EMAIL_CHARS: usize = 254;
 
@@ -213,6 +215,7 @@ pub(crate) fn checked_username(username: Option<String>) -> Result<String> {
     Ok(username)
 }
 
+/// A password as presented at login: present and of a bounded length.
 pub(crate) fn checked_password(password: Option<&str>) -> Result<&str> {
     let password = password.unwrap_or_default();
     if password.is_empty() {
@@ -222,6 +225,26 @@ pub(crate) fn checked_password(password: Option<&str>) -> Result<&str> {
         return Err(Error::InvalidParameter("password is too long".into()));
     }
     Ok(password)
+}
+
+/// The rule for every password that is being set (signup, save, updatePassword, reset, phone
+/// signup): missing or empty is 201, only whitespace is 218 (LeanCloud: "it must be a non-blank
+/// string"), then the login bounds.
+pub(crate) fn checked_new_password(password: Option<&str>) -> Result<&str> {
+    let password = checked_password(password)?;
+    if password.trim().is_empty() {
+        return Err(Error::PasswordBlank);
+    }
+    Ok(password)
+}
+
+/// Who changes a password, which decides which sessions survive the change.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PasswordChange<'a> {
+    /// The user, through the session `keep` (which stays); every other session ends.
+    ByUser { keep: Option<&'a str> },
+    /// The master key, a reset by code, an import, or a number proven by another: every session ends.
+    ByOther,
 }
 
 /// The email as given and its lookup key (lower case), or 125.
@@ -327,7 +350,7 @@ impl Core {
     /// Signup with username and password (other identifiers and fields optional).
     pub fn sign_up(&self, app: &App, mut new: NewUser) -> Result<SignedIn> {
         checked_username(new.username.clone())?;
-        let password = checked_password(new.password.as_deref())?;
+        let password = checked_new_password(new.password.as_deref())?;
         let hash = self.passwords.hash(password)?;
         new.password = None;
         let now = self.clock.now_naive();
@@ -340,7 +363,9 @@ impl Core {
     }
 
     /// Logs in by username, email or phone with a password, or by phone with an SMS code.
-    /// More than six failures in 15 minutes lock the account for 15 minutes after the last one.
+    /// More than six failures in 15 minutes lock the account for 15 minutes after the last one
+    /// (`lockout::USER_LOGIN`); the check runs under [`Core::guarded`], so parallel guesses never
+    /// get more checks than that and right answers are refused only for real failures.
     pub fn log_in(&self, app: &App, id: LoginId, credential: Credential) -> Result<SignedIn> {
         if let Credential::Password(p) = &credential {
             checked_password(Some(p))?;
@@ -360,8 +385,11 @@ impl Core {
             }
             other => other,
         };
-        let mut conn = self.conn()?;
-        let Some(mut row) = self.user_row_by(&mut conn, app, key)? else {
+        let row = {
+            let mut conn = self.conn()?;
+            self.user_row_by(&mut conn, app, key)?
+        };
+        let Some(row) = row else {
             if let Credential::Password(p) = &credential {
                 // An unknown user costs the same time as a wrong password.
                 self.passwords.verify(p, None);
@@ -380,64 +408,153 @@ impl Core {
         if by_phone && app.settings.policy.login_requires_verified_phone && !row.mobile_verified {
             return Err(Error::PhoneNotVerified);
         }
-        // Count the attempt as a failure before checking it, so that parallel guesses cannot
-        // slip past the lockout; a success takes it back.
-        let now = self.clock.now_naive();
-        let attempt = uuid::Uuid::now_v7().to_string();
-        store::write_tx(&mut conn, |conn| -> Result<()> {
-            store::lock_key(conn, &format!("login:{}", row.id))?;
-            let recent = store::sessions::failures_since(conn, &row.id, now - LOCKOUT_WINDOW * 2)?;
-            if is_locked(&recent, now) {
-                return Err(Error::AccountLocked);
-            }
-            store::sessions::record_failure(conn, &attempt, &row.id, now)?;
-            Ok(())
-        })?;
-        drop(conn);
-        let mut rehash = None;
-        let mut verified = match &credential {
-            Credential::Password(p) => match self.passwords.check(p, row.password_hash.as_deref()) {
-                Check::Mismatch => false,
-                Check::Match => true,
-                Check::MatchLegacy => {
-                    // An imported hash: now that the password is known, it becomes argon2id.
-                    rehash = Some(self.passwords.hash(p)?);
-                    true
+        let signed_in = self.guarded(
+            &lockout::user_subject(&row.id),
+            &USER_LOGIN,
+            || self.check_credential(app, &row, &credential),
+            |conn, now, rehash| {
+                let mut current =
+                    store::users::find(conn, &app.id, UserKey::Id(&row.id))?.ok_or(Error::UserNotFound)?;
+                if let Credential::SmsCode(_) = &credential {
+                    // The code proved the number: possession wins over an unverified claim on it.
+                    self.number_proven(conn, app, &mut current, false, "sms_login", now)?;
                 }
+                if let (Some(new_hash), Some(old_hash)) = (&rehash, &row.password_hash) {
+                    // Only if the hash is still the one just checked (a concurrent change wins).
+                    store::users::replace_password_hash(conn, &row.id, old_hash, new_hash)?;
+                }
+                let token = self.open_session(conn, app, &row.id, now)?;
+                Ok(SignedIn { user: User::from_row(&current)?, token, created: false })
+            },
+        )?;
+        signed_in.ok_or(match credential {
+            Credential::Password(_) => Error::WrongPassword,
+            Credential::SmsCode(_) => Error::InvalidCode,
+        })
+    }
+
+    /// Checks a login credential: `Some(rehash)` when right (with the argon2id hash that replaces
+    /// an imported one), `None` when wrong.
+    fn check_credential(&self, app: &App, row: &UserRow, credential: &Credential) -> Result<Option<Option<String>>> {
+        Ok(match credential {
+            Credential::Password(p) => match self.passwords.check(p, row.password_hash.as_deref()) {
+                // Lazy migration: a password still LeanCloud's may have changed there since.
+                Check::Mismatch => self.password_from_upstream(app, row, p)?.map(|_| None),
+                Check::Match => Some(None),
+                // An imported hash: now that the password is known, it becomes argon2id.
+                Check::MatchLegacy => Some(Some(self.passwords.hash(p)?)),
             },
             Credential::SmsCode(code) => {
                 let phone = Phone::parse(row.phone_e164.as_deref().unwrap_or_default())?;
                 match self.verify_code(app, &phone, code, Purpose::POSSESSION) {
-                    Ok(_) => true,
-                    Err(Error::InvalidCode) => false,
+                    Ok(_) => Some(None),
+                    Err(Error::InvalidCode) => None,
                     Err(e) => return Err(e),
                 }
             }
-        };
-        if !verified
-            && let Credential::Password(p) = &credential
-            && let Some(updated) = self.password_from_upstream(app, &row, &id, p)?
-        {
-            // Lazy migration: the password is still LeanCloud's and LeanCloud has a newer one.
-            row = updated;
-            verified = true;
-        }
-        if !verified {
-            return Err(match credential {
-                Credential::Password(_) => Error::WrongPassword,
-                Credential::SmsCode(_) => Error::InvalidCode,
-            });
-        }
-        let mut conn = self.conn()?;
-        store::write_tx(&mut conn, |conn| {
-            store::sessions::clear_failures(conn, &row.id)?;
-            if let (Some(new_hash), Some(old_hash)) = (&rehash, &row.password_hash) {
-                // Only if the hash is still the one just checked (a concurrent change wins).
-                store::users::replace_password_hash(conn, &row.id, old_hash, new_hash)?;
-            }
-            let token = self.open_session(conn, app, &row.id, now)?;
-            Ok(SignedIn { user: User::from_row(&row)?, token, created: false })
         })
+    }
+
+    /// The one rule for a password change, inside the caller's transaction: stores `hash` (`None`
+    /// clears it, and a cleared password never matches), writes the row, ends sessions as `by`
+    /// says, and forgets the failed logins counted against the old password.
+    pub(crate) fn set_password(
+        &self,
+        conn: &mut DbConn,
+        row: &mut UserRow,
+        hash: Option<String>,
+        by: PasswordChange<'_>,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        row.password_hash = hash;
+        row.updated_at = now;
+        store::users::update(conn, row)?;
+        self.password_changed(conn, &row.id, by, now)
+    }
+
+    /// What follows any password change, for writers that store the hash themselves (the
+    /// import): sessions end as `by` says, failed logins are forgotten.
+    pub(crate) fn password_changed(
+        &self,
+        conn: &mut DbConn,
+        user_id: &str,
+        by: PasswordChange<'_>,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        let keep = match by {
+            PasswordChange::ByUser { keep } => keep,
+            PasswordChange::ByOther => None,
+        };
+        store::sessions::revoke_all_except(conn, user_id, keep, now)?;
+        store::attempts::clear_failed(conn, &lockout::user_subject(user_id))?;
+        Ok(())
+    }
+
+    /// Records a security event on a user (kept in `user_events`).
+    fn record_event(
+        &self,
+        conn: &mut DbConn,
+        app: &App,
+        user_id: &str,
+        kind: &str,
+        detail: Value,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        let row = store::attempts::UserEventRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            app_id: app.id.clone(),
+            user_id: user_id.to_string(),
+            kind: kind.to_string(),
+            detail: detail.to_string(),
+            created_at: now,
+        };
+        Ok(store::attempts::insert_event(conn, &row)?)
+    }
+
+    /// The security events of a user, oldest first, as `(kind, detail, at)`.
+    pub fn user_events(&self, app: &App, user_id: &str) -> Result<Vec<(String, Value, NaiveDateTime)>> {
+        let mut conn = self.conn()?;
+        Ok(store::attempts::events_of(&mut conn, &app.id, user_id)?
+            .into_iter()
+            .map(|e| (e.kind, serde_json::from_str(&e.detail).unwrap_or(Value::Null), e.created_at))
+            .collect())
+    }
+
+    /// Possession wins: a code has just proven the number of `row`. An unverified number becomes
+    /// verified; unless the prover holds a session of this very account (`holder`), nothing says
+    /// the account's creator owns the number, so its password is cleared, every session ends and
+    /// the event is recorded: whoever signed up with someone else's number loses the account to
+    /// the number's owner. Inside the caller's transaction; writes the row.
+    pub(crate) fn number_proven(
+        &self,
+        conn: &mut DbConn,
+        app: &App,
+        row: &mut UserRow,
+        holder: bool,
+        flow: &str,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        if row.mobile_verified || row.phone_e164.is_none() {
+            return Ok(());
+        }
+        row.mobile_verified = true;
+        if holder {
+            row.updated_at = now;
+            store::users::update(conn, row)?;
+            return Ok(());
+        }
+        let had_password = row.password_hash.is_some();
+        self.set_password(conn, row, None, PasswordChange::ByOther, now)?;
+        self.record_event(
+            conn,
+            app,
+            &row.id,
+            "number_proven",
+            json!({"flow": flow, "password_cleared": had_password}),
+            now,
+        )?;
+        tracing::info!(app = %app.id, user = %row.id, flow, "unverified number proven by a code: password cleared, sessions ended");
+        Ok(())
     }
 
     pub fn user(&self, app: &App, id: &str) -> Result<User> {
@@ -455,7 +572,7 @@ impl Core {
         new: &str,
         keep_session: Option<&str>,
     ) -> Result<User> {
-        let new = checked_password(Some(new))?;
+        let new = checked_new_password(Some(new))?;
         let row = {
             let mut conn = self.conn()?;
             store::users::find(&mut conn, &app.id, UserKey::Id(user_id))?.ok_or(Error::UserNotFound)?
@@ -468,17 +585,23 @@ impl Core {
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
             let mut row = store::users::find(conn, &app.id, UserKey::Id(user_id))?.ok_or(Error::UserNotFound)?;
-            row.password_hash = Some(hash);
-            row.updated_at = now;
-            store::users::update(conn, &row)?;
-            store::sessions::revoke_all_except(conn, user_id, keep_session, now)?;
+            self.set_password(conn, &mut row, Some(hash), PasswordChange::ByUser { keep: keep_session }, now)?;
             User::from_row(&row)
         })
     }
 
     /// Changes a user. Identifiers stay unique (202 / 203 / 214); a changed email or number is no
-    /// longer verified; the verified flags themselves are the master key's to set.
-    pub fn update_user(&self, app: &App, user_id: &str, patch: UserPatch, master: bool) -> Result<User> {
+    /// longer verified; the verified flags themselves are the master key's to set. A new password
+    /// ends the user's sessions: all of them, but `session` when the change comes through the
+    /// user's own session (`session` is the caller's session of this user, if any).
+    pub fn update_user(
+        &self,
+        app: &App,
+        user_id: &str,
+        patch: UserPatch,
+        master: bool,
+        session: Option<&str>,
+    ) -> Result<User> {
         if !master && (patch.email_verified.is_some() || patch.mobile_verified.is_some()) {
             return Err(Error::MasterOnly);
         }
@@ -491,7 +614,7 @@ impl Core {
         let hash = patch
             .password
             .as_deref()
-            .map(|p| checked_password(Some(p)).and_then(|p| self.passwords.hash(p)))
+            .map(|p| checked_new_password(Some(p)).and_then(|p| self.passwords.hash(p)))
             .transpose()?;
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
@@ -529,9 +652,6 @@ impl Core {
                 row.mobile_phone = phone.map(|p| p.raw);
                 row.phone_e164 = e164;
             }
-            if let Some(hash) = hash {
-                row.password_hash = Some(hash);
-            }
             if let Some(v) = patch.email_verified {
                 row.email_verified = v;
             }
@@ -549,7 +669,18 @@ impl Core {
                 row.fields = Value::Object(fields).to_string();
             }
             row.updated_at = now;
-            store::users::update(conn, &row)?;
+            match hash {
+                Some(hash) => {
+                    let by = match session {
+                        Some(keep) => PasswordChange::ByUser { keep: Some(keep) },
+                        None => PasswordChange::ByOther,
+                    };
+                    self.set_password(conn, &mut row, Some(hash), by, now)?
+                }
+                None => {
+                    store::users::update(conn, &row)?;
+                }
+            }
             User::from_row(&row)
         })
     }
@@ -571,23 +702,27 @@ impl Core {
         code: &str,
         mut new: NewUser,
     ) -> Result<SignedIn> {
+        // A password given here is one being set (on the user it may create): the same rule.
         if let Some(p) = new.password.as_deref().filter(|p| !p.is_empty()) {
-            checked_password(Some(p))?;
+            checked_new_password(Some(p))?;
         }
         self.verify_code(app, &phone.phone, code, Purpose::POSSESSION)?;
         // Lazy migration: the number's owner at the app's LeanCloud upstream, never a second account.
         self.ensure_user_from_upstream(app, &LoginId::Phone(phone.phone.clone()))?;
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
-        let existing = store::write_tx(&mut conn, |conn| -> Result<Option<SignedIn>> {
+        // The owner of the number, logged in (the code proved the number: possession wins).
+        let log_in_owner = |conn: &mut DbConn| -> Result<Option<SignedIn>> {
+            let Some(mut row) = self.user_row_by(conn, app, UserKey::Phone(phone.phone.e164()))? else {
+                return Ok(None);
+            };
+            self.number_proven(conn, app, &mut row, false, "usersByMobilePhone", now)?;
+            let token = self.open_session(conn, app, &row.id, now)?;
+            Ok(Some(SignedIn { user: User::from_row(&row)?, token, created: false }))
+        };
+        let existing = store::write_tx(&mut conn, |conn| {
             store::lock_key(conn, &format!("user:{}:phone:{}", app.id, phone.phone.e164()))?;
-            match self.user_row_by(conn, app, UserKey::Phone(phone.phone.e164()))? {
-                Some(row) => {
-                    let token = self.open_session(conn, app, &row.id, now)?;
-                    Ok(Some(SignedIn { user: User::from_row(&row)?, token, created: false }))
-                }
-                None => Ok(None),
-            }
+            log_in_owner(conn)
         })?;
         if let Some(signed_in) = existing {
             return Ok(signed_in);
@@ -600,10 +735,9 @@ impl Core {
         new.phone = Some(phone.clone());
         store::write_tx(&mut conn, |conn| {
             store::lock_key(conn, &format!("user:{}:phone:{}", app.id, phone.phone.e164()))?;
-            if let Some(row) = self.user_row_by(conn, app, UserKey::Phone(phone.phone.e164()))? {
-                // Created by a concurrent call with the same proof: log in as that user.
-                let token = self.open_session(conn, app, &row.id, now)?;
-                return Ok(SignedIn { user: User::from_row(&row)?, token, created: false });
+            // Created by a concurrent call with the same proof: log in as that user.
+            if let Some(signed_in) = log_in_owner(conn)? {
+                return Ok(signed_in);
             }
             let user = self.insert_user(conn, app, new, hash, true, now)?;
             let token = self.open_session(conn, app, &user.id, now)?;
@@ -658,15 +792,22 @@ impl Core {
     }
 
     /// Finds the phone a code was sent to. With the number (Python SDK, docs) it is an ordinary
-    /// verification; without it (JS SDK) the code is looked up by value among live codes of
-    /// `by_value` purpose. Guessing by value is bounded per client address and per app.
+    /// verification. Without it (JS SDK) the code is looked up by value among the live codes issued
+    /// for `by_value`, in two steps (the README's security section gives the figures):
+    /// 1. among the codes bound to the caller: asked for from the same client address, or for the
+    ///    session's user. These behave like a code checked with its number: every wrong guess
+    ///    charges each of them one attempt and they die after `MAX_ATTEMPTS`, with no app budget,
+    ///    so guesses made elsewhere never refuse an honest user's right code;
+    /// 2. only when no code is bound to the caller: among all live codes of the purpose, within the
+    ///    app's hourly budget of `BY_VALUE_EXPOSURE_PER_HOUR` (the sum, over the wrong guesses of
+    ///    the last hour, of the live codes each was compared with) and the per-address limits.
     fn resolve_code(
         &self,
         app: &App,
         code: &str,
         phone: Option<&Phone>,
         by_value: Purpose,
-        prefer_user: Option<&str>,
+        session_user: Option<&str>,
         client_ip: &str,
     ) -> Result<String> {
         if let Some(phone) = phone {
@@ -681,8 +822,33 @@ impl Core {
         let value_hash = self.value_hash(app, by_value, code);
         let now = self.clock.now_naive();
         let hour_ago = now - TimeDelta::hours(1);
+        let purpose = by_value.as_str();
         let mut conn = self.conn()?;
-        let found = store::write_tx(&mut conn, |conn| -> Result<Option<String>> {
+        // The closure answers Ok for a wrong guess too: the charged attempts and the recorded
+        // guess must commit.
+        store::write_tx(&mut conn, |conn| -> Result<Result<String>> {
+            let bound = store::codes::charge_bound(
+                conn,
+                &app.id,
+                purpose,
+                client_ip,
+                session_user,
+                now,
+                super::codes::MAX_ATTEMPTS,
+            )?;
+            if !bound.is_empty() {
+                let mut matched = None;
+                for c in &bound {
+                    // Look at every candidate, so the time taken does not depend on which matches.
+                    if super::secrets::ct_eq(&c.value_hash, &value_hash) {
+                        matched = Some(c);
+                    }
+                }
+                return Ok(match matched {
+                    Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(c.phone.clone()),
+                    _ => Err(Error::InvalidCode),
+                });
+            }
             store::lock_key(conn, &format!("guess:{}", app.id))?;
             let over = |n: i64, limit: u32| limit > 0 && n >= i64::from(limit);
             if over(
@@ -690,25 +856,33 @@ impl Core {
                 limits.code_guesses_per_ip_hour,
             ) || over(store::codes::guesses_since(conn, &app.id, None, hour_ago)?, limits.code_guesses_per_app_hour)
             {
-                return Err(Error::TooManyGuesses);
+                return Ok(Err(Error::TooManyGuesses));
             }
-            let candidates = store::codes::find_by_value(conn, &app.id, by_value.as_str(), &value_hash, now)?;
-            let chosen = match prefer_user {
+            let live = store::codes::live_count(conn, &app.id, purpose, now, super::codes::MAX_ATTEMPTS)?;
+            let spent = store::codes::exposure_since(conn, &app.id, hour_ago)?;
+            if spent + live > BY_VALUE_EXPOSURE_PER_HOUR {
+                return Ok(Err(Error::TooManyGuesses));
+            }
+            let candidates =
+                store::codes::find_by_value(conn, &app.id, purpose, &value_hash, now, super::codes::MAX_ATTEMPTS)?;
+            let chosen = match session_user {
                 Some(user) if candidates.len() > 1 => candidates.iter().find(|c| c.user_id.as_deref() == Some(user)),
                 _ => candidates.first(),
             };
             match chosen {
-                Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(Some(c.phone.clone())),
+                Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(Ok(c.phone.clone())),
                 _ => {
-                    store::codes::record_guess(conn, &uuid::Uuid::now_v7().to_string(), &app.id, client_ip, now)?;
-                    Ok(None)
+                    let id = uuid::Uuid::now_v7().to_string();
+                    store::codes::record_guess(conn, &id, &app.id, client_ip, live as i32, now)?;
+                    Ok(Err(Error::InvalidCode))
                 }
             }
-        })?;
-        found.ok_or(Error::InvalidCode)
+        })?
     }
 
-    /// LeanCloud's verifyMobilePhone: marks the number of the code's user verified.
+    /// LeanCloud's verifyMobilePhone: marks the number of the code's user verified. Proven by
+    /// someone without a session of that user, the number takes the account over (see
+    /// [`Core::number_proven`]).
     pub fn verify_phone(
         &self,
         app: &App,
@@ -722,9 +896,8 @@ impl Core {
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
             let mut row = self.user_row_by(conn, app, UserKey::Phone(&e164))?.ok_or(Error::PhoneNotFound)?;
-            row.mobile_verified = true;
-            row.updated_at = now;
-            store::users::update(conn, &row)?;
+            let holder = session_user == Some(row.id.as_str());
+            self.number_proven(conn, app, &mut row, holder, "verifyMobilePhone", now)?;
             User::from_row(&row)
         })
     }
@@ -736,21 +909,18 @@ impl Core {
         code: &str,
         phone: Option<&Phone>,
         password: &str,
+        session_user: Option<&str>,
         client_ip: &str,
     ) -> Result<()> {
-        let password = checked_password(Some(password))?;
-        let e164 = self.resolve_code(app, code, phone, Purpose::ResetPassword, None, client_ip)?;
+        let password = checked_new_password(Some(password))?;
+        let e164 = self.resolve_code(app, code, phone, Purpose::ResetPassword, session_user, client_ip)?;
         let hash = self.passwords.hash(password)?;
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
             let mut row = self.user_row_by(conn, app, UserKey::Phone(&e164))?.ok_or(Error::PhoneNotFound)?;
-            row.password_hash = Some(hash);
-            row.updated_at = now;
-            store::users::update(conn, &row)?;
-            store::sessions::revoke_all_except(conn, &row.id, None, now)?;
-            store::sessions::clear_failures(conn, &row.id)?;
-            Ok(())
+            self.number_proven(conn, app, &mut row, false, "resetPasswordBySmsCode", now)?;
+            self.set_password(conn, &mut row, Some(hash), PasswordChange::ByOther, now)
         })
     }
 
@@ -765,8 +935,10 @@ impl Core {
     ) -> Result<()> {
         {
             let mut conn = self.conn()?;
+            // An unverified claim on the number does not block its owner (possession wins).
             if let Some(owner) = self.user_row_by(&mut conn, app, UserKey::Phone(phone.e164()))?
                 && owner.id != user_id
+                && owner.mobile_verified
             {
                 return Err(Error::PhoneTaken);
             }
@@ -793,6 +965,18 @@ impl Core {
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
             let mut row = store::users::find(conn, &app.id, UserKey::Id(&user_id))?.ok_or(Error::UserNotFound)?;
+            store::lock_key(conn, &format!("user:{}:phone:{}", app.id, phone.phone.e164()))?;
+            if let Some(mut squatter) = self.user_row_by(conn, app, UserKey::Phone(phone.phone.e164()))?
+                && squatter.id != user_id
+                && !squatter.mobile_verified
+            {
+                // Possession wins: an account that only claimed the number loses it.
+                squatter.mobile_phone = None;
+                squatter.phone_e164 = None;
+                squatter.updated_at = now;
+                store::users::update(conn, &squatter)?;
+                self.record_event(conn, app, &squatter.id, "number_released", json!({"to": user_id}), now)?;
+            }
             self.claim_identifiers(conn, app, None, None, Some(phone.phone.e164()), Some(&user_id))?;
             row.mobile_phone = Some(phone.raw.clone());
             row.phone_e164 = Some(phone.phone.e164().to_string());
@@ -804,30 +988,9 @@ impl Core {
     }
 }
 
-/// Locked: at least `LOCKOUT_FAILURES` failures within a window that ends at the latest one, and
-/// that latest one less than `LOCKOUT_WINDOW` ago. `recent` is newest first.
-fn is_locked(recent: &[NaiveDateTime], now: NaiveDateTime) -> bool {
-    let Some(&last) = recent.first() else { return false };
-    now < last + LOCKOUT_WINDOW && recent.iter().filter(|&&t| t >= last - LOCKOUT_WINDOW).count() >= LOCKOUT_FAILURES
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lockout_rule() {
-        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap().naive_utc();
-        let minutes = |m: i64| t0 + TimeDelta::minutes(m);
-        let six: Vec<_> = (0..6).rev().map(minutes).collect();
-        assert!(!is_locked(&six, minutes(6)), "six failures do not lock");
-        let seven: Vec<_> = (0..7).rev().map(minutes).collect();
-        assert!(is_locked(&seven, minutes(7)));
-        assert!(is_locked(&seven, minutes(6 + 14)), "until 15 minutes after the last");
-        assert!(!is_locked(&seven, minutes(6 + 15)));
-        let spread: Vec<_> = (0..7).rev().map(|i| minutes(i * 3)).collect();
-        assert!(!is_locked(&spread, minutes(19)), "seven failures over 18 minutes do not lock");
-    }
 
     #[test]
     fn field_changes() {

@@ -17,6 +17,8 @@ pub struct NewCode<'a> {
     pub attempts: i32,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// The client address that asked for the code.
+    pub origin_ip: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &NewCode<'_>) -> QueryResult<()> {
@@ -96,14 +98,15 @@ pub struct ByValue {
     pub user_id: Option<String>,
 }
 
-/// Live codes of `purpose` with this value hash (unique among live codes when issued, but a
-/// caller must still cope with more than one).
+/// Live codes of `purpose` with this value hash that still take attempts (unique among live
+/// codes when issued, but a caller must still cope with more than one).
 pub fn find_by_value(
     conn: &mut DbConn,
     app_id: &str,
     purpose: &str,
     value_hash: &str,
     now: NaiveDateTime,
+    max_attempts: i32,
 ) -> QueryResult<Vec<ByValue>> {
     vc::table
         .filter(vc::app_id.eq(app_id))
@@ -111,16 +114,89 @@ pub fn find_by_value(
         .filter(vc::purpose.eq(purpose))
         .filter(vc::used_at.is_null())
         .filter(vc::expires_at.gt(now))
+        .filter(vc::attempts.lt(max_attempts))
         .select((vc::id, vc::phone, vc::user_id))
         .load(conn)
 }
 
-pub fn record_guess(conn: &mut DbConn, id: &str, app_id: &str, ip: &str, at: NaiveDateTime) -> QueryResult<()> {
+/// A wrong guess by value, and how many live codes it was compared with.
+pub fn record_guess(
+    conn: &mut DbConn,
+    id: &str,
+    app_id: &str,
+    ip: &str,
+    exposure: i32,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     use super::schema::code_guesses as g;
     diesel::insert_into(g::table)
-        .values((g::id.eq(id), g::app_id.eq(app_id), g::ip.eq(ip), g::created_at.eq(at)))
+        .values((g::id.eq(id), g::app_id.eq(app_id), g::ip.eq(ip), g::exposure.eq(exposure), g::created_at.eq(at)))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The live codes compared with the app's wrong guesses by value since `since`, summed.
+pub fn exposure_since(conn: &mut DbConn, app_id: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    use super::schema::code_guesses as g;
+    let sum: Option<i64> = g::table
+        .filter(g::app_id.eq(app_id))
+        .filter(g::created_at.gt(since))
+        .select(diesel::dsl::sum(g::exposure))
+        .first(conn)?;
+    Ok(sum.unwrap_or(0))
+}
+
+/// Live codes of the app with this purpose that can still be guessed.
+pub fn live_count(
+    conn: &mut DbConn,
+    app_id: &str,
+    purpose: &str,
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> QueryResult<i64> {
+    vc::table
+        .filter(vc::app_id.eq(app_id))
+        .filter(vc::purpose.eq(purpose))
+        .filter(vc::used_at.is_null())
+        .filter(vc::expires_at.gt(now))
+        .filter(vc::attempts.lt(max_attempts))
+        .count()
+        .get_result(conn)
+}
+
+/// A live code bound to the caller, with the attempt it has just been charged.
+#[derive(Debug, Clone, Queryable)]
+pub struct Bound {
+    pub id: String,
+    pub phone: String,
+    pub value_hash: String,
+}
+
+/// Charges one attempt to every live code of `purpose` asked for from `ip` or for `user_id`, and
+/// returns them (one statement, as [`charge_attempt`]).
+pub fn charge_bound(
+    conn: &mut DbConn,
+    app_id: &str,
+    purpose: &str,
+    ip: &str,
+    user_id: Option<&str>,
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> QueryResult<Vec<Bound>> {
+    // User ids are never empty, so "" matches no user when there is no session.
+    let binding = vc::origin_ip.eq(ip).or(vc::user_id.eq(user_id.unwrap_or_default()));
+    diesel::update(
+        vc::table
+            .filter(vc::app_id.eq(app_id))
+            .filter(vc::purpose.eq(purpose))
+            .filter(binding)
+            .filter(vc::used_at.is_null())
+            .filter(vc::expires_at.gt(now))
+            .filter(vc::attempts.lt(max_attempts)),
+    )
+    .set(vc::attempts.eq(vc::attempts + 1))
+    .returning((vc::id, vc::phone, vc::value_hash))
+    .get_results(conn)
 }
 
 /// Wrong guesses by value since `since`: from `ip` if given, else for the whole app.

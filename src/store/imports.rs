@@ -45,6 +45,7 @@ pub struct ExistingUser {
     pub id: String,
     pub app_id: String,
     pub updated_at: NaiveDateTime,
+    pub password_hash: Option<String>,
 }
 
 /// Users with these ids, in any app (ids are global).
@@ -52,7 +53,10 @@ pub fn existing_users(conn: &mut DbConn, ids: &[&str]) -> QueryResult<Vec<Existi
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    users::table.filter(users::id.eq_any(ids)).select((users::id, users::app_id, users::updated_at)).load(conn)
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::app_id, users::updated_at, users::password_hash))
+        .load(conn)
 }
 
 /// A user holding an identifier that a record wants.

@@ -2,6 +2,7 @@
 //! several instances). Everything here is plain queries; the rules live in `core`.
 
 pub mod apps;
+pub mod attempts;
 pub mod captchas;
 pub mod codes;
 pub mod imports;

@@ -70,17 +70,6 @@ pub fn purge_before(conn: &mut DbConn, now: NaiveDateTime, failures_before: Naiv
         + diesel::delete(f::table.filter(f::created_at.lt(failures_before))).execute(conn)?)
 }
 
-pub fn record_failure(conn: &mut DbConn, id: &str, username: &str, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::insert_into(f::table)
-        .values((f::id.eq(id), f::username.eq(username), f::created_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
-}
-
-pub fn failures_since(conn: &mut DbConn, username: &str, since: NaiveDateTime) -> QueryResult<i64> {
-    f::table.filter(f::username.eq(username)).filter(f::created_at.gt(since)).count().get_result(conn)
-}
-
 pub fn set_app_keys(
     conn: &mut DbConn,
     app_id: &str,

@@ -25,6 +25,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        origin_ip -> Nullable<Text>,
     }
 }
 
@@ -115,6 +116,27 @@ diesel::table! {
         id -> Text,
         app_id -> Text,
         ip -> Text,
+        created_at -> Timestamp,
+        exposure -> Integer,
+    }
+}
+
+diesel::table! {
+    auth_attempts (id) {
+        id -> Text,
+        subject -> Text,
+        outcome -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_events (id) {
+        id -> Text,
+        app_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        detail -> Text,
         created_at -> Timestamp,
     }
 }
@@ -259,5 +281,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     operator_sessions,
     operator_failures,
     imported_users,
+    auth_attempts,
+    user_events,
     app_upstreams
 );

@@ -66,31 +66,7 @@ pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usi
         .execute(conn)
 }
 
-pub fn record_failure(conn: &mut DbConn, id: &str, user_id: &str, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::insert_into(login_failures::table)
-        .values((login_failures::id.eq(id), login_failures::user_id.eq(user_id), login_failures::created_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Times of the user's failed logins after `since`, newest first.
-pub fn failures_since(conn: &mut DbConn, user_id: &str, since: NaiveDateTime) -> QueryResult<Vec<NaiveDateTime>> {
-    login_failures::table
-        .filter(login_failures::user_id.eq(user_id))
-        .filter(login_failures::created_at.gt(since))
-        .order(login_failures::created_at.desc())
-        .select(login_failures::created_at)
-        .load(conn)
-}
-
-pub fn forget_failure(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
-    diesel::delete(login_failures::table.find(id)).execute(conn)
-}
-
-pub fn clear_failures(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
-    diesel::delete(login_failures::table.filter(login_failures::user_id.eq(user_id))).execute(conn)
-}
-
+/// Old failed logins (the table the lockout used before `auth_attempts`).
 pub fn purge_failures_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(login_failures::table.filter(login_failures::created_at.lt(before))).execute(conn)
 }

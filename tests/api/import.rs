@@ -391,3 +391,34 @@ async fn an_app_can_keep_its_leancloud_id_and_keys() {
     assert!(!run(&args).status.success(), "the same id twice");
     assert!(!run(&["app", "create", "--name", "bad", "--app-key", "a,master"]).status.success());
 }
+
+#[tokio::test]
+async fn a_password_changed_by_an_import_ends_every_session() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let id = "66a47496e4b05001a7732c5f";
+    let adopted = "kimtoken0123456789abcdefg";
+    let mut kim = exported(id, "kim", "18600001234", "pw-one", Some(adopted));
+    let first = write_jsonl(db.dir.path(), "_User.a.jsonl", &[kim.to_string()]);
+    assert_eq!(counts(&import(&app, &db, &[first.to_str().unwrap()])), (1, 0, 0, 0));
+    assert_eq!(app.call(Method::GET, "/1.1/users/me", Value::Null, Some(adopted)).await.0, 200);
+    // A re-import that leaves the password alone leaves sessions alone.
+    kim["nickname"] = "K".into();
+    let second = write_jsonl(db.dir.path(), "_User.b.jsonl", &[kim.to_string()]);
+    assert_eq!(counts(&import(&app, &db, &["--overwrite", second.to_str().unwrap()])), (0, 1, 0, 0));
+    assert_eq!(app.call(Method::GET, "/1.1/users/me", Value::Null, Some(adopted)).await.0, 200);
+    // The password changed in LeanCloud since: the re-import is a password change like any other,
+    // so every session of the user ends.
+    let (status, signed_in) = app.log_in("kim", "pw-one").await;
+    assert_eq!(status, 200, "{signed_in}");
+    let session = signed_in["sessionToken"].as_str().unwrap();
+    let mut changed = exported(id, "kim", "18600001234", "pw-two", Some(adopted));
+    changed["nickname"] = "K".into();
+    let third = write_jsonl(db.dir.path(), "_User.c.jsonl", &[changed.to_string()]);
+    assert_eq!(counts(&import(&app, &db, &["--overwrite", third.to_str().unwrap()])), (0, 1, 0, 0));
+    for token in [session, adopted] {
+        assert_eq!(app.call(Method::GET, "/1.1/users/me", Value::Null, Some(token)).await.0, 400);
+    }
+    assert_eq!(app.log_in("kim", "pw-two").await.0, 200);
+    assert_eq!(app.log_in("kim", "pw-one").await.0, 400);
+}

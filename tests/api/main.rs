@@ -1,6 +1,7 @@
 //! One integration-test binary: every module spawns the real server (see `helpers`).
 //! SQLite by default; set PHONEBASE_TEST_DATABASE_URL=postgres://... to run it all on PostgreSQL.
 
+mod accounts;
 mod auth;
 mod captcha;
 mod concurrency;

@@ -180,6 +180,10 @@ async fn a_password_changed_upstream_after_the_import_works_and_the_final_import
     // Both sides start from the same export (the upstream stands in for LeanCloud).
     assert_eq!(import(&up, std::slice::from_ref(&record), false).created, 1);
     assert_eq!(import(&local, std::slice::from_ref(&record), false).created, 1);
+    // Already signed in here with the old password (an updated phone, before the change).
+    let (status, before) = local.login(json!({"username": "erin", "password": "old-pw-1"})).await;
+    assert_eq!(status, 200, "{before}");
+    let old_session = before["sessionToken"].as_str().unwrap().to_string();
 
     // Erin, still on the old app, changes her password and her nickname on LeanCloud.
     let (status, session) = up.login(json!({"username": "erin", "password": "old-pw-1"})).await;
@@ -205,6 +209,9 @@ async fn a_password_changed_upstream_after_the_import_works_and_the_final_import
     assert_eq!((got["objectId"].as_str(), got["nickname"].as_str()), (Some(id), Some("after")));
     let (status, got) = local.login(json!({"username": "erin", "password": "new-pw-2"})).await;
     assert_eq!(status, 200, "argon2id here now: {got}");
+    // The password changed: as with any change, the sessions from before it end.
+    assert_eq!(code(&local.me(&old_session).await.1), Some(211));
+    assert_eq!(local.me(got["sessionToken"].as_str().unwrap()).await.0, 200);
 
     // The final import treats her as moved: no conflict, no overwrite; --overwrite replaces her.
     let report = import(&local, std::slice::from_ref(&record), false);

@@ -76,6 +76,7 @@ impl From<core::Error> for LcError {
             E::InvalidCode => Self::bad_request(603, "Invalid SMS code."),
             E::UsernameMissing => Self::bad_request(200, "Username is missing or empty"),
             E::PasswordMissing => Self::bad_request(201, "Password is missing or empty."),
+            E::PasswordBlank => Self::bad_request(218, "Invalid password, it must be a non-blank string."),
             E::UsernameTaken => Self::bad_request(202, "Username has already been taken."),
             E::EmailTaken => Self::bad_request(203, "Email has already been taken."),
             E::PhoneTaken => Self::bad_request(214, "Mobile phone number has already been taken."),

@@ -330,9 +330,10 @@ pub async fn reset_password(
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = optional_phone(&body)?;
     let password = params::string(&body, "password")?.unwrap_or_default();
+    let session_user = session_of(&state, &auth, header_token(&req)).await?.map(|s| s.user.id);
     let (core, app, ip, code) =
         (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config), code.into_inner());
-    blocking(move || core.reset_password(&app, &code, phone.as_ref(), &password, &ip)).await?;
+    blocking(move || core.reset_password(&app, &code, phone.as_ref(), &password, session_user.as_deref(), &ip)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -436,13 +437,10 @@ fn user_patch(body: &Body) -> Result<UserPatch, LcError> {
             Some(None) => return Err(LcError::bad_request(217, "Invalid username, it must be a non-blank string.")),
             None => None,
         },
+        // A null password is an empty one; core refuses it (and blank ones) once for every entry.
         password: match body.get("password") {
             None => None,
-            Some(_) => Some(
-                params::string(body, "password")?
-                    .filter(|p| !p.is_empty())
-                    .ok_or_else(|| LcError::bad_request(218, "Invalid password, it must be a non-blank string."))?,
-            ),
+            Some(_) => Some(params::string(body, "password")?.unwrap_or_default()),
         },
         email: optional_string(body, "email")?,
         phone,
@@ -470,14 +468,15 @@ pub async fn update_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let id = id.into_inner();
-    require_self_or_master(&state, &auth, &req, &id).await?;
+    let session = require_self_or_master(&state, &auth, &req, &id).await?;
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     if query_params(&req).iter().any(|(k, _)| k == "where") {
         return Err(LcError::invalid_parameter("Conditional saves (where) are not supported by this server."));
     }
     let patch = user_patch(&body)?;
     let (core, app, master) = (state.core.clone(), auth.app.clone(), auth.master);
-    let user = blocking(move || core.update_user(&app, &id, patch, master)).await?;
+    let session_id = session.map(|s| s.id);
+    let user = blocking(move || core.update_user(&app, &id, patch, master, session_id.as_deref())).await?;
     Ok(HttpResponse::Ok().json(if wants_object(&req) {
         user_json(&user, None)
     } else {
