@@ -114,6 +114,9 @@ run_backend() {
     pg_db="phonebase_import_bench_$(date +%s)_$$"
     psql -X -q "${pg%/}/$pg_admin_db" -c "CREATE DATABASE \"$pg_db\"" >/dev/null
     export DATABASE_URL="${pg%/}/$pg_db"
+    # PostgreSQL takes the server secret from the configuration only.
+    PHONEBASE_SECRET_KEY="$("$bin" secret generate)"
+    export PHONEBASE_SECRET_KEY
   fi
   cd "$data"
   local app

@@ -524,7 +524,8 @@ run_backend() {
     PG_DB=pb_bench_$(date +%s)_$RANDOM$RANDOM
     psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -v ON_ERROR_STOP=1 \
       -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "could not create database $PG_DB"
-    env+=(DATABASE_URL="$PG_BASE/$PG_DB")
+    # PostgreSQL takes the server secret from the configuration only.
+    env+=(DATABASE_URL="$PG_BASE/$PG_DB" PHONEBASE_SECRET_KEY="$("$BIN" secret generate)")
     log "postgres database $PG_DB"
   fi
 

@@ -31,10 +31,18 @@ pub struct Config {
     pub database_pool_size: u32,
     /// Seconds a request waits for a free connection before it gets a "busy" error.
     pub database_timeout_secs: u64,
-    /// The server secret (hex, at least 32 bytes) behind code hashes and the outbox seal. If unset,
-    /// one is generated: in `<data_dir>/secret.key` for SQLite, in the database for PostgreSQL
-    /// (so that every instance shares it).
+    /// The server secret (hex, at least 32 bytes) behind code, session and token hashes and the
+    /// seal of queued messages and stored keys. Never kept in the database it protects. If unset
+    /// (and no `secret_key_file`): on SQLite one is generated into `<data_dir>/secret.key`; on
+    /// PostgreSQL the server refuses to start (`phonebase secret generate` prints one).
+    /// `PHONEBASE_SECRET_KEY` sets it from the environment.
     pub secret_key: Option<String>,
+    /// A file holding the server secret (hex), e.g. a mounted secret; instead of `secret_key`.
+    pub secret_key_file: Option<PathBuf>,
+    /// Earlier secrets, after a rotation: still accepted to recognise what they hashed or sealed
+    /// (live codes, sessions, queued messages, console sessions, captchas), never used for
+    /// anything new.
+    pub secret_keys_previous: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Requests from anyone
     /// else are attributed to the socket's peer address.
     pub trusted_proxies: Vec<IpNet>,
@@ -121,6 +129,8 @@ impl Default for Config {
             database_pool_size: 8,
             database_timeout_secs: 5,
             secret_key: None,
+            secret_key_file: None,
+            secret_keys_previous: Vec::new(),
             trusted_proxies: Vec::new(),
             body_limit_bytes: 64 * 1024,
             http_workers: None,
@@ -202,6 +212,33 @@ impl Config {
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
+
+    /// Every number within its bounds, checked once where settings are read, so that nothing
+    /// later overflows, panics or builds an unusable pool.
+    pub fn validate(&self) -> Result<(), String> {
+        fn within<T: PartialOrd + std::fmt::Display>(name: &str, value: T, low: T, high: T) -> Result<(), String> {
+            if value < low || value > high {
+                return Err(format!("setting {name} must be {low} to {high}, not {value}"));
+            }
+            Ok(())
+        }
+        within("database_pool_size", self.database_pool_size, 1, 1_000)?;
+        within("database_timeout_secs", self.database_timeout_secs, 1, 3_600)?;
+        within("body_limit_bytes", self.body_limit_bytes, 1_024, 64 << 20)?;
+        if let Some(workers) = self.http_workers {
+            within("http_workers", workers, 1, 1_024)?;
+        }
+        within("app_cache_secs", self.app_cache_secs, 0, 86_400)?;
+        within("leancloud.signature_max_age_secs", self.leancloud.signature_max_age_secs, 0, 366 * 86_400)?;
+        within("delivery.poll_interval_ms", self.delivery.poll_interval_ms, 1, 3_600_000)?;
+        within("delivery.batch_size", self.delivery.batch_size, 1, 10_000)?;
+        within("delivery.concurrency", self.delivery.concurrency, 1, 1_024)?;
+        within("delivery.max_attempts", self.delivery.max_attempts, 1, 1_000)?;
+        within("delivery.lease_secs", self.delivery.lease_secs, 1, 86_400)?;
+        within("maintenance.purge_interval_secs", self.maintenance.purge_interval_secs, 0, 30 * 86_400)?;
+        within("maintenance.message_retention_days", self.maintenance.message_retention_days, 0, 36_500)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -235,12 +272,40 @@ mod tests {
     }
 
     #[test]
+    fn secrets_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let (current, old) = ("ab".repeat(32), "cd".repeat(32));
+            jail.set_env("PHONEBASE_SECRET_KEY", &current);
+            jail.set_env("PHONEBASE_SECRET_KEYS_PREVIOUS", format!("[{old}]"));
+            jail.set_env("PHONEBASE_SECRET_KEY_FILE", "/run/secrets/phonebase");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.secret_key.as_deref(), Some(current.as_str()));
+            assert_eq!(config.secret_keys_previous, vec![old]);
+            assert_eq!(config.secret_key_file, Some(PathBuf::from("/run/secrets/phonebase")));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn typos_in_known_sections_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("PHONEBASE_DELIVERY__WORKR", "false");
             assert!(Config::load(None).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn numbers_have_bounds() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let mut config = Config::default();
+        config.maintenance.message_retention_days = i64::MAX;
+        assert!(config.validate().unwrap_err().contains("message_retention_days"));
+        let config = Config { database_pool_size: 0, ..Config::default() };
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.delivery.lease_secs = -1;
+        assert!(config.validate().is_err());
     }
 
     #[test]

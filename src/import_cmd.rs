@@ -240,7 +240,7 @@ fn shape(name: &str, reader: &mut impl BufRead) -> io::Result<Shape> {
     }
     let head = reader.fill_buf()?;
     let text = String::from_utf8_lossy(&head[..head.len().min(256)]);
-    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let text = text.trim_start();
     Ok(if text.starts_with('[') {
         Shape::Array
     } else if text
@@ -254,8 +254,31 @@ fn shape(name: &str, reader: &mut impl BufRead) -> io::Result<Shape> {
     })
 }
 
+/// Skips a UTF-8 byte-order mark (Windows tools write one) at the start of a file.
+fn skip_bom(reader: &mut impl BufRead) -> io::Result<()> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let mut seen = 0;
+    // A reader may hand out fewer than three bytes at a time.
+    while seen < BOM.len() {
+        let head = reader.fill_buf()?;
+        if head.is_empty() {
+            return Ok(());
+        }
+        let n = head.len().min(BOM.len() - seen);
+        if head[..n] != BOM[seen..seen + n] {
+            // Not a BOM: nothing was consumed unless a partial match was, which cannot be a
+            // valid start of JSON anyway.
+            return Ok(());
+        }
+        reader.consume(n);
+        seen += n;
+    }
+    Ok(())
+}
+
 fn read_source(name: &Arc<str>, reader: impl Read, sink: &mut Sink<'_>) -> anyhow::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
+    skip_bom(&mut reader)?;
     let shape = shape(name, &mut reader)?;
     if shape == Shape::Lines {
         return read_lines(name, reader, sink);

@@ -45,6 +45,18 @@ enum Command {
     /// Move users in from another service.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The server secret (see the README's security section).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Print a new random secret (hex) for `secret_key`, `secret_key_file` or PHONEBASE_SECRET_KEY.
+    Generate,
+    /// Print the secret an older version kept in the PostgreSQL database, to move it into the
+    /// configuration (the next start with it configured deletes the database's copy).
+    FromDatabase,
 }
 
 #[derive(Subcommand)]
@@ -243,10 +255,22 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await
         }
         Command::Migrate => {
-            build_core(&config, &Hooks::default()).await?;
+            phonebase::startup::migrate(&config).await?;
             println!("database is up to date");
             Ok(())
         }
+        Command::Secret(SecretCommand::Generate) => {
+            println!("{}", phonebase::core::secrets::Keys::generate_secret());
+            Ok(())
+        }
+        Command::Secret(SecretCommand::FromDatabase) => match phonebase::startup::legacy_secret(&config).await? {
+            // To stdout only, for a redirection into a file: never to the logs.
+            Some(secret) => {
+                println!("{}", secret.trim());
+                Ok(())
+            }
+            None => anyhow::bail!("this database holds no server secret (nothing to move)"),
+        },
         Command::Admin(AdminCommand::Create { username, password_stdin }) => {
             let password = read_password(password_stdin)?;
             let core = build_core(&config, &Hooks::default()).await?;

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{NormalizePath, TrailingSlash};
-use actix_web::{App as ActixApp, HttpServer, web};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::{App as ActixApp, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -22,6 +23,7 @@ use crate::core::secrets::Keys;
 use crate::core::{Core, CoreOptions};
 use crate::delivery::worker::{Worker, WorkerOptions};
 use crate::delivery::{Sender, sink::Sink};
+use crate::http::edge::RedactedRootSpan;
 use crate::http::{self, AppState};
 use crate::store::{self, Backend, DbTarget};
 
@@ -34,12 +36,22 @@ pub struct Hooks {
     pub captcha_text: Option<Arc<dyn CaptchaText>>,
 }
 
+/// The name under which versions before 0.2 kept the server secret in PostgreSQL.
+const LEGACY_SECRET: &str = "secret_key";
+
 /// Opens (creating and migrating if needed) the database and builds the core.
 pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> {
+    config.validate().map_err(anyhow::Error::msg)?;
     let clock = hooks.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let target = DbTarget::parse(&config.database_url())?;
+    let configured = configured_secret(config)?;
+    if configured.is_none() && target.backend == Backend::Postgres {
+        // Refuse before touching the schema, saying whether the database holds a secret to move.
+        let legacy = legacy_secret_at(&target).await.unwrap_or(None);
+        anyhow::bail!(if legacy.is_some() { MOVE_LEGACY_SECRET } else { POSTGRES_NEEDS_SECRET });
+    }
     let pool = {
         let (target, size, timeout) =
             (target.clone(), config.database_pool_size, Duration::from_secs(config.database_timeout_secs));
@@ -49,20 +61,21 @@ pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> 
         })
         .await??
     };
-    let secret = match (&config.secret_key, target.backend) {
-        (Some(key), _) => key.clone(),
-        (None, Backend::Sqlite) => secret_from_file(&config.data_dir.join("secret.key"))?,
-        (None, Backend::Postgres) => {
-            let pool = pool.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-                let mut conn = pool.get()?;
-                Ok(store::instance::get_or_insert(&mut conn, "secret_key", &Keys::generate_secret())?)
-            })
-            .await??
-        }
+    let secret = match configured {
+        Some(secret) => secret,
+        None => secret_from_file(&config.data_dir.join("secret.key"))?,
     };
-    let secret = hex::decode(secret.trim()).context("secret_key must be hex")?;
-    anyhow::ensure!(secret.len() >= 32, "secret_key must be at least 32 bytes (64 hex characters)");
+    let secret = decode_secret(&secret, "secret_key")?;
+    let previous = config
+        .secret_keys_previous
+        .iter()
+        .map(|s| decode_secret(s, "secret_keys_previous"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    {
+        // A secret an older version kept in the database goes, once it is in the configuration.
+        let (pool, accepted) = (pool.clone(), std::iter::once(&secret).chain(&previous).cloned().collect::<Vec<_>>());
+        tokio::task::spawn_blocking(move || forget_legacy_secret(&pool, &accepted)).await??;
+    }
     let options = CoreOptions {
         app_cache_ttl: Duration::from_secs(config.app_cache_secs),
         message_retention: chrono::TimeDelta::days(config.maintenance.message_retention_days),
@@ -82,8 +95,85 @@ pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> 
         Some(text) => CoreOptions { captcha_text: text.clone(), ..options },
         None => options,
     };
-    let keys = Keys::from_secret(&secret);
+    let keys = Keys::with_previous(&secret, &previous);
     tokio::task::spawn_blocking(move || Core::new(pool, clock, keys, options)).await?
+}
+
+const POSTGRES_NEEDS_SECRET: &str = "PostgreSQL needs a server secret from the configuration: it is never kept in the \
+database it protects. Generate one with `phonebase secret generate > /etc/phonebase/secret.key` (mode 600) and give \
+the same one to every instance: `secret_key_file = \"/etc/phonebase/secret.key\"` in phonebase.toml, or the \
+environment variable PHONEBASE_SECRET_KEY (or `secret_key`)";
+
+const MOVE_LEGACY_SECRET: &str = "this database holds the server secret (table instance_settings, name \
+'secret_key'), where a copy of the database gives away every live code and session. Move it into the \
+configuration: `phonebase secret from-database > /etc/phonebase/secret.key` (mode 600), then set \
+`secret_key_file = \"/etc/phonebase/secret.key\"` in phonebase.toml (or PHONEBASE_SECRET_KEY) on every \
+instance and start again: the database's copy is then deleted. A new secret instead would end every session and \
+live code";
+
+/// The secret from `secret_key` or `secret_key_file`, if configured.
+fn configured_secret(config: &Config) -> anyhow::Result<Option<String>> {
+    match (&config.secret_key, &config.secret_key_file) {
+        (Some(_), Some(_)) => anyhow::bail!("set secret_key or secret_key_file, not both"),
+        (Some(key), None) => Ok(Some(key.clone())),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(Some)
+            .with_context(|| format!("cannot read secret_key_file {}", path.display())),
+        (None, None) => Ok(None),
+    }
+}
+
+fn decode_secret(hex_secret: &str, name: &str) -> anyhow::Result<Vec<u8>> {
+    let secret = hex::decode(hex_secret.trim()).with_context(|| format!("{name} must be hex"))?;
+    anyhow::ensure!(secret.len() >= 32, "{name} must be at least 32 bytes (64 hex characters)");
+    Ok(secret)
+}
+
+/// The secret an older version kept in a PostgreSQL database, if any (`phonebase secret
+/// from-database`). Nothing is migrated or written.
+pub async fn legacy_secret(config: &Config) -> anyhow::Result<Option<String>> {
+    let target = DbTarget::parse(&config.database_url())?;
+    anyhow::ensure!(target.backend == Backend::Postgres, "only PostgreSQL databases ever held the secret");
+    legacy_secret_at(&target).await
+}
+
+async fn legacy_secret_at(target: &DbTarget) -> anyhow::Result<Option<String>> {
+    let target = target.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Option<String>> {
+        let pool = store::build_pool(&target, 1, Duration::from_secs(5))?;
+        let mut conn = pool.get()?;
+        // A database that was never migrated has no such table: then there is nothing to move.
+        Ok(store::instance::get(&mut conn, LEGACY_SECRET).ok().flatten())
+    })
+    .await?
+}
+
+/// Deletes the legacy secret row when it holds one of the accepted secrets; refuses to start when
+/// it holds another (what it protects would become unreadable).
+fn forget_legacy_secret(pool: &store::Pool, accepted: &[Vec<u8>]) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    let Some(stored) = store::instance::get(&mut conn, LEGACY_SECRET)? else {
+        return Ok(());
+    };
+    let known = hex::decode(stored.trim()).is_ok_and(|s| accepted.contains(&s));
+    anyhow::ensure!(
+        known,
+        "this database holds a server secret (instance_settings 'secret_key') that is neither secret_key nor in \
+         secret_keys_previous: add it to secret_keys_previous (`phonebase secret from-database` prints it), or \
+         what it protects (sessions, live codes, the JWT key) cannot be read"
+    );
+    store::write_tx(&mut conn, |c| store::instance::delete(c, LEGACY_SECRET, &stored))?;
+    tracing::info!("deleted the server secret from the database: it is read from the configuration now");
+    Ok(())
+}
+
+/// Creates or upgrades the schema, and nothing else (needs no secret).
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let target = DbTarget::parse(&config.database_url())?;
+    tokio::task::spawn_blocking(move || store::migrate(&target)).await??;
+    Ok(())
 }
 
 /// Reads the secret file, or creates it (readable by the owner only) on first start.
@@ -155,7 +245,9 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .wrap(cors())
-                .wrap(TracingLogger::default())
+                // Outside CORS, so that a refused preflight gets a JSON body too.
+                .wrap(from_fn(|req, next| http::edge::finish(req, next, error_body)))
+                .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .service(
                     web::scope(&prefix)
                         .route("/healthz", web::get().to(http::healthz))
@@ -217,6 +309,16 @@ impl RunningApp {
     pub fn kill(self) {
         self.task.abort();
         drop(self.handle.stop(false));
+    }
+}
+
+/// The error body of a status the framework chose, in the format of the part the path (within
+/// the route prefix) belongs to: the console's under `/console`, LeanCloud's everywhere else.
+fn error_body(path: &str, status: StatusCode) -> HttpResponse {
+    if path == "/console" || path.starts_with("/console/") {
+        http::console::error_body(path.starts_with("/console/api/"), status)
+    } else {
+        http::leancloud::error_body(status)
     }
 }
 

@@ -105,9 +105,28 @@ impl Default for Policy {
     }
 }
 
+/// The longest session lifetime an app may set (ten years); `null` keeps sessions until revoked.
+pub const MAX_SESSION_TTL_DAYS: u32 = 3650;
+/// The largest value of any limit: far above any real rate, far below anything that overflows.
+pub const MAX_LIMIT: u32 = 1_000_000;
+
 impl AppSettings {
-    /// Checks the settings and brings test numbers to E.164.
+    /// Checks the settings (every number within its bounds) and brings test numbers to E.164.
     pub fn normalised(mut self) -> Result<Self> {
+        if let Some(days) = self.session_ttl_days
+            && !(1..=MAX_SESSION_TTL_DAYS).contains(&days)
+        {
+            return Err(Error::InvalidParameter(format!(
+                "session_ttl_days must be 1 to {MAX_SESSION_TTL_DAYS} (days), or null for sessions that last until revoked"
+            )));
+        }
+        if let Ok(serde_json::Value::Object(limits)) = serde_json::to_value(&self.limits) {
+            for (name, value) in limits {
+                if value.as_u64().is_some_and(|v| v > u64::from(MAX_LIMIT)) {
+                    return Err(Error::InvalidParameter(format!("limits.{name} must be 0 (off) to {MAX_LIMIT}")));
+                }
+            }
+        }
         let mut numbers = BTreeMap::new();
         for (phone, code) in std::mem::take(&mut self.test_numbers) {
             let phone = Phone::parse(&phone)?;
@@ -174,6 +193,10 @@ impl Core {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 64 {
             return Err(Error::InvalidParameter("app name must be 1 to 64 characters".into()));
+        }
+        // The app's name goes into texts (`name`), so it passes the same link detector.
+        if super::links::has_link(name) {
+            return Err(Error::InvalidParameter("an app name may not carry a link or an address".into()));
         }
         // Given ids and keys are an app's existing LeanCloud ones (shipped apps carry them).
         for (what, value) in [("appId", &new.id), ("appKey", &new.app_key), ("masterKey", &new.master_key)] {

@@ -13,7 +13,6 @@ use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
 
 use super::apps::App;
-use super::secrets::ct_eq;
 use super::{Core, Error, Result};
 use crate::store::{self, DbConn};
 
@@ -197,12 +196,12 @@ impl Core {
             return Ok(None);
         }
         let mut conn = self.conn()?;
-        Ok(store::captchas::live_image(
-            &mut conn,
-            app_id,
-            &self.captcha_token_hash(app_id, token),
-            self.clock.now_naive(),
-        )?)
+        for hash in self.keys.keyed_hashes(&["captcha-token", app_id, token]) {
+            if let Some(image) = store::captchas::live_image(&mut conn, app_id, &hash, self.clock.now_naive())? {
+                return Ok(Some(image));
+            }
+        }
+        Ok(None)
     }
 
     /// Checks an answer. The captcha is spent whatever the answer, so each guess costs the guesser
@@ -212,17 +211,23 @@ impl Core {
         if token.is_empty() || answer.is_empty() || token.len() > 64 || answer.len() > 64 {
             return Err(Error::WrongCaptcha);
         }
-        let token_hash = self.captcha_token_hash(&app.id, token);
-        let expected = self.captcha_answer_hash(&app.id, token, answer);
+        let token_hashes = self.keys.keyed_hashes(&["captcha-token", &app.id, token]);
         let validate_token = random_string(TOKEN_ALPHABET, VALIDATE_TOKEN_LEN);
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         // Ok(false) for a wrong answer: the spent captcha must still commit.
         let right = store::write_tx(&mut conn, |conn| -> Result<bool> {
-            let Some((id, answer_hash)) = store::captchas::take_for_answer(conn, &app.id, &token_hash, now)? else {
+            let mut taken = None;
+            for hash in &token_hashes {
+                taken = store::captchas::take_for_answer(conn, &app.id, hash, now)?;
+                if taken.is_some() {
+                    break;
+                }
+            }
+            let Some((id, answer_hash)) = taken else {
                 return Ok(false);
             };
-            if !ct_eq(&answer_hash, &expected) {
+            if !self.keys.matches(&answer_hash, &Self::answer_parts(&app.id, token, &answer.to_lowercase())) {
                 return Ok(false);
             }
             let validate_hash = self.validate_token_hash(&app.id, &validate_token);
@@ -246,11 +251,12 @@ impl Core {
             None if required => Err(Error::CaptchaRequired),
             None => Ok(()),
             Some(t) if t.len() <= 64 => {
-                if store::captchas::spend_validate(conn, &app.id, &self.validate_token_hash(&app.id, t), now)? {
-                    Ok(())
-                } else {
-                    Err(Error::InvalidValidateToken)
+                for hash in self.keys.keyed_hashes(&["captcha-validate", &app.id, t]) {
+                    if store::captchas::spend_validate(conn, &app.id, &hash, now)? {
+                        return Ok(());
+                    }
                 }
+                Err(Error::InvalidValidateToken)
             }
             Some(_) => Err(Error::InvalidValidateToken),
         }
@@ -262,7 +268,11 @@ impl Core {
 
     /// Bound to the app and the token, so an answer hash is worth nothing for another captcha.
     fn captcha_answer_hash(&self, app_id: &str, token: &str, answer: &str) -> String {
-        self.keys.keyed_hash(&["captcha-answer", app_id, token, &answer.to_lowercase()])
+        self.keys.keyed_hash(&Self::answer_parts(app_id, token, &answer.to_lowercase()))
+    }
+
+    fn answer_parts<'a>(app_id: &'a str, token: &'a str, lower_answer: &'a str) -> [&'a str; 4] {
+        ["captcha-answer", app_id, token, lower_answer]
     }
 
     fn validate_token_hash(&self, app_id: &str, token: &str) -> String {

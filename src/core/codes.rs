@@ -169,6 +169,10 @@ fn checked_var(label: &str, value: Option<String>) -> Result<Option<String>> {
     if v.contains(['【', '】']) || v.chars().any(char::is_control) {
         return Err(Error::InvalidParameter(format!("{label} may not contain 【】 or control characters")));
     }
+    // A refused value is the same error as a refused template variable.
+    if super::links::has_link(&v) {
+        return Err(Error::TemplateRender(format!("{label} may not carry a link or an address")));
+    }
     Ok(Some(v))
 }
 
@@ -371,9 +375,13 @@ impl Core {
     ) -> Result<(String, String)> {
         for _ in 0..8 {
             let code = new_code();
-            let value_hash = self.value_hash(app, purpose, &code);
-            if !store::codes::value_is_live(conn, &app.id, purpose.as_str(), &value_hash, now)? {
-                return Ok((code, value_hash));
+            // Unique among live codes hashed under any secret still accepted (rotation).
+            let mut taken = false;
+            for hash in self.value_hashes(app, purpose, &code) {
+                taken = taken || store::codes::value_is_live(conn, &app.id, purpose.as_str(), &hash, now)?;
+            }
+            if !taken {
+                return Ok((code.clone(), self.value_hash(app, purpose, &code)));
             }
         }
         Err(Error::Busy)
@@ -381,6 +389,12 @@ impl Core {
 
     pub(crate) fn value_hash(&self, app: &App, purpose: Purpose, code: &str) -> String {
         self.keys.keyed_hash(&["value", &app.id, purpose.as_str(), code])
+    }
+
+    /// The value hash under the current secret and each previous one: what a live code issued
+    /// before a rotation is stored as.
+    pub(crate) fn value_hashes(&self, app: &App, purpose: Purpose, code: &str) -> Vec<String> {
+        self.keys.keyed_hashes(&["value", &app.id, purpose.as_str(), code])
     }
 
     /// Checks `code` against the live codes of `phone` with one of `purposes`. Every call charges
@@ -394,7 +408,8 @@ impl Core {
         if let Some(fixed) = app.settings.test_numbers.get(phone.e164()) {
             return if ct_eq(fixed, code) { Ok(Verified { user_id: None }) } else { Err(Error::InvalidCode) };
         }
-        let expected = self.keys.keyed_hash(&[&app.id, phone.e164(), code]);
+        // Under the current secret and any previous one still accepted (rotation).
+        let expected = self.keys.keyed_hashes(&[&app.id, phone.e164(), code]);
         let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
@@ -404,7 +419,7 @@ impl Core {
             let mut matched = None;
             for c in candidates {
                 // Look at every candidate, so the time taken does not depend on which one matches.
-                if ct_eq(&c.code_hash, &expected) {
+                if expected.iter().fold(false, |found, e| ct_eq(&c.code_hash, e) | found) {
                     matched = Some(c);
                 }
             }
@@ -444,5 +459,7 @@ mod tests {
         assert!(checked_var("name", Some("【假冒】".into())).is_err());
         assert!(checked_var("name", Some("x".repeat(33))).is_err());
         assert_eq!(checked_var("op", Some(" 登录 ".into())).unwrap().as_deref(), Some("登录"));
+        assert!(matches!(checked_var("name", Some("www.phish-pay.com".into())), Err(Error::TemplateRender(_))));
+        assert!(matches!(checked_var("op", Some("45.77.10.2/app".into())), Err(Error::TemplateRender(_))));
     }
 }

@@ -518,9 +518,18 @@ impl Run {
                 claimed.insert((what, value), (id, location.clone()));
             }
             let record = records.get(id);
-            let token_hash = p.session_token.as_deref().map(|t| self.core.token_hash(&self.app, t));
+            // The same token as last time (hashed under the current or a previous secret) is no
+            // new session: a session revoked since must not come back.
+            let seen = match (p.session_token.as_deref(), record.and_then(|r| r.token_hash.as_deref())) {
+                (Some(token), Some(stored)) => self.core.token_matches(&self.app, token, stored),
+                _ => false,
+            };
+            let token_hash = match seen {
+                true => record.and_then(|r| r.token_hash.clone()),
+                false => p.session_token.as_deref().map(|t| self.core.token_hash(&self.app, t)),
+            };
             if let Some(hash) = &token_hash
-                && record.and_then(|r| r.token_hash.as_ref()) != Some(hash)
+                && !seen
             {
                 sessions.push(self.core.session_row(&self.app, id, hash.clone(), now));
             }

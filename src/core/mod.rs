@@ -7,6 +7,7 @@ pub mod clock;
 pub mod codes;
 mod error;
 pub mod import;
+pub mod links;
 pub mod lockout;
 pub mod maintenance;
 pub mod operators;
@@ -114,5 +115,12 @@ impl Core {
 
     pub fn backend(&self) -> Result<store::Backend> {
         Ok(self.conn()?.backend())
+    }
+
+    /// The database takes a write transaction now (what every use case needs); the backend.
+    pub fn health(&self) -> Result<store::Backend> {
+        let mut conn = self.conn()?;
+        store::write_tx(&mut conn, store::ping)?;
+        Ok(conn.backend())
     }
 }

@@ -7,7 +7,6 @@ use rand::Rng;
 use super::apps::App;
 use super::lockout::{OPERATOR_SIGN_IN, operator_subject};
 use super::review::{Decision, Item, Kind};
-use super::secrets::ct_eq;
 use super::users::User;
 use super::{Core, Error, Result};
 use crate::store::messages::MessageRow;
@@ -121,13 +120,23 @@ impl Core {
         }
         let mut conn = self.conn()?;
         let now = self.clock.now_naive();
-        Ok(store::operators::find_session(&mut conn, &self.operator_token_hash(token), now)?
-            .map(|row| Operator { id: row.id, username: row.username }))
+        // Under the current secret or a previous one (a rotation ends no console session).
+        for hash in self.keys.keyed_hashes(&["operator-session", token]) {
+            if let Some(row) = store::operators::find_session(&mut conn, &hash, now)? {
+                return Ok(Some(Operator { id: row.id, username: row.username }));
+            }
+        }
+        Ok(None)
     }
 
     pub fn operator_sign_out(&self, token: &str) -> Result<()> {
         let mut conn = self.conn()?;
-        store::write_tx(&mut conn, |conn| store::operators::delete_session(conn, &self.operator_token_hash(token)))?;
+        store::write_tx(&mut conn, |conn| -> Result<()> {
+            for hash in self.keys.keyed_hashes(&["operator-session", token]) {
+                store::operators::delete_session(conn, &hash)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -138,30 +147,29 @@ impl Core {
     }
 
     pub fn csrf_ok(&self, session_token: &str, presented: &str) -> bool {
-        ct_eq(&self.csrf_token(session_token), presented)
+        self.keys.matches(presented, &["operator-csrf", session_token])
     }
 
-    /// A reviewer's decision, given the id of a revision or of an item of `kind` with one pending.
+    /// A reviewer's decision on the revision of `kind` with this id (the one the reviewer saw:
+    /// `template queue` lists them). An item's id is refused: it does not say which text was
+    /// judged, and the pending text may have changed since the reviewer looked.
     pub fn review_as(&self, kind: Kind, id: &str, decision: Decision, actor: &str) -> Result<Item> {
-        let revision_id = {
+        {
             let mut conn = self.conn()?;
-            let (item, revision) = match store::templates::find_revision(&mut conn, id)? {
-                Some(r) => (store::templates::find_item(&mut conn, &r.item_id)?, Some(r)),
-                None => (store::templates::find_item(&mut conn, id)?, None),
-            };
-            let item = item.filter(|i| i.kind == kind.as_str()).ok_or(Error::ItemNotFound)?;
-            match revision {
-                Some(r) => r.id,
-                None => {
-                    store::templates::revisions_of(&mut conn, &item.id)?
-                        .into_iter()
-                        .find(|r| r.state == "pending")
-                        .ok_or(Error::IllegalTransition { from: "not pending", action: "be reviewed" })?
-                        .id
+            let Some(revision) = store::templates::find_revision(&mut conn, id)? else {
+                if store::templates::find_item(&mut conn, id)?.is_some_and(|i| i.kind == kind.as_str()) {
+                    return Err(Error::InvalidParameter(format!(
+                        "{id} is a {kind}, not a revision: name the revision you reviewed (see `phonebase {kind} queue`)",
+                        kind = kind.as_str()
+                    )));
                 }
-            }
-        };
-        self.review(&revision_id, decision, actor)
+                return Err(Error::ItemNotFound);
+            };
+            store::templates::find_item(&mut conn, &revision.item_id)?
+                .filter(|i| i.kind == kind.as_str())
+                .ok_or(Error::ItemNotFound)?;
+        }
+        self.review(id, decision, actor)
     }
 
     /// New keys for an app; the old ones stop working at once on this instance and within the

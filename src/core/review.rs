@@ -2,10 +2,12 @@
 //!
 //! An item (a template or a signature, named per app) has numbered revisions. A revision moves
 //! `draft → pending` (submitted, after the automatic checks), `pending → approved | rejected`
-//! (a reviewer, with a reason for a rejection), `approved ⇄ disabled`, and `rejected → draft` when
-//! it is edited again. Editing an approved item starts a new draft revision while the approved
-//! one keeps serving; when the new one is approved it replaces the old at once (`superseded`).
-//! Every step is recorded with who, when and why; anything else is refused.
+//! (a reviewer, with a reason for a rejection), `approved ⇄ disabled`. A text once submitted is
+//! never rewritten: only a draft is edited in place; editing a rejected or an approved item
+//! starts a new draft revision (the rejected one stays as it was judged, the approved one keeps
+//! serving). When a new revision is approved it replaces the old at once (`superseded`). A
+//! decision names the revision the reviewer saw and is refused unless that revision is the one
+//! pending. Every step is recorded with who, when and why; anything else is refused.
 
 use chrono::NaiveDateTime;
 
@@ -122,7 +124,7 @@ pub fn next_state(state: State, action: Action) -> Result<State> {
     use Action as A;
     use State as S;
     match (state, action) {
-        (S::Draft | S::Rejected, A::Edit) => Ok(S::Draft),
+        (S::Draft, A::Edit) => Ok(S::Draft),
         (S::Draft, A::Submit) => Ok(S::Pending),
         (S::Pending, A::Approve) => Ok(S::Approved),
         (S::Pending, A::Reject) => Ok(S::Rejected),
@@ -338,9 +340,9 @@ impl Core {
         self.item(&app.id, &item_id)
     }
 
-    /// New content for an item: a draft or rejected revision is rewritten (and is a draft again);
-    /// an item with only a live revision gets a new draft beside it. Pending is under review and
-    /// cannot change.
+    /// New content for an item: a draft (never submitted) is rewritten in place; a rejected item,
+    /// or one with only a live revision, gets a new draft revision, so that every submitted text
+    /// stays as it was reviewed. Pending is under review and cannot change.
     pub fn edit_item(&self, app: &App, item_id: &str, content: Content, submit: bool, actor: &str) -> Result<Item> {
         let content = content.shaped()?;
         let now = self.clock.now_naive();
@@ -351,18 +353,22 @@ impl Core {
                 return Err(Error::InvalidParameter(format!("this item is a {}", item.kind)));
             }
             let revision = match open {
-                Some(open) => {
-                    let to = next_state(open.state, Action::Edit)?;
-                    if open.state != to {
-                        move_state(conn, &item, &open, to, actor, None, now)?;
-                    }
+                Some(open) if open.state != State::Rejected => {
+                    next_state(open.state, Action::Edit)?;
                     let mut row = revision_row(&item, open.id.clone(), open.number, &content, now);
                     row.created_at = open.created_at;
-                    store::templates::update_content(conn, &row)?;
+                    // Only a draft is rewritten, whatever happened since it was read.
+                    if store::templates::update_content(conn, &row, State::Draft.as_str())? != 1 {
+                        return Err(Error::IllegalTransition {
+                            from: open.state.as_str(),
+                            action: "concurrent change",
+                        });
+                    }
                     row
                 }
-                None => {
-                    let number = live.as_ref().map_or(0, |l| l.number) + 1;
+                _ => {
+                    let newest = store::templates::revisions_of(conn, &item.id)?.first().map_or(0, |r| r.number);
+                    let number = newest.max(live.as_ref().map_or(0, |l| l.number)) + 1;
                     let row = revision_row(&item, new_id(), number, &content, now);
                     store::templates::insert_revision(conn, &row)?;
                     record(conn, &item.id, &row.id, None, State::Draft, actor, None, now)?;
@@ -569,11 +575,12 @@ impl Core {
 fn split_revisions(item: &ItemRow, rows: Vec<RevisionRow>) -> Result<(Option<Revision>, Option<Revision>)> {
     let mut live = None;
     let mut open = None;
-    for row in rows {
+    // Newest first: only the newest revision can be in progress; an older rejected one is history.
+    for (i, row) in rows.into_iter().enumerate() {
         let revision = Revision::try_from(row)?;
         if Some(&revision.id) == item.live_revision_id.as_ref() {
             live = Some(revision);
-        } else if revision.state.is_open() && open.is_none() {
+        } else if i == 0 && revision.state.is_open() {
             open = Some(revision);
         }
     }
@@ -648,7 +655,6 @@ mod tests {
         use State as S;
         let legal = [
             (S::Draft, A::Edit, S::Draft),
-            (S::Rejected, A::Edit, S::Draft),
             (S::Draft, A::Submit, S::Pending),
             (S::Pending, A::Approve, S::Approved),
             (S::Pending, A::Reject, S::Rejected),

@@ -10,15 +10,48 @@ use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Keys derived from one server secret.
 #[derive(Clone)]
-pub struct Keys {
+struct KeySet {
     hash_key: [u8; 32],
     seal: ChaCha20Poly1305,
 }
 
+impl KeySet {
+    fn new(secret: &[u8]) -> Self {
+        let seal_key = derive(secret, "phonebase/outbox-seal/v1");
+        Self { hash_key: derive(secret, "phonebase/keyed-hash/v1"), seal: ChaCha20Poly1305::new(&seal_key.into()) }
+    }
+
+    fn keyed_hash(&self, parts: &[&str]) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.hash_key).expect("HMAC takes any key length");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < 12 {
+            return None;
+        }
+        let (nonce, body) = sealed.split_at(12);
+        self.seal.decrypt(Nonce::from_slice(nonce), body).ok()
+    }
+}
+
+/// The current server secret's keys, which hash and seal everything new, and those of previous
+/// secrets (rotation), which are only ever used to recognise what was hashed or sealed before.
+#[derive(Clone)]
+pub struct Keys {
+    current: KeySet,
+    previous: Vec<KeySet>,
+}
+
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keys(..)")
+        write!(f, "Keys(current, {} previous)", self.previous.len())
     }
 }
 
@@ -30,8 +63,12 @@ fn derive(secret: &[u8], label: &str) -> [u8; 32] {
 
 impl Keys {
     pub fn from_secret(secret: &[u8]) -> Self {
-        let seal_key = derive(secret, "phonebase/outbox-seal/v1");
-        Self { hash_key: derive(secret, "phonebase/keyed-hash/v1"), seal: ChaCha20Poly1305::new(&seal_key.into()) }
+        Self::with_previous::<&[u8]>(secret, &[])
+    }
+
+    /// Keys of the current secret, still recognising what the previous secrets protected.
+    pub fn with_previous<S: AsRef<[u8]>>(current: &[u8], previous: &[S]) -> Self {
+        Self { current: KeySet::new(current), previous: previous.iter().map(|p| KeySet::new(p.as_ref())).collect() }
     }
 
     /// A fresh random secret, hex encoded (64 characters).
@@ -42,13 +79,21 @@ impl Keys {
     }
 
     /// HMAC-SHA256 over the parts, each length-prefixed so that ("ab","c") ≠ ("a","bc"); hex.
+    /// Under the current secret: what is stored from now on.
     pub fn keyed_hash(&self, parts: &[&str]) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.hash_key).expect("HMAC takes any key length");
-        for part in parts {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        hex::encode(mac.finalize().into_bytes())
+        self.current.keyed_hash(parts)
+    }
+
+    /// The keyed hash under the current secret, then under each previous one: what a value may be
+    /// stored as. With no rotation under way this is one hash.
+    pub fn keyed_hashes(&self, parts: &[&str]) -> Vec<String> {
+        std::iter::once(&self.current).chain(&self.previous).map(|k| k.keyed_hash(parts)).collect()
+    }
+
+    /// Whether `stored` is the keyed hash of `parts` under any secret still accepted (constant
+    /// time per secret).
+    pub fn matches(&self, stored: &str, parts: &[&str]) -> bool {
+        self.keyed_hashes(parts).iter().fold(false, |found, h| ct_eq(stored, h) | found)
     }
 
     /// Encrypts `plain` for storage: nonce (12 bytes) followed by the ciphertext.
@@ -65,19 +110,25 @@ impl Keys {
         rand::rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         out.extend(
-            self.seal
+            self.current
+                .seal
                 .encrypt(Nonce::from_slice(&nonce), plain)
                 .expect("ChaCha20Poly1305 encryption of a short text cannot fail"),
         );
         out
     }
 
+    /// Opens what the current or a previous secret sealed.
     pub fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < 12 {
-            return None;
+        self.open_bytes_with_age(sealed).map(|(plain, _)| plain)
+    }
+
+    /// Opens, and tells whether it was sealed under a previous secret (and should be sealed again).
+    pub fn open_bytes_with_age(&self, sealed: &[u8]) -> Option<(Vec<u8>, bool)> {
+        if let Some(plain) = self.current.open_bytes(sealed) {
+            return Some((plain, false));
         }
-        let (nonce, body) = sealed.split_at(12);
-        self.seal.decrypt(Nonce::from_slice(nonce), body).ok()
+        self.previous.iter().find_map(|k| k.open_bytes(sealed)).map(|plain| (plain, true))
     }
 }
 
@@ -107,5 +158,22 @@ mod tests {
         assert_ne!(keys.keyed_hash(&["ab", "c"]), keys.keyed_hash(&["a", "bc"]));
         assert_ne!(keys.keyed_hash(&["x"]), Keys::from_secret(b"other").keyed_hash(&["x"]));
         assert_eq!(keys.keyed_hash(&["x"]).len(), 64);
+    }
+
+    #[test]
+    fn rotation_recognises_the_previous_secret_and_writes_the_new_one() {
+        let old = Keys::from_secret(b"old");
+        let rotated = Keys::with_previous(b"new", &[b"old"]);
+        let hash = old.keyed_hash(&["session", "app", "token"]);
+        assert!(rotated.matches(&hash, &["session", "app", "token"]));
+        assert!(!rotated.matches(&hash, &["session", "app", "other"]));
+        assert_ne!(rotated.keyed_hash(&["x"]), old.keyed_hash(&["x"]));
+        assert_eq!(rotated.keyed_hashes(&["x"]), vec![rotated.keyed_hash(&["x"]), old.keyed_hash(&["x"])]);
+        let sealed = old.seal("body");
+        assert_eq!(rotated.open(&sealed).as_deref(), Some("body"));
+        assert_eq!(rotated.open_bytes_with_age(&sealed).map(|(_, aged)| aged), Some(true));
+        assert_eq!(rotated.open_bytes_with_age(&rotated.seal_bytes(b"x")).map(|(_, aged)| aged), Some(false));
+        assert_eq!(old.open(&rotated.seal("new")), None, "the old secret alone cannot open new seals");
+        assert!(!Keys::from_secret(b"new").matches(&hash, &["session", "app", "token"]), "once dropped, gone");
     }
 }

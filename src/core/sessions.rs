@@ -30,6 +30,11 @@ impl Core {
         self.keys.keyed_hash(&["session", &app.id, token])
     }
 
+    /// Whether `stored` is the hash of `token` under the current or a previous secret.
+    pub(crate) fn token_matches(&self, app: &App, token: &str, stored: &str) -> bool {
+        self.keys.matches(stored, &["session", &app.id, token])
+    }
+
     /// A new live session row for a token (given as its keyed hash), with the app's lifetime.
     pub(crate) fn session_row(&self, app: &App, user_id: &str, token_hash: String, now: NaiveDateTime) -> SessionRow {
         SessionRow {
@@ -38,7 +43,13 @@ impl Core {
             user_id: user_id.to_string(),
             token_hash,
             created_at: now,
-            expires_at: app.settings.session_ttl_days.map(|days| now + TimeDelta::days(i64::from(days))),
+            // Checked: a lifetime beyond the calendar (settings are bounded, but rows written
+            // before the bound may hold any number) means no end, never a panic.
+            expires_at: app
+                .settings
+                .session_ttl_days
+                .and_then(|days| TimeDelta::try_days(i64::from(days)))
+                .and_then(|ttl| now.checked_add_signed(ttl)),
             revoked_at: None,
         }
     }
@@ -66,9 +77,22 @@ impl Core {
         }
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
-        let Some(row) = store::sessions::find_live(&mut conn, &app.id, &self.token_hash(app, token), now)? else {
+        // Under the current secret, else a previous one (rotation): such a session is hashed again
+        // under the current secret, so it outlives the previous secret's removal.
+        let mut found = None;
+        for (i, hash) in self.keys.keyed_hashes(&["session", &app.id, token]).into_iter().enumerate() {
+            if let Some(row) = store::sessions::find_live(&mut conn, &app.id, &hash, now)? {
+                found = Some((row, i > 0));
+                break;
+            }
+        }
+        let Some((row, aged)) = found else {
             return Ok(None);
         };
+        if aged {
+            let current = self.token_hash(app, token);
+            store::write_tx(&mut conn, |c| store::sessions::set_token_hash(c, &row.id, &row.token_hash, &current))?;
+        }
         let user = self.user_in(&mut conn, app, &row.user_id)?;
         Ok(user.map(|user| Session { id: row.id, user, created_at: row.created_at }))
     }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use handlebars::template::{Parameter, TemplateElement};
 use handlebars::{Handlebars, Path, PathSeg, Template};
 
+use super::links::has_link;
 use super::review::{Content, Kind, Revision, State};
 use super::{Core, Error, Result};
 
@@ -118,30 +119,6 @@ pub fn variables(body: &str) -> Result<BTreeSet<String>> {
     Ok(vars)
 }
 
-/// Whether the text carries a link or a download address (carriers refuse those in templates).
-pub fn has_link(text: &str) -> bool {
-    const TLDS: &[&str] = &[
-        "com", "cn", "net", "org", "io", "cc", "me", "app", "apk", "top", "xyz", "info", "link", "ly", "co", "vip",
-        "site", "online", "club", "ipa", "html", "php",
-    ];
-    let lower = text.to_lowercase();
-    if lower.contains("://") || lower.contains("www.") {
-        return true;
-    }
-    // Domain-like words: letters or digits, a dot, a known suffix (t.cn/x, example.com, a.apk).
-    lower
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '/'))
-        .flat_map(|word| word.split('/'))
-        .any(|word| {
-            let mut parts = word.split('.');
-            let first = parts.next().unwrap_or_default();
-            let rest: Vec<&str> = parts.collect();
-            !first.is_empty()
-                && first.chars().any(|c| c.is_ascii_alphanumeric())
-                && rest.iter().any(|p| TLDS.contains(p))
-        })
-}
-
 /// The checks a template passes when it is submitted, before a human looks at it.
 pub fn check_template(body: &str, category: Category) -> Result<BTreeSet<String>> {
     let chars = body.chars().count();
@@ -156,7 +133,9 @@ pub fn check_template(body: &str, category: Category) -> Result<BTreeSet<String>
         return Err(Error::InvalidParameter("a verification template must use {{code}}".into()));
     }
     if has_link(body) {
-        return Err(Error::InvalidParameter("links and download addresses are not allowed".into()));
+        return Err(Error::InvalidParameter(
+            "links, web or IP addresses and download addresses are not allowed".into(),
+        ));
     }
     for var in &vars {
         let lookalike = RESERVED.iter().any(|r| r.eq_ignore_ascii_case(&var.replace(['_', '-'], "")));
@@ -178,6 +157,9 @@ pub fn check_signature(text: &str) -> Result<String> {
     if text.contains(['【', '】', '[', ']']) || text.chars().any(char::is_control) {
         return Err(Error::InvalidParameter("a signature may not contain brackets or control characters".into()));
     }
+    if has_link(text) {
+        return Err(Error::InvalidParameter("a signature may not carry a link or an address".into()));
+    }
     Ok(text.to_string())
 }
 
@@ -190,7 +172,7 @@ pub struct BuiltIns<'a> {
 }
 
 /// Checks request variables: reserved names are skipped (they cannot be overridden), values are
-/// short, and may not forge a signature with 【】.
+/// short, may not forge a signature with 【】 and carry no link.
 pub fn request_vars(vars: BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
     let mut checked = BTreeMap::new();
     for (key, value) in vars {
@@ -202,6 +184,9 @@ pub fn request_vars(vars: BTreeMap<String, String>) -> Result<BTreeMap<String, S
         }
         if value.chars().count() > MAX_VALUE_CHARS {
             return Err(Error::TemplateRender(format!("{key} is longer than {MAX_VALUE_CHARS} characters")));
+        }
+        if has_link(&value) {
+            return Err(Error::TemplateRender(format!("{key} may not carry a link or an address")));
         }
         checked.insert(key, value);
     }

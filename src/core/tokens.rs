@@ -74,9 +74,18 @@ pub(crate) fn load_signer(pool: &Pool, keys: &Keys) -> anyhow::Result<Signer> {
     let mut conn = pool.get()?;
     let fresh = hex::encode(keys.seal_bytes(&generate_pkcs8()?));
     let stored = store::instance::get_or_insert(&mut conn, "jwt_signing_key", &fresh)?;
-    let der = keys
-        .open_bytes(&hex::decode(stored)?)
-        .ok_or_else(|| anyhow::anyhow!("the JWT signing key cannot be opened: was the server secret changed?"))?;
+    let (der, aged) = keys.open_bytes_with_age(&hex::decode(&stored)?).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the JWT signing key cannot be opened: was the server secret changed? Keep the old one in \
+             secret_keys_previous until this instance has started once with the new one"
+        )
+    })?;
+    if aged {
+        // Sealed under a previous secret: seal it under the current one, so that the previous
+        // secret can be dropped (unless another instance did it first).
+        let resealed = hex::encode(keys.seal_bytes(&der));
+        store::instance::replace(&mut conn, "jwt_signing_key", &stored, &resealed)?;
+    }
     Signer::from_pkcs8(&der)
 }
 

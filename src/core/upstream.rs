@@ -397,24 +397,10 @@ impl Core {
                     let mut conn = self.conn()?;
                     store::upstreams::find(&mut conn, &app.id)?
                 };
-                let active = row.and_then(|row| {
-                    let open = |sealed: &[u8]| self.keys.open(sealed);
-                    match (open(&row.app_key_sealed), open(&row.master_key_sealed)) {
-                        (Some(app_key), Some(master_key)) => Some(Arc::new(Active {
-                            target: Target {
-                                server_url: row.server_url,
-                                app_id: row.upstream_app_id,
-                                app_key,
-                                master_key,
-                            },
-                            until: row.until_at,
-                        })),
-                        _ => {
-                            tracing::warn!(app_id = %app.id, "upstream keys cannot be opened (server secret changed?); not asking");
-                            None
-                        }
-                    }
-                });
+                let active = match row {
+                    Some(row) => self.open_upstream(row)?,
+                    None => None,
+                };
                 let mut cache = self.upstream.cache.lock().unwrap_or_else(|e| e.into_inner());
                 if cache.len() > 10_000 {
                     cache.clear();
@@ -424,6 +410,34 @@ impl Core {
             }
         };
         Ok(active.filter(|a| self.clock.now_naive() < a.until))
+    }
+
+    /// Opens an app's sealed upstream keys. Keys sealed under a previous server secret (a
+    /// rotation under way) are sealed again under the current one, as the JWT key is.
+    fn open_upstream(&self, mut row: UpstreamRow) -> Result<Option<Arc<Active>>> {
+        let (app_key, master_key) = match (
+            self.keys.open_bytes_with_age(&row.app_key_sealed),
+            self.keys.open_bytes_with_age(&row.master_key_sealed),
+        ) {
+            (Some((app_key, aged_a)), Some((master_key, aged_m))) => {
+                if aged_a || aged_m {
+                    row.app_key_sealed = self.keys.seal_bytes(&app_key);
+                    row.master_key_sealed = self.keys.seal_bytes(&master_key);
+                    let mut conn = self.conn()?;
+                    store::write_tx(&mut conn, |conn| store::upstreams::put(conn, &row))?;
+                }
+                (String::from_utf8(app_key), String::from_utf8(master_key))
+            }
+            _ => {
+                tracing::warn!(app_id = %row.app_id, "upstream keys cannot be opened (server secret changed?); not asking");
+                return Ok(None);
+            }
+        };
+        let (Ok(app_key), Ok(master_key)) = (app_key, master_key) else { return Ok(None) };
+        Ok(Some(Arc::new(Active {
+            target: Target { server_url: row.server_url, app_id: row.upstream_app_id, app_key, master_key },
+            until: row.until_at,
+        })))
     }
 
     /// Makes one bounded call: `None` when it was not made or failed (counted and logged).
@@ -582,7 +596,8 @@ impl Core {
         }
         let Some(active) = self.active_upstream(app)? else { return Ok(None) };
         // A token known here (revoked or expired) is dead: the upstream cannot revive it.
-        if store::upstreams::token_known(&mut *self.conn()?, &self.token_hash(app, token))? {
+        let hashes = self.keys.keyed_hashes(&["session", &app.id, token]);
+        if store::upstreams::token_known(&mut *self.conn()?, &hashes)? {
             return Ok(None);
         }
         let Some(found) = self.call_upstream(app, "session", |c| c.current_user(&active.target, token)) else {

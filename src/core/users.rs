@@ -819,7 +819,7 @@ impl Core {
             return Err(Error::InvalidCode);
         }
         let limits = &app.settings.limits;
-        let value_hash = self.value_hash(app, by_value, code);
+        let value_hashes = self.value_hashes(app, by_value, code);
         let now = self.clock.now_naive();
         let hour_ago = now - TimeDelta::hours(1);
         let purpose = by_value.as_str();
@@ -840,7 +840,7 @@ impl Core {
                 let mut matched = None;
                 for c in &bound {
                     // Look at every candidate, so the time taken does not depend on which matches.
-                    if super::secrets::ct_eq(&c.value_hash, &value_hash) {
+                    if value_hashes.iter().any(|h| super::secrets::ct_eq(&c.value_hash, h)) {
                         matched = Some(c);
                     }
                 }
@@ -864,7 +864,7 @@ impl Core {
                 return Ok(Err(Error::TooManyGuesses));
             }
             let candidates =
-                store::codes::find_by_value(conn, &app.id, purpose, &value_hash, now, super::codes::MAX_ATTEMPTS)?;
+                store::codes::find_by_value(conn, &app.id, purpose, &value_hashes, now, super::codes::MAX_ATTEMPTS)?;
             let chosen = match session_user {
                 Some(user) if candidates.len() > 1 => candidates.iter().find(|c| c.user_id.as_deref() == Some(user)),
                 _ => candidates.first(),

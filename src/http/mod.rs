@@ -3,6 +3,7 @@
 //! import each other.
 
 pub mod console;
+pub mod edge;
 pub mod leancloud;
 
 use std::net::IpAddr;
@@ -70,6 +71,12 @@ pub fn public_base(req: &HttpRequest, config: &Config) -> String {
     format!("{scheme}://{host}{}", config.route_prefix())
 }
 
+/// Whether clients reach this server over HTTPS, by the same rule as [`public_base`]: the console
+/// cookie's `Secure` flag follows it, so a client cannot switch it off with a forged header.
+pub fn public_https(req: &HttpRequest, config: &Config) -> bool {
+    public_base(req, config).starts_with("https://")
+}
+
 /// Why a request body could not be read; each dialect words it in its own format.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -79,10 +86,13 @@ pub enum BodyError {
     Unreadable,
     #[error("request body is not a JSON object")]
     NotJsonObject,
+    #[error("{0}")]
+    BadText(#[from] edge::BadText),
 }
 
 /// Reads the body up to `limit` bytes and parses it as a JSON object, whatever the Content-Type
 /// says (SDKs send `text/plain` or nothing at times). An empty body or the literal `null` is `{}`.
+/// Every key and string in it, however deep, passes [`edge::check_object`].
 pub async fn json_object_body(
     payload: web::Payload,
     limit: usize,
@@ -93,7 +103,10 @@ pub async fn json_object_body(
         return Ok(Default::default());
     }
     match serde_json::from_str(text).map_err(|_| BodyError::NotJsonObject)? {
-        serde_json::Value::Object(map) => Ok(map),
+        serde_json::Value::Object(map) => {
+            edge::check_object(&map)?;
+            Ok(map)
+        }
         serde_json::Value::Null => Ok(Default::default()),
         _ => Err(BodyError::NotJsonObject),
     }
@@ -135,11 +148,12 @@ where
         .map_err(|e| core::Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise. For load balancers.
+/// `GET /healthz`: 200 when the database takes a write transaction, 503 otherwise. For load
+/// balancers.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let core = state.core.clone();
     let result = blocking(move || {
-        let backend = core.backend()?;
+        let backend = core.health()?;
         Ok(match backend {
             crate::store::Backend::Sqlite => "sqlite",
             crate::store::Backend::Postgres => "postgres",

@@ -98,19 +98,19 @@ pub struct ByValue {
     pub user_id: Option<String>,
 }
 
-/// Live codes of `purpose` with this value hash that still take attempts (unique among live
-/// codes when issued, but a caller must still cope with more than one).
+/// Live codes of `purpose` with one of these value hashes that still take attempts (one per accepted secret; unique among
+/// live codes when issued, but a caller must still cope with more than one).
 pub fn find_by_value(
     conn: &mut DbConn,
     app_id: &str,
     purpose: &str,
-    value_hash: &str,
+    value_hashes: &[String],
     now: NaiveDateTime,
     max_attempts: i32,
 ) -> QueryResult<Vec<ByValue>> {
     vc::table
         .filter(vc::app_id.eq(app_id))
-        .filter(vc::value_hash.eq(value_hash))
+        .filter(vc::value_hash.eq_any(value_hashes))
         .filter(vc::purpose.eq(purpose))
         .filter(vc::used_at.is_null())
         .filter(vc::expires_at.gt(now))

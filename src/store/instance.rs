@@ -21,3 +21,15 @@ pub fn get_or_insert(conn: &mut DbConn, name: &str, value: &str) -> QueryResult<
         Ok(value.to_string())
     })
 }
+
+/// Sets `name` to `value` if it still holds `expected`; the rows changed.
+pub fn replace(conn: &mut DbConn, name: &str, expected: &str, value: &str) -> QueryResult<usize> {
+    diesel::update(instance_settings::table.find(name).filter(instance_settings::value.eq(expected)))
+        .set(instance_settings::value.eq(value))
+        .execute(conn)
+}
+
+/// Deletes `name` if it holds `expected`; the rows deleted.
+pub fn delete(conn: &mut DbConn, name: &str, expected: &str) -> QueryResult<usize> {
+    diesel::delete(instance_settings::table.find(name).filter(instance_settings::value.eq(expected))).execute(conn)
+}

@@ -115,8 +115,11 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection given back by a panicking thread, or still inside a transaction (or with a
+    /// failed one), is closed rather than pooled: the database then rolls back whatever it held,
+    /// and no later request inherits its open transaction or its locks.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -169,17 +172,28 @@ where
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Postgres(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
     }
-    match f(conn) {
-        Ok(value) => {
+    // A panic inside the work must not leave the transaction open on a pooled connection: roll
+    // back, then let the panic go on (the pool closes connections given back while panicking).
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn))) {
+        Ok(Ok(value)) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(value)
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             // The original error matters more than a failed rollback.
             let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
             Err(e)
         }
+        Err(panic) => {
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            std::panic::resume_unwind(panic)
+        }
     }
+}
+
+/// The cheapest statement: does the connection answer (inside [`write_tx`]: can it write)?
+pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
 }
 
 static SQLITE_WRITE_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());

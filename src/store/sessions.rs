@@ -37,6 +37,13 @@ pub fn find_live(
         .optional()
 }
 
+/// Replaces a session's token hash (re-hashed under a new secret), if it is still `from`.
+pub fn set_token_hash(conn: &mut DbConn, id: &str, from: &str, to: &str) -> QueryResult<usize> {
+    diesel::update(sessions::table.find(id).filter(sessions::token_hash.eq(from)))
+        .set(sessions::token_hash.eq(to))
+        .execute(conn)
+}
+
 pub fn revoke(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
         .set(sessions::revoked_at.eq(now))

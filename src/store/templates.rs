@@ -119,8 +119,9 @@ pub fn transition(
 }
 
 /// Replaces a draft's content (the caller has moved it to `draft`).
-pub fn update_content(conn: &mut DbConn, row: &RevisionRow) -> QueryResult<usize> {
-    diesel::update(r::table.find(&row.id))
+/// Rewrites a revision's content, only while it is in `state` (a draft: a submitted text is kept).
+pub fn update_content(conn: &mut DbConn, row: &RevisionRow, state: &str) -> QueryResult<usize> {
+    diesel::update(r::table.find(&row.id).filter(r::state.eq(state)))
         .set((
             r::body.eq(&row.body),
             r::category.eq(&row.category),

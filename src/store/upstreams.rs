@@ -56,7 +56,9 @@ pub fn moved_count(conn: &mut DbConn, app_id: &str) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// Whether any session (live, revoked or expired) has this token hash.
-pub fn token_known(conn: &mut DbConn, token_hash: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(sessions::table.filter(sessions::token_hash.eq(token_hash)))).get_result(conn)
+/// Whether any session (live, revoked or expired) has one of these token hashes (a token hashed
+/// under the current or a previous server secret).
+pub fn token_known(conn: &mut DbConn, token_hashes: &[String]) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(sessions::table.filter(sessions::token_hash.eq_any(token_hashes))))
+        .get_result(conn)
 }

@@ -318,18 +318,25 @@ async fn operator_json_api() {
 }
 
 #[tokio::test]
-async fn reviewing_by_item_or_revision_id_as_the_cli_does() {
+async fn reviewing_by_revision_id_as_the_cli_does() {
     use phonebase::core::review::{Decision, Kind};
     let db = TestDb::new();
     let app = TestApp::spawn(&db).await;
     let (core, a) = (&app.core, &app.app);
     let item = core.create_item(a, "welcome", template("{{code}}"), true, "owner").unwrap();
-    // The kind must match: `phonebase signature approve <template id>` is refused.
-    let wrong = core.review_as(Kind::Signature, &item.id, Decision::Approve, "operator:cli");
+    let revision = item.open.as_ref().unwrap().id.clone();
+    // A decision names the revision it saw: an item's id says nothing about which text.
+    let by_item = core.review_as(Kind::Template, &item.id, Decision::Approve, "operator:cli");
+    assert!(
+        matches!(&by_item, Err(phonebase::core::Error::InvalidParameter(m)) if m.contains("revision")),
+        "{by_item:?}"
+    );
+    // The kind must match: `phonebase signature approve <template revision>` is refused.
+    let wrong = core.review_as(Kind::Signature, &revision, Decision::Approve, "operator:cli");
     assert!(matches!(wrong, Err(phonebase::core::Error::ItemNotFound)), "{wrong:?}");
-    let item = core.review_as(Kind::Template, &item.id, Decision::Approve, "operator:cli").unwrap();
+    let item = core.review_as(Kind::Template, &revision, Decision::Approve, "operator:cli").unwrap();
     assert_eq!(item.live.as_ref().map(|r| r.state), Some(State::Approved));
-    let again = core.review_as(Kind::Template, &item.id, Decision::Approve, "operator:cli");
+    let again = core.review_as(Kind::Template, &revision, Decision::Approve, "operator:cli");
     assert!(matches!(again, Err(phonebase::core::Error::IllegalTransition { .. })), "nothing pending");
     let item = core.edit_item(a, &item.id, template("新 {{code}}"), true, "owner").unwrap();
     let revision = item.open.unwrap().id;
@@ -370,4 +377,65 @@ async fn password_guessing_locks_the_name() {
     )
     .await;
     assert!(status == 400 && body["error"].as_str().unwrap().contains("Unreadable JSON"), "{status} {body}");
+}
+
+/// Every submitted text stays its own revision: editing a rejected template starts a new one,
+/// and a decision posted for the text a reviewer saw before the edit (console page, JSON API,
+/// CLI) is refused instead of landing on the new text.
+#[tokio::test]
+async fn submitted_texts_are_kept_and_decisions_name_the_revision_seen() {
+    use phonebase::core::review::{Decision, Kind};
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let (core, a) = (&app.core, &app.app);
+    let (mut browser, csrf) = signed_in(&app).await;
+
+    let item = core.create_item(a, "welcome", template("旧文本 {{code}}"), true, "owner").unwrap();
+    let first = item.open.unwrap().id;
+    // A reviewer loads the page showing the first text...
+    let (_, html, _) = browser.get("/console/review").await;
+    assert!(html.contains(&format!("/console/review/{first}/approve")), "{html}");
+    // ...another rejects it, and the owner submits a new text.
+    core.review(&first, Decision::Reject { reason: "wording".into() }, "operator:bob").unwrap();
+    let item = core.edit_item(a, &item.id, template("新文本 {{code}}"), true, "owner").unwrap();
+    let second = item.open.as_ref().unwrap().clone();
+    assert_ne!(second.id, first, "a new revision, not the rejected one rewritten");
+    assert_eq!((second.number, second.state), (2, State::Pending));
+
+    // The rejected text is kept beside its reason.
+    let revisions = core.item_revisions(&a.id, &item.id).unwrap();
+    let old = revisions.iter().find(|r| r.id == first).unwrap();
+    assert_eq!(old.state, State::Rejected);
+    assert_eq!(old.reason.as_deref(), Some("wording"));
+    assert!(matches!(&old.content, Content::Template { body, .. } if body == "旧文本 {{code}}"));
+
+    // The stale decision, through every door, is refused and changes nothing.
+    let (status, ..) = browser.post(&format!("/console/review/{first}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(status, 409);
+    let cookie = browser.cookie_header();
+    let client = reqwest::Client::new();
+    let api = |revision: &str| {
+        client
+            .post(format!("{}/console/api/review/{revision}", app.address))
+            .header("Cookie", &cookie)
+            .header("X-CSRF-Token", &csrf)
+    };
+    let (status, body) = send(api(&first).json(&json!({"decision": "approve"}))).await;
+    assert_eq!(status, 409, "{body}");
+    let cli = core.review_as(Kind::Template, &first, Decision::Approve, "operator:cli");
+    assert!(matches!(cli, Err(phonebase::core::Error::IllegalTransition { .. })), "{cli:?}");
+    let item = core.item(&a.id, &item.id).unwrap();
+    assert_eq!((item.live.is_none(), item.open.as_ref().map(|r| r.state)), (true, Some(State::Pending)));
+
+    // The page now shows the new revision, and deciding on it works.
+    let (_, html, _) = browser.get("/console/review").await;
+    assert!(html.contains(&format!("/console/review/{}/approve", second.id)) && html.contains("新文本"), "{html}");
+    assert!(!html.contains(&format!("/console/review/{first}/")), "{html}");
+    let (status, body) = send(api(&second.id).json(&json!({"decision": "approve"}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(core.live_template(&a.id, "welcome").unwrap().body, "新文本 {{code}}");
+    // Editing again starts revision 3; the served one stays until that is approved.
+    let item = core.edit_item(a, &item.id, template("第三 {{code}}"), false, "owner").unwrap();
+    assert_eq!(item.open.as_ref().map(|r| (r.number, r.state)), Some((3, State::Draft)));
+    assert_eq!(item.live.as_ref().map(|r| r.id.clone()), Some(second.id));
 }

@@ -26,6 +26,9 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 pub struct TestDb {
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// PostgreSQL's server secret (it comes from the configuration, never from the database);
+    /// `None` on SQLite, which generates `secret.key` in the data directory.
+    pub secret: Option<String>,
     pg: Option<(String, String)>,
 }
 
@@ -38,11 +41,12 @@ impl TestDb {
                 let mut admin = PgConnection::establish(&admin_url).expect("PHONEBASE_TEST_DATABASE_URL reachable");
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
                 let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("URL with a database name");
-                Self { url: format!("{base}/{name}"), dir, pg: Some((admin_url, name)) }
+                let secret = Some(phonebase::core::secrets::Keys::generate_secret());
+                Self { url: format!("{base}/{name}"), dir, secret, pg: Some((admin_url, name)) }
             }
             _ => {
                 let url = format!("sqlite://{}", dir.path().join("phonebase.db").display());
-                Self { url, dir, pg: None }
+                Self { url, dir, secret: None, pg: None }
             }
         }
     }
@@ -74,6 +78,10 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// Where captcha answers come from (default: the CSPRNG, whose answers a test cannot know).
     pub captcha_text: Option<Arc<dyn CaptchaText>>,
+    /// The server secret (default: the test database's, see `TestDb::secret`).
+    pub secret_key: Option<String>,
+    /// Secrets of before a rotation.
+    pub secret_keys_previous: Vec<String>,
 }
 
 pub struct TestApp {
@@ -97,6 +105,8 @@ pub fn config(db: &TestDb, options: &Options) -> Config {
         trusted_proxies: options.trusted_proxies.iter().map(|p| p.parse().unwrap()).collect(),
         http_workers: Some(2),
         base_path: options.base_path.into(),
+        secret_key: options.secret_key.clone().or_else(|| db.secret.clone()),
+        secret_keys_previous: options.secret_keys_previous.clone(),
         ..Config::default()
     };
     config.delivery.worker = !options.no_worker;

@@ -79,6 +79,9 @@ fn phonebase_cli(app: &TestApp, db: &TestDb) -> Command {
             cmd.env_remove(k);
         }
     }
+    if let Some(secret) = &db.secret {
+        cmd.env("PHONEBASE_SECRET_KEY", secret);
+    }
     cmd.env("DATABASE_URL", &db.url)
         .env("PHONEBASE_DATA_DIR", &app.data_dir)
         .env("RUST_LOG", "warn")
@@ -319,6 +322,54 @@ async fn zip_folder_results_and_array_shapes() {
     assert_eq!(counts(&report), (6, 0, 0, 0), "{report}");
     let (status, _) = app.log_in("u5", "pw").await;
     assert_eq!(status, 200);
+}
+
+/// Files exported on Windows start with a UTF-8 byte-order mark and end lines with CRLF: every
+/// shape reads them, on its own, in a folder and in a zip.
+#[tokio::test]
+async fn byte_order_marks_and_crlf_in_every_shape() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let dir = db.dir.path().join("export");
+    std::fs::create_dir_all(&dir).unwrap();
+    let user = |i: u32| exported(&format!("b{i:023}"), &format!("bom{i}"), &format!("1870000{i:04}"), "pw", None);
+    let bom = |text: String| format!("\u{feff}{}", text.replace('\n', "\r\n"));
+    // JSON lines with the header, and without it.
+    let with_header = dir.join("_User.0.jsonl");
+    std::fs::write(&with_header, bom(format!("#filetype:JSON-streaming\n{}\n{}\n", user(1), user(2)))).unwrap();
+    let without_header = dir.join("plain.jsonl");
+    std::fs::write(&without_header, bom(format!("{}\n{}\n", user(3), user(4)))).unwrap();
+    // {"results": [...]}, and a .json array as an exporter pretty-prints it.
+    let results = dir.join("scan.json");
+    std::fs::write(&results, bom(serde_json::to_string_pretty(&json!({"results": [user(5)]})).unwrap())).unwrap();
+    let array = dir.join("array.json");
+    std::fs::write(&array, bom(serde_json::to_string_pretty(&json!([user(6), user(7)])).unwrap())).unwrap();
+    // A folder and a zip holding such files.
+    let folder = dir.join("folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("_User.1.json"), bom(serde_json::to_string_pretty(&json!([user(8)])).unwrap())).unwrap();
+    let zip_path = dir.join("export.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("_User.0.jsonl", options).unwrap();
+        std::io::Write::write_all(&mut zip, bom(format!("#filetype:JSON-streaming\n{}\n", user(9))).as_bytes())
+            .unwrap();
+        zip.start_file("_User.1.json", options).unwrap();
+        std::io::Write::write_all(&mut zip, bom(serde_json::to_string_pretty(&json!([user(10)])).unwrap()).as_bytes())
+            .unwrap();
+        zip.finish().unwrap();
+    }
+    let paths: Vec<&str> = [&with_header, &without_header, &results, &array, &folder, &zip_path]
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect();
+    let report = import(&app, &db, &paths);
+    assert_eq!(counts(&report), (10, 0, 0, 0), "{report}");
+    for i in 1..=10 {
+        let (status, body) = app.log_in(&format!("bom{i}"), "pw").await;
+        assert_eq!(status, 200, "bom{i}: {body}");
+    }
 }
 
 fn count_users(app: &TestApp) -> i64 {

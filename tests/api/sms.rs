@@ -97,6 +97,25 @@ async fn international_numbers_follow_the_switch() {
     assert_eq!(app.verify_code(&code, "+447400123456").await.0, 200);
 }
 
+/// A number with a country code is read by its own region's rules: Côte d'Ivoire's mobile numbers
+/// keep their leading 0 after +225 (China's trunk prefix must not strip it), however written.
+#[tokio::test]
+async fn a_foreign_number_is_parsed_in_its_own_region() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    app.update_settings(json!({"international_sms": true, "limits": {"phone_per_minute": 0}}));
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "+225 07 12 34 56 78"})).await;
+    assert_eq!(status, 200, "{body}");
+    let text = app.wait_for_message("+2250712345678", 1).await["text"].as_str().unwrap().to_string();
+    let code = crate::helpers::code_in(&text);
+    // The same number in another layout verifies the code.
+    assert_eq!(app.verify_code(&code, "+2250712345678").await.0, 200);
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "+2250712345678"})).await;
+    assert_eq!(status, 200, "{body}");
+    let text = app.wait_for_message("+2250712345678", 2).await["text"].as_str().unwrap().to_string();
+    assert_eq!(app.verify_code(&crate::helpers::code_in(&text), "+225 0712 345 678").await.0, 200);
+}
+
 #[tokio::test]
 async fn switches_templates_and_signatures() {
     let db = TestDb::new();

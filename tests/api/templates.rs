@@ -87,13 +87,19 @@ async fn every_transition_of_a_template_on_the_database() {
     );
     illegal(core.review(&second.id, Decision::Approve, "operator:op"));
     illegal(core.submit_item(a, &item.id, "owner"));
-    // A rejected revision is edited (a draft again) and submitted again.
+    // Editing a rejected revision starts a new draft: the rejected text stays as it was judged.
     let item = core.edit_item(a, &item.id, template("最新 {{code}}"), false, "owner").unwrap();
-    assert_eq!((item.open.as_ref().unwrap().id.as_str(), open_state(&item)), (second.id.as_str(), Some(State::Draft)));
+    let third = item.open.clone().unwrap();
+    assert_eq!((third.number, third.state), (3, State::Draft));
+    assert_ne!(third.id, second.id);
     let item = core.submit_item(a, &item.id, "owner").unwrap();
     let first_id = item.live.as_ref().unwrap().id.clone();
     let item = approve(&app, &item);
-    assert_eq!(item.live.as_ref().unwrap().id, second.id, "the new revision serves at once");
+    assert_eq!(item.live.as_ref().unwrap().id, third.id, "the new revision serves at once");
+    let rejected = core.item_revisions(&a.id, &item.id).unwrap().into_iter().find(|r| r.id == second.id).unwrap();
+    assert_eq!((rejected.state, rejected.reason.as_deref()), (State::Rejected, Some("wording")));
+    assert!(matches!(&rejected.content, Content::Template { body, .. } if body == "新 {{code}}"));
+    assert!(item.open.is_none(), "an old rejected revision is history, not work in progress");
     assert_eq!(core.live_template(&a.id, "login").unwrap().body, "最新 {{code}}");
     let revisions = core.item_revisions(&a.id, &item.id).unwrap();
     let first = revisions.iter().find(|r| r.id == first_id).unwrap();
@@ -116,10 +122,10 @@ async fn every_transition_of_a_template_on_the_database() {
             (2, None, "draft", "owner", None),
             (2, Some("draft"), "pending", "owner", None),
             (2, Some("pending"), "rejected", "operator:bob", Some("wording")),
-            (2, Some("rejected"), "draft", "owner", None),
-            (2, Some("draft"), "pending", "owner", None),
+            (3, None, "draft", "owner", None),
+            (3, Some("draft"), "pending", "owner", None),
             (1, Some("approved"), "superseded", "operator:op", None),
-            (2, Some("pending"), "approved", "operator:op", None),
+            (3, Some("pending"), "approved", "operator:op", None),
         ]
     );
     // Another app sees none of it.
@@ -344,7 +350,8 @@ async fn the_owner_manages_templates_over_rest_with_the_master_key() {
     .await;
     assert_eq!(
         (status, item["pending"]["state"].as_str(), item["pending"]["revision"].as_i64()),
-        (200, Some("pending"), Some(1))
+        (200, Some("pending"), Some(2)),
+        "the rejected text stays revision 1"
     );
 
     let (status, list) = send(owner(&app, Method::GET, "/1.1/sms/templates")).await;
@@ -377,4 +384,59 @@ async fn the_owner_manages_templates_over_rest_with_the_master_key() {
         app.core.create_app(phonebase::core::apps::NewApp { name: "Other".into(), ..Default::default() }).unwrap();
     let app = app.with_app(other);
     assert_eq!(send(owner(&app, Method::GET, &format!("/1.1/sms/templates/{id}"))).await.1["code"], 101);
+}
+
+/// No link reaches a text: request variables, `name`, `op`, template bodies and signatures pass
+/// one detector (any TLD, with or without a scheme, bare IP addresses). A refused variable is
+/// 606, as a variable with 【】 is, and nothing is queued.
+#[tokio::test]
+async fn links_never_reach_a_text() {
+    use crate::helpers::send;
+    use reqwest::Method;
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let (core, a) = (&app.core, &app.app);
+    app.update_settings(json!({"limits": {"phone_per_minute": 0, "phone_per_hour": 0, "phone_per_day": 0}}));
+    let item = core.create_item(a, "welcome", template("Hi {{user}}, 验证码 {{code}}"), true, "owner").unwrap();
+    approve(&app, &item);
+    let phone = "13800138200";
+    for body in [
+        json!({"mobilePhoneNumber": phone, "template": "welcome", "user": "https://phish.example.com/pay"}),
+        json!({"mobilePhoneNumber": phone, "template": "welcome", "user": "45.77.10.2/app"}),
+        json!({"mobilePhoneNumber": phone, "template": "welcome", "user": "点击 pay.example.shop"}),
+        json!({"mobilePhoneNumber": phone, "name": "www.phish-pay.com"}),
+        json!({"mobilePhoneNumber": phone, "name": "phish-pay.xyz"}),
+        json!({"mobilePhoneNumber": phone, "op": "登录 [2001:db8::1]/x"}),
+    ] {
+        let (status, reply) = app.request_code(body.clone()).await;
+        assert_eq!((status, reply["code"].as_i64()), (400, Some(606)), "{body}: {reply}");
+    }
+    let queued = |app: &TestApp| {
+        let mut conn = app.core.pool().get().unwrap();
+        store::messages::list_for_app(&mut conn, &app.app.id, 10).unwrap().len()
+    };
+    assert_eq!(queued(&app), 0, "nothing was queued");
+    // Ordinary values, numbers and versions still go out.
+    let (status, reply) =
+        app.request_code(json!({"mobilePhoneNumber": phone, "template": "welcome", "user": "Ann v1.2.3 ¥12.50"})).await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply) =
+        app.request_code(json!({"mobilePhoneNumber": phone, "name": "小卖部 2.0", "op": "登录"})).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(queued(&app), 2);
+
+    // Template bodies at submission: without a scheme, on any TLD, on a bare address.
+    for body in ["验证码 {{code}}，下载 45.77.10.2/app", "{{code}} 详见 phish-pay.shop", "{{code}} see t.cn/x"]
+    {
+        let (status, reply) =
+            send(owner(&app, Method::POST, "/1.1/sms/templates").json(&json!({"name": "linked", "body": body}))).await;
+        assert_eq!((status, reply["code"].as_i64()), (400, Some(1)), "{body}: {reply}");
+    }
+    // Signatures, and the app's name (the `name` of every text).
+    let (status, reply) =
+        send(owner(&app, Method::POST, "/1.1/sms/signatures").json(&json!({"name": "s", "text": "pay.cn"}))).await;
+    assert_eq!((status, reply["code"].as_i64()), (400, Some(1)), "{reply}");
+    let named =
+        core.create_app(phonebase::core::apps::NewApp { name: "shop.example.com".into(), ..Default::default() });
+    assert!(matches!(named, Err(Error::InvalidParameter(_))), "{named:?}");
 }

@@ -422,6 +422,9 @@ async fn the_cli_sets_the_upstream_and_never_shows_its_keys() {
                 cmd.env_remove(k);
             }
         }
+        if let Some(secret) = &db.secret {
+            cmd.env("PHONEBASE_SECRET_KEY", secret);
+        }
         let out = cmd
             .env("DATABASE_URL", &db.url)
             .env("PHONEBASE_DATA_DIR", &app.data_dir)

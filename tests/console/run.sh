@@ -62,6 +62,9 @@ if [[ -n "$pg_url" ]]; then
   pg_db="phonebase_console_$(date +%s)_$$"
   psql -X -q -v ON_ERROR_STOP=1 "${pg_url%/}/test" -c "CREATE DATABASE \"$pg_db\"" >/dev/null
   export DATABASE_URL="${pg_url%/}/$pg_db"
+  # PostgreSQL takes the server secret from the configuration only.
+  PHONEBASE_SECRET_KEY="$("$bin" secret generate)"
+  export PHONEBASE_SECRET_KEY
   log "database: PostgreSQL $pg_db"
 fi
 cd "$data_dir"

@@ -126,6 +126,9 @@ if [[ -n "$pg_url" ]]; then
   pg_db="phonebase_sdk_$(date +%s)_$$_${RANDOM}"
   psql_admin -c "CREATE DATABASE \"$pg_db\"" >/dev/null
   export DATABASE_URL="${pg_url%/}/$pg_db"
+  # PostgreSQL takes the server secret from the configuration only (the CLI and both servers).
+  PHONEBASE_SECRET_KEY="$("$bin" secret generate)"
+  export PHONEBASE_SECRET_KEY
   log "database: PostgreSQL $pg_db"
 else
   log "database: SQLite in $data_dir"

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::pages::{message_filter, queue_entry};
+use super::pages::{PAGE_SIZE, message_filter, queue_entry};
 use super::{ConsoleError, SESSION_COOKIE, Session, cookie, iso, session};
 use crate::core::apps::{App, NewApp};
 use crate::core::review::Decision;
@@ -181,7 +181,8 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     api_session(&req, &state, false).await?;
     let (filter, page) = message_filter(&req).map_err(ConsoleError::as_json)?;
     let core = state.core.clone();
-    let rows = blocking(move || core.message_log(&filter, (page - 1) * 50, 50)).await.map_err(json_err)?;
+    let rows =
+        blocking(move || core.message_log(&filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)).await.map_err(json_err)?;
     let results: Vec<_> = rows
         .iter()
         .map(|m| {

@@ -8,18 +8,24 @@ mod pages;
 
 use std::sync::OnceLock;
 
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::StatusCode;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use handlebars::Handlebars;
 use serde_json::json;
 
 use crate::core::{self, operators::Operator};
-use crate::http::{AppState, blocking};
+use crate::http::edge::{self, BodyCheck};
+use crate::http::{AppState, BodyError, blocking};
 
 pub const SESSION_COOKIE: &str = "pb_console";
 /// The sign-in form's CSRF value (double submit: cookie and form field must match).
 const LOGIN_COOKIE: &str = "pb_console_login";
+/// Largest form or JSON body the console reads.
+const BODY_LIMIT: usize = 64 * 1024;
 
 const PAGES: &[(&str, &str)] = &[
     ("header", include_str!("../../../templates/console/header.hbs")),
@@ -52,12 +58,15 @@ fn registry() -> &'static Handlebars<'static> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/console")
+            .wrap(actix_web::middleware::from_fn(refuse_bad_text))
             // Unreadable forms and JSON get the console's own error, not actix's plain text.
-            .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| {
+            .app_data(web::FormConfig::default().limit(BODY_LIMIT).error_handler(|e, _| {
                 ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable form: {e}.")).into()
             }))
-            .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|e, _| {
-                ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable JSON: {e}.")).as_json().into()
+            .app_data(web::JsonConfig::default().limit(BODY_LIMIT).error_handler(|e, _| {
+                ConsoleError::new(StatusCode::BAD_REQUEST, format!("Unreadable JSON: {}.", json_problem(&e)))
+                    .as_json()
+                    .into()
             }))
             .route("", web::get().to(pages::home))
             .route("/login", web::get().to(pages::login_form))
@@ -85,6 +94,66 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 ConsoleError::new(StatusCode::NOT_FOUND, "Not found.").error_response()
             })),
     );
+}
+
+/// What is wrong with a JSON body, without repeating its values (serde's "invalid type: string
+/// \"...\"" would put a mistyped password in the answer and in the log).
+fn json_problem(e: &actix_web::error::JsonPayloadError) -> String {
+    match e {
+        actix_web::error::JsonPayloadError::Deserialize(e) => {
+            let text = e.to_string();
+            match text.split_once(": ").filter(|(kind, _)| kind.starts_with("invalid ")) {
+                Some((kind, rest)) => {
+                    let expected = rest.split_once(", expected").map_or("", |(_, x)| x);
+                    format!("{kind}, expected{expected}")
+                }
+                None => text,
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether a console request is one of the JSON API's (`/console/api/...`), whose errors are JSON.
+fn is_api(req: &HttpRequest) -> bool {
+    let prefix = req.app_data::<web::Data<AppState>>().map(|s| s.config.route_prefix()).unwrap_or_default();
+    req.path().strip_prefix(prefix.as_str()).unwrap_or(req.path()).starts_with("/console/api/")
+}
+
+/// The edge's text rule for everything a console request carries: path, query, headers and the
+/// form or JSON body (read here once, then handed on to the extractor).
+async fn refuse_bad_text(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let invalid = |bad: edge::BadText| ConsoleError::new(StatusCode::BAD_REQUEST, format!("Invalid value: {bad}."));
+    let mut refusal = edge::check_request(req.request()).err().map(invalid);
+    if refusal.is_none() && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        refusal = match edge::check_body(&mut req, BODY_LIMIT).await {
+            Ok(()) => None,
+            Err(BodyCheck::BadText(bad)) => Some(invalid(bad)),
+            Err(BodyCheck::Unreadable(BodyError::TooLarge(limit))) => Some(ConsoleError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("The request body is larger than {limit} bytes."),
+            )),
+            Err(BodyCheck::Unreadable(_)) => {
+                Some(ConsoleError::new(StatusCode::BAD_REQUEST, "The request body could not be read."))
+            }
+        };
+    }
+    if let Some(e) = refusal {
+        let e = if is_api(req.request()) { e.as_json() } else { e };
+        return Ok(req.error_response(e).map_into_boxed_body());
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The body of an error the framework raised with only a status: the JSON API's `{"error"}`, or
+/// the error page.
+pub fn error_body(api: bool, status: StatusCode) -> HttpResponse {
+    let message = status.canonical_reason().map_or_else(|| "Error.".to_string(), |r| format!("{r}."));
+    let e = ConsoleError::new(status, message);
+    if api { e.as_json().error_response() } else { e.error_response() }
 }
 
 /// The console's one error: an HTML page, or `{"error"}` for the JSON API.
@@ -208,13 +277,14 @@ fn cookie_path(state: &AppState) -> String {
     format!("{}/console", state.config.route_prefix())
 }
 
-/// HttpOnly, SameSite=Strict, and Secure when the request came over HTTPS.
+/// HttpOnly, SameSite=Strict, and Secure when clients reach the console over HTTPS: by
+/// `public_url`, or a trusted proxy's `X-Forwarded-Proto` (never a client's own header).
 fn cookie<'a>(req: &HttpRequest, state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
     Cookie::build(name, value)
         .path(cookie_path(state))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(req.connection_info().scheme() == "https")
+        .secure(crate::http::public_https(req, &state.config))
         .finish()
 }
 

@@ -19,7 +19,9 @@ use crate::store::messages::{DELIVERED, FAILED, QUEUED, SENT};
 
 type Form = web::Form<HashMap<String, String>>;
 
-const PAGE_SIZE: i64 = 50;
+pub(super) const PAGE_SIZE: i64 = 50;
+/// The message log's last page number: 5 million messages back, far beyond its retention.
+const MAX_PAGE: i64 = 100_000;
 
 fn base(state: &AppState) -> String {
     state.config.route_prefix()
@@ -360,7 +362,12 @@ pub(super) fn message_filter(req: &HttpRequest) -> Result<(MessageFilter, i64), 
         Some(raw) => Some(Phone::parse(&raw).map_err(ConsoleError::from)?.e164().to_string()),
         None => None,
     };
-    let page = query(req, "page").and_then(|p| p.parse::<i64>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let page = match query(req, "page") {
+        None => 1,
+        Some(p) => p.parse::<i64>().ok().filter(|p| (1..=MAX_PAGE).contains(p)).ok_or_else(|| {
+            ConsoleError::new(StatusCode::BAD_REQUEST, format!("page must be a number from 1 to {MAX_PAGE}."))
+        })?,
+    };
     let filter =
         MessageFilter { app_id: query(req, "app"), to, template: query(req, "template"), status: query(req, "status") };
     Ok((filter, page))

@@ -56,7 +56,7 @@ fn check_keys(headers: &HeaderMap, app: &App, now_ms: i64, max_age_secs: u64) ->
     }
     if max_age_secs > 0 {
         let ts_ms: i64 = ts.parse().ok()?;
-        if (now_ms - ts_ms).unsigned_abs() > max_age_secs * 1000 {
+        if now_ms.checked_sub(ts_ms)?.unsigned_abs() > max_age_secs.saturating_mul(1000) {
             return None;
         }
     }

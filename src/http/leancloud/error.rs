@@ -132,6 +132,25 @@ impl From<BodyError> for LcError {
             }
             BodyError::Unreadable => Self::bad_request(1, "Request body could not be read."),
             BodyError::NotJsonObject => Self::bad_request(107, "Malformed json object. A json dictionary is expected."),
+            BodyError::BadText(bad) => bad.into(),
         }
     }
+}
+
+/// Text a request may not carry (a NUL, another control character): code 1, the contract's code
+/// for an invalid parameter, HTTP 400.
+impl From<crate::http::edge::BadText> for LcError {
+    fn from(bad: crate::http::edge::BadText) -> Self {
+        Self::invalid_parameter(format!("Invalid value: {bad}."))
+    }
+}
+
+/// The body of an error the framework raised with only a status (a refused CORS preflight...).
+pub fn error_body(status: StatusCode) -> HttpResponse {
+    let code = match status.as_u16() {
+        400 | 500 => 1,
+        other => i32::from(other),
+    };
+    let message = status.canonical_reason().map_or_else(|| "Error.".to_string(), |r| format!("{r}."));
+    LcError::new(status, code, message).error_response()
 }

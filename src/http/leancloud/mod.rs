@@ -10,10 +10,14 @@ mod sms;
 mod templates;
 pub mod users;
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError, web};
 
 use error::LcError;
+pub use error::error_body;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use actix_web::Resource;
@@ -23,6 +27,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(
         web::scope("/1.1")
+            // Runs after the legacy rewrite (wraps run last-registered first), so that what an old
+            // SDK put in its body is checked as the path, query and headers it becomes.
+            .wrap(actix_web::middleware::from_fn(refuse_bad_text))
             .wrap(actix_web::middleware::from_fn(legacy::rewrite))
             .route("/date", web::get().to(server_date))
             .service(resource("/requestSmsCode").route(web::post().to(sms::request_sms_code)))
@@ -76,6 +83,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn server_date(state: web::Data<crate::http::AppState>) -> HttpResponse {
     let now = state.core.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     HttpResponse::Ok().json(serde_json::json!({"__type": "Date", "iso": now}))
+}
+
+/// The edge's text rule for the path, the query and the headers (bodies are checked where they
+/// are read, in `json_object_body`): a control character is a 400 with code 1.
+async fn refuse_bad_text(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if let Err(bad) = crate::http::edge::check_request(req.request()) {
+        return Ok(req.error_response(LcError::from(bad)).map_into_boxed_body());
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 async fn not_found() -> HttpResponse {

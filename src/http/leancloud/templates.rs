@@ -35,6 +35,17 @@ fn kind(segment: &str) -> Result<Kind, LcError> {
     }
 }
 
+/// The item `id` of the caller's app, when it is of the route's kind: a route acts only on items
+/// of its own kind, so a signature's id under `/sms/templates/` is not found (and the reverse).
+async fn own_item(state: &AppState, auth: &LcAuth, kind: Kind, id: &str) -> Result<Item, LcError> {
+    let (core, app_id, id) = (state.core.clone(), auth.app.id.clone(), id.to_string());
+    let item = blocking(move || core.item(&app_id, &id)).await?;
+    if item.kind != kind {
+        return Err(crate::core::Error::ItemNotFound.into());
+    }
+    Ok(item)
+}
+
 fn boolean(body: &Body, key: &str) -> Result<Option<bool>, LcError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -155,12 +166,7 @@ pub async fn get(
 ) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
-    let kind = kind(&kind_segment)?;
-    let core = state.core.clone();
-    let item = blocking(move || core.item(&auth.app.id, &id)).await?;
-    if item.kind != kind {
-        return Err(crate::core::Error::ItemNotFound.into());
-    }
+    let item = own_item(&state, &auth, kind(&kind_segment)?, &id).await?;
     Ok(HttpResponse::Ok().json(item_json(&item)))
 }
 
@@ -174,6 +180,7 @@ pub async fn edit(
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
     let kind = kind(&kind_segment)?;
+    own_item(&state, &auth, kind, &id).await?;
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let content = content(kind, &body)?;
     let submit = boolean(&body, "submit")?.unwrap_or(true);
@@ -190,7 +197,10 @@ pub async fn act(
 ) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id, action) = path.into_inner();
-    kind(&kind_segment)?;
+    if !matches!(action.as_str(), "submit" | "disable" | "enable") {
+        return Err(LcError::new(StatusCode::NOT_FOUND, 404, "Not found."));
+    }
+    own_item(&state, &auth, kind(&kind_segment)?, &id).await?;
     let core = state.core.clone();
     let item = match action.as_str() {
         "submit" => blocking(move || core.submit_item(&auth.app, &id, OWNER)).await?,
@@ -209,7 +219,7 @@ pub async fn history(
 ) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
-    kind(&kind_segment)?;
+    own_item(&state, &auth, kind(&kind_segment)?, &id).await?;
     let core = state.core.clone();
     let app_id = auth.app.id.clone();
     let (revisions, events) =

@@ -13,7 +13,7 @@ use crate::core::sessions::Session;
 use crate::core::users::{
     Credential, FieldChange, LoginId, NewUser, PhoneInput, SignedIn, User, UserCodeFlow, UserPatch,
 };
-use crate::http::{AppState, blocking, client_ip, json_object_body, query_params};
+use crate::http::{AppState, blocking, client_ip, json_object_body, public_base, query_params};
 
 /// Keys of a user body that are not custom fields: columns, server-managed values, and what
 /// must never be stored as a field (the SDKs send `smsCode` along; `sessionToken` is ours).
@@ -133,11 +133,10 @@ async fn require_self_or_master(
     }
 }
 
-/// 201 with `Location: <base>/1.1/users/<id>` (absolute, from the Host the client used).
+/// 201 with `Location: <base>/1.1/users/<id>`, absolute, on the public base URL (`public_url`,
+/// else the Host header or a trusted proxy's forwarded headers: never a client's).
 fn created(req: &HttpRequest, state: &AppState, s: &SignedIn) -> HttpResponse {
-    let info = req.connection_info();
-    let location =
-        format!("{}://{}{}/1.1/users/{}", info.scheme(), info.host(), state.config.route_prefix(), s.user.id);
+    let location = format!("{}/1.1/users/{}", public_base(req, &state.config), s.user.id);
     HttpResponse::Created().insert_header(("Location", location)).json(signed_in_json(s))
 }
 

@@ -184,7 +184,7 @@ export async function startProxy(target) {
 export async function cli(...args) {
   if (!env.bin) throw new Error('PHONEBASE_BIN is not set');
   // Only the server's own PHONEBASE_* settings: it rejects unknown ones (e.g. PHONEBASE_URL).
-  const known = ['PHONEBASE_DATA_DIR', 'PHONEBASE_APP_CACHE_SECS'];
+  const known = ['PHONEBASE_DATA_DIR', 'PHONEBASE_APP_CACHE_SECS', 'PHONEBASE_SECRET_KEY'];
   const childEnv = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('PHONEBASE_') || known.includes(k)),
   );
