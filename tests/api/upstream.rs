@@ -544,3 +544,33 @@ async fn the_console_shows_and_edits_the_upstream_without_its_keys() {
     assert_eq!(status, 303);
     assert_eq!(app.core.upstream_status(&app.app.id).unwrap(), None);
 }
+
+/// Upstream keys are sealed with the server secret: a rotation (new secret, the old one listed as
+/// previous) seals them again, so that they outlive the old secret's removal.
+#[tokio::test]
+async fn upstream_keys_survive_a_secret_rotation() {
+    use crate::helpers::Options;
+    use phonebase::core::secrets::Keys;
+    let (up_db, db) = (TestDb::new(), TestDb::new());
+    let up = TestApp::spawn(&up_db).await;
+    let (old, new) = (Keys::generate_secret(), Keys::generate_secret());
+    let before = TestApp::spawn_with(&db, Options { secret_key: Some(old.clone()), ..Options::default() }).await;
+    set_upstream(&before, &up.address, &up.app);
+    let ann = up.sign_up(json!({"username": "ann", "password": "pw-ann-1"})).await;
+    let bob = up.sign_up(json!({"username": "bob", "password": "pw-bob-1"})).await;
+
+    let rotated = before
+        .another_instance(
+            &db,
+            Options { secret_key: Some(new.clone()), secret_keys_previous: vec![old], ..Options::default() },
+        )
+        .await;
+    before.stop().await;
+    let (status, got) = rotated.login(json!({"username": "ann", "password": "pw-ann-1"})).await;
+    assert_eq!((status, &got["objectId"]), (200, &ann["objectId"]), "{got}");
+
+    let after = rotated.another_instance(&db, Options { secret_key: Some(new), ..Options::default() }).await;
+    rotated.stop().await;
+    let (status, got) = after.login(json!({"username": "bob", "password": "pw-bob-1"})).await;
+    assert_eq!((status, &got["objectId"]), (200, &bob["objectId"]), "{got}");
+}
