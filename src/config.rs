@@ -108,6 +108,202 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
     pub max_attempts: i32,
     pub lease_secs: i64,
+    /// Consecutive retryable failures after which a provider's circuit opens.
+    pub breaker_failures: u32,
+    /// Seconds an open circuit stays open before one probe message is let through.
+    pub breaker_open_secs: u64,
+    /// The providers messages go out through. Empty: the development sink only.
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// A credential from the configuration. It serialises as itself (figment merges through serde),
+/// but its `Debug` never shows it, so a logged configuration carries no key.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "Secret(empty)" } else { "Secret(***)" })
+    }
+}
+
+/// What a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Aliyun,
+    Tencent,
+    Twilio,
+    Smpp,
+    Sink,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Aliyun => "aliyun",
+            ProviderKind::Tencent => "tencent",
+            ProviderKind::Twilio => "twilio",
+            ProviderKind::Smpp => "smpp",
+            ProviderKind::Sink => "sink",
+        }
+    }
+
+    /// Aliyun and Tencent accept only registered templates with parameters, never free text.
+    pub fn needs_template(self) -> bool {
+        matches!(self, ProviderKind::Aliyun | ProviderKind::Tencent)
+    }
+
+    /// The provider's real address.
+    pub fn default_endpoint(self) -> &'static str {
+        match self {
+            ProviderKind::Aliyun => "https://dysmsapi.aliyuncs.com",
+            ProviderKind::Tencent => "https://sms.tencentcloudapi.com",
+            ProviderKind::Twilio => "https://api.twilio.com",
+            ProviderKind::Smpp => "127.0.0.1:2775",
+            ProviderKind::Sink => "",
+        }
+    }
+}
+
+/// One `[[delivery.providers]]` entry. Which credential fields a kind needs is checked at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Unique; used in app settings, template mappings, reports and the CLI.
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Default: the provider's real address. Tests point it at local fakes.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Lower goes first.
+    #[serde(default)]
+    pub priority: i32,
+    /// ISO 3166 regions served (`CN`, `US`); empty with empty `prefixes`: every number.
+    #[serde(default)]
+    pub countries: Vec<String>,
+    /// E.164 prefixes served (`+86`, `+1415`).
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// `sms`, `voice`; default `sms` (the sink: both).
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Seconds before a call to the provider counts as a (retryable) timeout.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// The registered signature name (Aliyun `SignName`, Tencent `SignName`), unless a template
+    /// mapping names its own.
+    #[serde(default)]
+    pub sign_name: Option<String>,
+    /// Aliyun.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub access_key_secret: Option<Secret>,
+    /// Aliyun `RegionId` (cn-hangzhou) or Tencent `X-TC-Region` (ap-guangzhou).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Tencent.
+    #[serde(default)]
+    pub secret_id: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    #[serde(default)]
+    pub sdk_app_id: Option<String>,
+    /// Twilio.
+    #[serde(default)]
+    pub account_sid: Option<String>,
+    #[serde(default)]
+    pub auth_token: Option<Secret>,
+    /// Twilio sender number, or `messaging_service_sid`.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub messaging_service_sid: Option<String>,
+    /// Twilio `StatusCallback`; default `<public_url>/delivery/reports/<name>` when `public_url` is set.
+    #[serde(default)]
+    pub status_callback: Option<String>,
+    /// SMPP.
+    #[serde(default)]
+    pub system_id: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Aliyun / Tencent push their delivery reports unsigned: they are accepted only at
+    /// `/delivery/reports/<name>/<report_token>`. Unset: no receiver.
+    #[serde(default)]
+    pub report_token: Option<Secret>,
+    /// The sink's file (kind `sink`); default `delivery.sink_path`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+impl ProviderConfig {
+    pub fn endpoint(&self) -> String {
+        self.endpoint
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .unwrap_or_else(|| self.kind.default_endpoint().to_string())
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn channels(&self) -> Vec<String> {
+        if !self.channels.is_empty() {
+            return self.channels.clone();
+        }
+        match self.kind {
+            ProviderKind::Sink => vec!["sms".into(), "voice".into()],
+            _ => vec!["sms".into()],
+        }
+    }
+
+    /// What is missing or wrong for this kind, if anything.
+    pub fn check(&self) -> Result<(), String> {
+        let name = &self.name;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(format!("provider name {name:?} must be letters, digits, - or _"));
+        }
+        let missing = |what: &str| Err(format!("provider {name} ({}) needs {what}", self.kind.as_str()));
+        let empty = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        let empty_secret = |v: &Option<Secret>| v.as_ref().is_none_or(|s| s.0.is_empty());
+        match self.kind {
+            ProviderKind::Aliyun if empty(&self.access_key_id) || empty_secret(&self.access_key_secret) => {
+                missing("access_key_id and access_key_secret")
+            }
+            ProviderKind::Tencent
+                if empty(&self.secret_id) || empty_secret(&self.secret_key) || empty(&self.sdk_app_id) =>
+            {
+                missing("secret_id, secret_key and sdk_app_id")
+            }
+            ProviderKind::Twilio if empty(&self.account_sid) || empty_secret(&self.auth_token) => {
+                missing("account_sid and auth_token")
+            }
+            ProviderKind::Twilio if empty(&self.from) && empty(&self.messaging_service_sid) => {
+                missing("from or messaging_service_sid")
+            }
+            _ => {
+                for c in self.channels() {
+                    if c != "sms" && c != "voice" {
+                        return Err(format!("provider {name}: unknown channel {c:?} (sms or voice)"));
+                    }
+                    if c == "voice" && !matches!(self.kind, ProviderKind::Twilio | ProviderKind::Sink) {
+                        return Err(format!(
+                            "provider {name}: voice through {} is not supported yet",
+                            self.kind.as_str()
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +350,9 @@ impl Default for DeliveryConfig {
             concurrency: 8,
             max_attempts: 5,
             lease_secs: 60,
+            breaker_failures: 5,
+            breaker_open_secs: 60,
+            providers: Vec::new(),
         }
     }
 }
@@ -282,6 +481,36 @@ mod tests {
             assert_eq!(config.secret_key.as_deref(), Some(current.as_str()));
             assert_eq!(config.secret_keys_previous, vec![old]);
             assert_eq!(config.secret_key_file, Some(PathBuf::from("/run/secrets/phonebase")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn providers_from_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "phonebase.toml",
+                "[[delivery.providers]]\nname = \"aliyun-cn\"\nkind = \"aliyun\"\naccess_key_id = \"id\"\n\
+                 access_key_secret = \"very-secret\"\ncountries = [\"CN\"]\npriority = 1\n",
+            )?;
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            let p = &config.delivery.providers[0];
+            assert_eq!((p.name.as_str(), p.kind, p.priority), ("aliyun-cn", ProviderKind::Aliyun, 1));
+            assert_eq!(p.endpoint(), "https://dysmsapi.aliyuncs.com", "the real address by default");
+            assert_eq!(p.access_key_secret.as_ref().unwrap().expose(), "very-secret");
+            assert!(!format!("{config:?}").contains("very-secret"), "Debug redacts secrets");
+            assert!(p.check().is_ok());
+
+            jail.set_env(
+                "PHONEBASE_DELIVERY__PROVIDERS",
+                "[{name=\"tw\", kind=\"twilio\", account_sid=\"AC1\", auth_token=\"t\", from=\"+1500\", prefixes=[\"+1\"]}]",
+            );
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            let p = &config.delivery.providers[0];
+            assert_eq!(
+                (p.name.as_str(), p.kind, p.prefixes.clone()),
+                ("tw", ProviderKind::Twilio, vec!["+1".to_string()])
+            );
             Ok(())
         });
     }

@@ -45,6 +45,9 @@ enum Command {
     /// Move users in from another service.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// SMS providers: list them, map texts to their registered templates, send a test message.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
     /// The server secret (see the README's security section).
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -57,6 +60,178 @@ enum SecretCommand {
     /// Print the secret an older version kept in the PostgreSQL database, to move it into the
     /// configuration (the next start with it configured deletes the database's copy).
     FromDatabase,
+}
+
+/// Which of our texts a mapping is for.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct TextArg {
+    /// A built-in text: verification, login, reset_password, change_phone, voice.
+    #[arg(long)]
+    builtin: Option<String>,
+    /// An app's approved template, by name (needs --app).
+    #[arg(long)]
+    template: Option<String>,
+}
+
+impl TextArg {
+    fn text_ref(&self) -> String {
+        match (&self.builtin, &self.template) {
+            (Some(kind), _) => format!("builtin:{kind}"),
+            (_, Some(name)) => phonebase::core::routing::template_ref(name),
+            _ => unreachable!("clap requires one"),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ProviderCommand {
+    /// The configured providers, in priority order.
+    List,
+    /// Map one of our texts to the provider's registered template (Aliyun TemplateCode, Tencent
+    /// TemplateId), e.g. `provider map aliyun-cn --builtin verification --code SMS_123 --param code=code`.
+    Map {
+        provider: String,
+        #[command(flatten)]
+        text: TextArg,
+        /// Only for this app (default: every app; an app's own mapping wins).
+        #[arg(long = "app")]
+        app_id: Option<String>,
+        /// The provider's template code or id.
+        #[arg(long)]
+        code: String,
+        /// PARAM=VARIABLE, in the template's order (Tencent takes values in this order). Our
+        /// variables: code, ttl, name, op (built-in texts), the template's own, sign.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// The registered signature name, if not the provider's `sign_name`.
+        #[arg(long)]
+        sign_name: Option<String>,
+    },
+    /// Remove a mapping.
+    Unmap {
+        provider: String,
+        #[command(flatten)]
+        text: TextArg,
+        #[arg(long = "app")]
+        app_id: Option<String>,
+    },
+    /// List the template mappings (of one provider).
+    Maps {
+        provider: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each provider's attempts, outcomes and mean latency over the last hours.
+    Stats {
+        #[arg(long, default_value_t = 1)]
+        hours: i64,
+    },
+    /// Send one message through one provider now (not through the outbox) and print its answer.
+    Test {
+        provider: String,
+        /// E.164 number, e.g. +8613800138000.
+        #[arg(long)]
+        to: String,
+        /// Use this app's template mapping (and name).
+        #[arg(long = "app")]
+        app_id: Option<String>,
+    },
+}
+
+fn mapping_json(m: &phonebase::core::routing::Mapping) -> serde_json::Value {
+    serde_json::json!({
+        "provider": m.provider, "app": m.app_id, "text": m.text_ref, "code": m.template_code,
+        "params": m.params.iter().map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>(), "signName": m.sign_name,
+    })
+}
+
+async fn provider_command(config: &Config, command: ProviderCommand) -> anyhow::Result<()> {
+    use phonebase::core::routing::{Mapping, parse_params};
+    let core = build_core(config, &Hooks::default()).await?;
+    match command {
+        ProviderCommand::List => {
+            let mut routes = core.routes().to_vec();
+            routes.sort_by_key(|r| r.priority);
+            for r in routes {
+                let kind =
+                    config.delivery.providers.iter().find(|p| p.name == r.name).map_or("sink", |p| p.kind.as_str());
+                let serves = if r.countries.is_empty() && r.prefixes.is_empty() {
+                    "every number".to_string()
+                } else {
+                    [r.countries.clone(), r.prefixes.clone()].concat().join(",")
+                };
+                println!("{}  {kind}  priority {}  {}  {serves}", r.name, r.priority, r.channels.join("+"));
+            }
+            Ok(())
+        }
+        ProviderCommand::Map { provider, text, app_id, code, params, sign_name } => {
+            let mapping = Mapping {
+                provider,
+                app_id,
+                text_ref: text.text_ref(),
+                template_code: code,
+                params: parse_params(&params)?,
+                sign_name,
+            };
+            let mapping = tokio::task::spawn_blocking(move || core.set_mapping(mapping)).await??;
+            println!("{}", mapping_json(&mapping));
+            Ok(())
+        }
+        ProviderCommand::Unmap { provider, text, app_id } => {
+            let text_ref = text.text_ref();
+            let removed =
+                tokio::task::spawn_blocking(move || core.remove_mapping(&provider, app_id.as_deref(), &text_ref))
+                    .await??;
+            println!("{}", if removed { "removed" } else { "no such mapping" });
+            Ok(())
+        }
+        ProviderCommand::Maps { provider, json } => {
+            let maps = tokio::task::spawn_blocking(move || core.list_mappings(provider.as_deref())).await??;
+            if json {
+                println!("{}", serde_json::Value::Array(maps.iter().map(mapping_json).collect()));
+            } else {
+                for m in maps {
+                    let v = mapping_json(&m);
+                    println!(
+                        "{}  {}  {}  {}  {}",
+                        m.provider,
+                        m.app_id.as_deref().unwrap_or("*"),
+                        m.text_ref,
+                        m.template_code,
+                        v["params"]
+                    );
+                }
+            }
+            Ok(())
+        }
+        ProviderCommand::Stats { hours } => {
+            let since = core.clock.now_naive() - chrono::TimeDelta::hours(hours);
+            let health = tokio::task::spawn_blocking(move || core.provider_health(since)).await??;
+            for h in health {
+                let ok = if h.attempts > 0 { 100 * h.accepted / h.attempts } else { 100 };
+                println!(
+                    "{}  attempts {}  accepted {} ({ok}%)  delivered {}  undelivered {}  retried {}  failed {}  mean {} ms",
+                    h.provider,
+                    h.attempts,
+                    h.accepted,
+                    h.delivered,
+                    h.undelivered,
+                    h.retries,
+                    h.failed,
+                    h.mean_latency_ms
+                );
+            }
+            Ok(())
+        }
+        ProviderCommand::Test { provider, to, app_id } => {
+            let phone = phonebase::core::phone::Phone::parse(&to)?;
+            let answer =
+                phonebase::delivery::test_send(config, &core, &provider, phone.e164(), app_id.as_deref()).await?;
+            println!("{answer}");
+            Ok(())
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -286,6 +461,7 @@ async fn main() -> anyhow::Result<()> {
             let core = build_core(&config, &Hooks::default()).await?;
             tokio::task::spawn_blocking(move || review(&core, command, Kind::Signature)).await?
         }
+        Command::Provider(command) => provider_command(&config, command).await,
         Command::Import(ImportCommand::Leancloud { app_id, dry_run, overwrite, json, batch_size, pause_ms, paths }) => {
             let core = build_core(&config, &Hooks::default()).await?;
             let args = import_cmd::ImportArgs {

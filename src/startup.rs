@@ -21,8 +21,10 @@ use crate::core::captcha::CaptchaText;
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::secrets::Keys;
 use crate::core::{Core, CoreOptions};
+use crate::delivery::Sender;
+use crate::delivery::breaker::Breaker;
+use crate::delivery::providers::Providers;
 use crate::delivery::worker::{Worker, WorkerOptions};
-use crate::delivery::{Sender, sink::Sink};
 use crate::http::edge::RedactedRootSpan;
 use crate::http::{self, AppState};
 use crate::store::{self, Backend, DbTarget};
@@ -77,6 +79,7 @@ pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> 
         tokio::task::spawn_blocking(move || forget_legacy_secret(&pool, &accepted)).await??;
     }
     let options = CoreOptions {
+        routes: Providers::from_config(config, hooks.sender.clone())?.routes(),
         app_cache_ttl: Duration::from_secs(config.app_cache_secs),
         message_retention: chrono::TimeDelta::days(config.maintenance.message_retention_days),
         ..CoreOptions::default()
@@ -217,7 +220,12 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut background = Vec::new();
         if config.delivery.worker {
-            let sender = hooks.sender.clone().unwrap_or_else(|| Arc::new(Sink::new(config.sink_path())));
+            let providers = Arc::new(Providers::from_config(&config, hooks.sender.clone())?);
+            let breaker = Arc::new(Breaker::new(
+                config.delivery.breaker_failures,
+                chrono::TimeDelta::seconds(i64::try_from(config.delivery.breaker_open_secs).unwrap_or(60)),
+                core.clock.clone(),
+            ));
             let options = WorkerOptions {
                 poll_interval: Duration::from_millis(config.delivery.poll_interval_ms),
                 batch_size: config.delivery.batch_size,
@@ -225,7 +233,7 @@ impl Application {
                 max_attempts: config.delivery.max_attempts,
                 lease: chrono::TimeDelta::seconds(config.delivery.lease_secs),
             };
-            let worker = Worker::new(core.clone(), sender, options);
+            let worker = Worker::new(core.clone(), providers, breaker, options);
             background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
         }
         if config.maintenance.purge_interval_secs > 0 {
@@ -253,6 +261,7 @@ impl Application {
                         .route("/healthz", web::get().to(http::healthz))
                         .route("/.well-known/jwks.json", web::get().to(http::jwks))
                         .configure(http::leancloud::routes)
+                        .configure(http::reports::routes)
                         .configure(http::console::routes),
                 )
                 .default_service(web::to(http::not_found))

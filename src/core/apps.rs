@@ -65,6 +65,9 @@ pub struct AppSettings {
     pub policy: Policy,
     /// Sessions end this many days after login; `None`: when revoked.
     pub session_ttl_days: Option<u32>,
+    /// The providers (by configured name, in order) this app's messages go through; empty: the
+    /// global list by priority.
+    pub providers: Vec<String>,
 }
 
 impl Default for AppSettings {
@@ -76,6 +79,7 @@ impl Default for AppSettings {
             test_numbers: BTreeMap::new(),
             policy: Policy::default(),
             session_ttl_days: None,
+            providers: Vec::new(),
         }
     }
 }

@@ -8,6 +8,7 @@ use rand::Rng;
 
 use super::apps::{App, Limits};
 use super::phone::Phone;
+use super::routing;
 use super::secrets::ct_eq;
 use super::templates::{self, BuiltIns, Placement};
 use super::texts::{Language, TextVars, Texts};
@@ -126,6 +127,35 @@ impl Composer {
         };
         Ok(templates::sign(&body, self.signature.as_ref().map(|(s, p)| (s.as_str(), *p))))
     }
+
+    /// The key of this text in provider template mappings.
+    fn text_ref(&self) -> String {
+        match &self.template {
+            Some((name, _)) => routing::template_ref(name),
+            None => routing::builtin_ref(self.channel, self.purpose),
+        }
+    }
+
+    /// The variables the text is rendered from, which providers that take registered templates
+    /// get as parameters; `sign` is the signature's text.
+    fn vars(&self, code: &str, ttl: i64) -> BTreeMap<String, String> {
+        let mut vars = self.vars.clone();
+        vars.insert("code".into(), code.into());
+        vars.insert("ttl".into(), ttl.to_string());
+        match &self.template {
+            Some(_) => {
+                vars.insert("name".into(), self.app_name.clone());
+            }
+            None => {
+                vars.insert("name".into(), self.name.clone());
+                vars.insert("op".into(), self.op.clone());
+            }
+        }
+        if let Some((sign, _)) = &self.signature {
+            vars.insert("sign".into(), sign.clone());
+        }
+        vars
+    }
 }
 
 /// Who asks for a send.
@@ -220,6 +250,12 @@ impl Core {
         let now = self.clock.now_naive();
         let expires_at = now + TimeDelta::minutes(ttl);
         let mut conn = self.conn()?;
+        let text_ref = composer.text_ref();
+        if test_code.is_none() {
+            // Nobody may be able to carry it (no provider for the country, no registered
+            // template): refuse now rather than queue a message that can only fail.
+            self.check_sendable(&mut conn, app, phone, req.channel, &text_ref, &composer.vars(REDACTED_CODE, ttl))?;
+        }
         let message_id = store::write_tx(&mut conn, |conn| -> Result<Option<String>> {
             // Spent in the send's transaction: a send refused later (limits) keeps its token.
             self.spend_validate_token(
@@ -253,6 +289,7 @@ impl Core {
                 },
             )?;
             let text = composer.compose(&self.texts, &code, ttl)?;
+            let vars = serde_json::to_string(&composer.vars(&code, ttl)).map_err(|e| Error::Internal(e.into()))?;
             let size = templates::size(&text);
             let message_id = uuid::Uuid::now_v7().to_string();
             store::messages::insert(
@@ -274,6 +311,8 @@ impl Core {
                     chars: size.chars as i32,
                     parts: size.parts as i32,
                     template: composer.template.as_ref().map(|(name, _)| name.as_str()),
+                    text_ref: Some(&text_ref),
+                    vars_sealed: Some(&self.keys.seal(&vars)),
                 },
             )?;
             Ok(Some(message_id))

@@ -74,6 +74,8 @@ pub enum Error {
     NameTaken,
     #[error("no such template, signature or revision")]
     ItemNotFound,
+    #[error("{0}")]
+    NoProvider(String),
     #[error("the app does not exist")]
     UnknownApp,
     #[error("the service is busy, try again")]

@@ -27,8 +27,12 @@ impl Core {
         // The longest window is a day; an hour of slack covers clock skew between instances.
         let send_events = store::write_tx(&mut conn, |c| store::sends::purge_before(c, now - TimeDelta::hours(25)))?;
         let expired_messages = store::write_tx(&mut conn, |c| store::messages::fail_expired(c, now))?;
-        let messages =
-            store::write_tx(&mut conn, |c| store::messages::purge_before(c, now - self.options.message_retention))?;
+        // Their attempts go with them (ON DELETE CASCADE); delivery reports live as long.
+        let messages = store::write_tx(&mut conn, |c| -> crate::core::Result<usize> {
+            let before = now - self.options.message_retention;
+            store::delivery::purge_reports_before(c, before)?;
+            Ok(store::messages::purge_before(c, before)?)
+        })?;
         let sessions = store::write_tx(&mut conn, |c| store::sessions::purge_before(c, now - TimeDelta::days(1)))?
             + store::write_tx(&mut conn, |c| store::operators::purge_before(c, now, now - TimeDelta::hours(1)))?;
         // Lockout looks back 30 minutes, code guesses an hour.

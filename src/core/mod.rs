@@ -14,6 +14,7 @@ pub mod operators;
 pub mod passwords;
 pub mod phone;
 pub mod review;
+pub mod routing;
 pub mod secrets;
 pub mod sessions;
 pub mod templates;
@@ -41,6 +42,8 @@ pub struct CoreOptions {
     pub password_concurrency: usize,
     /// Where captcha answers come from (the CSPRNG, but in tests).
     pub captcha_text: Arc<dyn captcha::CaptchaText>,
+    /// The providers messages may go out through (routing only; the senders live in `delivery`).
+    pub routes: Vec<routing::Route>,
     /// The client lazy migration asks LeanCloud with (none: never asked), and its bounds.
     pub upstream: Option<Arc<dyn upstream::UpstreamClient>>,
     pub upstream_bounds: upstream::UpstreamBounds,
@@ -53,6 +56,7 @@ impl Default for CoreOptions {
             message_retention: chrono::TimeDelta::days(30),
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             captcha_text: Arc::new(captcha::RandomText),
+            routes: vec![routing::Route::sink()],
             upstream: None,
             upstream_bounds: upstream::UpstreamBounds::default(),
         }

@@ -57,6 +57,17 @@ impl Texts {
         }
     }
 
+    /// Which built-in text a message uses (also the key of its provider template mappings).
+    pub fn kind(channel: Channel, purpose: Purpose) -> &'static str {
+        match (channel, purpose) {
+            (Channel::Voice, _) => "voice",
+            (Channel::Sms, Purpose::Generic | Purpose::VerifyPhone) => "verification",
+            (Channel::Sms, Purpose::Login) => "login",
+            (Channel::Sms, Purpose::ResetPassword) => "reset_password",
+            (Channel::Sms, Purpose::ChangePhone) => "change_phone",
+        }
+    }
+
     pub fn render_code(
         &self,
         channel: Channel,
@@ -64,13 +75,7 @@ impl Texts {
         language: Language,
         vars: &TextVars<'_>,
     ) -> Result<String> {
-        let kind = match (channel, purpose) {
-            (Channel::Voice, _) => "voice",
-            (Channel::Sms, Purpose::Generic | Purpose::VerifyPhone) => "verification",
-            (Channel::Sms, Purpose::Login) => "login",
-            (Channel::Sms, Purpose::ResetPassword) => "reset_password",
-            (Channel::Sms, Purpose::ChangePhone) => "change_phone",
-        };
+        let kind = Self::kind(channel, purpose);
         let lang = match language {
             Language::Chinese => "zh",
             Language::English => "en",

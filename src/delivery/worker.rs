@@ -1,16 +1,22 @@
-//! The outbox worker: claims due messages with a lease, hands them to the sender, records the
-//! outcome, retries with back-off. Messages were committed before the request returned, so a
+//! The outbox worker: claims due messages with a lease, routes each to a provider (the plan of
+//! `core::routing`, skipping providers whose circuit is open), records every attempt and the
+//! outcome, fails over to the next provider on a retryable failure and backs off once every
+//! provider had its turn. No transaction is open while a provider is called. Messages were committed before the request returned, so a
 //! crash loses none: a lease that is not completed runs out and the message is claimed again.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use super::{Outcome, Outgoing, Sender};
+use super::breaker::Breaker;
+use super::providers::Providers;
+use super::{Outcome, Outgoing, SendError, TemplateCall};
 use crate::core::Core;
+use crate::core::routing::Planned;
 use crate::store::{self, messages::MessageRow};
 
 #[derive(Debug, Clone)]
@@ -41,7 +47,8 @@ impl Default for WorkerOptions {
 
 pub struct Worker {
     core: Core,
-    sender: Arc<dyn Sender>,
+    providers: Arc<Providers>,
+    breaker: Arc<Breaker>,
     options: WorkerOptions,
 }
 
@@ -55,9 +62,19 @@ fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::seconds(1i64 << attempts.clamp(1, 8)).min(TimeDelta::minutes(5))
 }
 
+/// What became of one message this round.
+enum Verdict {
+    /// Final without a provider call (body unreadable, code expired, nobody can send it).
+    Fail(String),
+    /// Every provider that could take it has its circuit open: try again later, uncharged.
+    Defer(String),
+    /// A provider was called.
+    Called { provider: String, providers: usize, latency_ms: i32, result: Result<Outcome, SendError> },
+}
+
 impl Worker {
-    pub fn new(core: Core, sender: Arc<dyn Sender>, options: WorkerOptions) -> Self {
-        Self { core, sender, options }
+    pub fn new(core: Core, providers: Arc<Providers>, breaker: Arc<Breaker>, options: WorkerOptions) -> Self {
+        Self { core, providers, breaker, options }
     }
 
     /// Runs until `shutdown` turns true; stops between messages, leaving unsent claims to be
@@ -108,46 +125,172 @@ impl Worker {
         Ok(n)
     }
 
-    async fn deliver(&self, row: MessageRow) -> anyhow::Result<()> {
+    /// The providers that can send this message, in order (blocking: reads the app and the
+    /// template mappings; no transaction is held).
+    async fn plan(
+        &self,
+        row: &MessageRow,
+        vars: BTreeMap<String, String>,
+    ) -> anyhow::Result<Result<Vec<Planned>, String>> {
+        let core = self.core.clone();
+        let (app_id, to, channel) = (row.app_id.clone(), row.to_phone.clone(), row.channel.clone());
+        // Messages queued before template mappings existed have no text reference: only
+        // providers that send the text can take them.
+        let text_ref = row.text_ref.clone().unwrap_or_else(|| "text:unknown".into());
+        blocking(move || {
+            let app = match core.app(&app_id) {
+                Ok(app) => app,
+                Err(crate::core::Error::UnknownApp) => return Ok(Err("the app no longer exists".to_string())),
+                Err(e) => return Err(e.into()),
+            };
+            let mut conn = core.pool().get()?;
+            Ok(Ok(core.plan_in(&mut conn, &app, &to, &channel, &text_ref, &vars)?))
+        })
+        .await
+    }
+
+    async fn attempt(&self, row: &MessageRow) -> anyhow::Result<Verdict> {
         let now = self.core.clock.now_naive();
-        let opened = row.body_sealed.as_deref().and_then(|b| self.core.keys().open(b));
-        let verdict = match opened {
-            None => Err(("message body cannot be opened (server secret changed?)".to_string(), true)),
-            Some(_) if row.expires_at <= now => Err(("expired before delivery".to_string(), true)),
-            Some(text) => {
-                let outgoing = Outgoing {
-                    id: row.id.clone(),
-                    app_id: row.app_id.clone(),
-                    to: row.to_phone.clone(),
-                    channel: row.channel.clone(),
-                    text,
-                };
-                self.sender.send(&outgoing).await.map_err(|e| (e.message, e.permanent))
-            }
+        let keys = self.core.keys();
+        let Some(text) = row.body_sealed.as_deref().and_then(|b| keys.open(b)) else {
+            return Ok(Verdict::Fail("message body cannot be opened (server secret changed?)".into()));
         };
+        if row.expires_at <= now {
+            return Ok(Verdict::Fail("expired before delivery".into()));
+        }
+        let vars: BTreeMap<String, String> = row
+            .vars_sealed
+            .as_deref()
+            .and_then(|b| keys.open(b))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        let plan = match self.plan(row, vars.clone()).await? {
+            Ok(plan) if !plan.is_empty() => plan,
+            Ok(_) => return Ok(Verdict::Fail("no configured provider can send this message".into())),
+            Err(why) => return Ok(Verdict::Fail(why)),
+        };
+        // Attempt k goes to the k-th provider of the plan (round robin over retries), skipping
+        // those whose circuit is open.
+        let n = plan.len();
+        let start = usize::try_from(row.attempts.max(1) - 1).unwrap_or(0) % n;
+        let Some(chosen) = (0..n).map(|i| &plan[(start + i) % n]).find(|p| self.breaker.allow(&p.route.name)) else {
+            return Ok(Verdict::Defer("every provider that could send it is unavailable (circuit open)".into()));
+        };
+        let name = chosen.route.name.clone();
+        let Some(provider) = self.providers.get(&name) else {
+            self.breaker.neutral(&name);
+            return Ok(Verdict::Fail(format!("provider {name} is not configured in this instance")));
+        };
+        let template = match &chosen.mapping {
+            None => None,
+            Some(mapping) => Some(TemplateCall {
+                code: mapping.template_code.clone(),
+                params: mapping.render(&vars).map_err(|e| {
+                    // A probe that never happened must not keep the circuit half-open.
+                    self.breaker.neutral(&name);
+                    anyhow::anyhow!("{e}")
+                })?,
+                sign_name: mapping
+                    .sign_name
+                    .clone()
+                    .or_else(|| provider.sign_name.clone())
+                    .or_else(|| vars.get("sign").cloned()),
+            }),
+        };
+        let outgoing = Outgoing {
+            id: row.id.clone(),
+            app_id: row.app_id.clone(),
+            to: row.to_phone.clone(),
+            channel: row.channel.clone(),
+            text,
+            template,
+        };
+        let started = Instant::now();
+        let result = provider.sender.send(&outgoing).await;
+        let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        match &result {
+            Ok(_) => self.breaker.success(&name),
+            Err(e) if e.permanent => self.breaker.neutral(&name),
+            Err(_) => {
+                if self.breaker.failure(&name) {
+                    tracing::warn!(provider = %name, "provider circuit opened");
+                }
+            }
+        }
+        Ok(Verdict::Called { provider: name, providers: n, latency_ms, result })
+    }
+
+    async fn deliver(&self, row: MessageRow) -> anyhow::Result<()> {
+        let verdict = self.attempt(&row).await?;
         let core = self.core.clone();
         let max_attempts = self.options.max_attempts;
         blocking(move || {
             let now = core.clock.now_naive();
             let mut conn = core.pool().get()?;
-            let c = &mut *conn;
-            match verdict {
-                Ok(Outcome::Sent { provider_id }) => {
-                    store::messages::mark_sent(c, &row.id, store::messages::SENT, provider_id.as_deref(), now)?
+            store::write_tx(&mut conn, |c| -> anyhow::Result<()> {
+                let (provider, providers, latency_ms, result) = match verdict {
+                    Verdict::Fail(error) => {
+                        tracing::warn!(message = %row.id, attempts = row.attempts, %error, "message failed");
+                        store::messages::mark_failed(c, &row.id, &error, now)?;
+                        return Ok(());
+                    }
+                    Verdict::Defer(error) => {
+                        store::messages::defer(c, &row.id, now + backoff(1), &error, now)?;
+                        return Ok(());
+                    }
+                    Verdict::Called { provider, providers, latency_ms, result } => (provider, providers, latency_ms, result),
+                };
+                let mut attempt = store::delivery::AttemptRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    message_id: row.id.clone(),
+                    provider: provider.clone(),
+                    provider_message_id: None,
+                    outcome: String::new(),
+                    error_code: None,
+                    error: None,
+                    latency_ms,
+                    created_at: now,
+                };
+                match result {
+                    Ok(outcome) => {
+                        let (status, provider_id) = match outcome {
+                            Outcome::Sent { provider_id } => (store::messages::SENT, provider_id),
+                            Outcome::Delivered { provider_id } => (store::messages::DELIVERED, provider_id),
+                        };
+                        attempt.outcome = status.to_string();
+                        attempt.provider_message_id = provider_id.clone();
+                        store::delivery::insert_attempt(c, &attempt)?;
+                        store::messages::mark_sent(c, &row.id, status, &provider, provider_id.as_deref(), now)?;
+                        // A report may have come in before this write.
+                        if let Some(pid) = provider_id.as_deref() {
+                            store::delivery::apply_report(c, &provider, pid, now)?;
+                        }
+                    }
+                    Err(e) => {
+                        let final_failure = e.permanent || row.attempts >= max_attempts;
+                        attempt.outcome = if final_failure { "failed" } else { "retry" }.to_string();
+                        attempt.error_code = e.code.clone();
+                        attempt.error = Some(e.message.clone());
+                        store::delivery::insert_attempt(c, &attempt)?;
+                        if final_failure {
+                            tracing::warn!(message = %row.id, attempts = row.attempts, %provider, error = %e.message, "message failed");
+                            store::messages::mark_failed_by(c, &row.id, Some(&provider), e.code.as_deref(), &e.message, now)?;
+                        } else {
+                            // The next provider of the plan at once; once every provider had its
+                            // turn this round, back off.
+                            let providers = i32::try_from(providers).unwrap_or(1).max(1);
+                            let next = if row.attempts % providers == 0 {
+                                now + backoff(row.attempts / providers)
+                            } else {
+                                now
+                            };
+                            tracing::info!(message = %row.id, attempts = row.attempts, %provider, error = %e.message, "message will be retried");
+                            store::messages::mark_retry(c, &row.id, next, &e.message, now)?;
+                        }
+                    }
                 }
-                Ok(Outcome::Delivered { provider_id }) => {
-                    store::messages::mark_sent(c, &row.id, store::messages::DELIVERED, provider_id.as_deref(), now)?
-                }
-                Err((error, permanent)) if permanent || row.attempts >= max_attempts => {
-                    tracing::warn!(message = %row.id, attempts = row.attempts, %error, "message failed");
-                    store::messages::mark_failed(c, &row.id, &error, now)?
-                }
-                Err((error, _)) => {
-                    tracing::info!(message = %row.id, attempts = row.attempts, %error, "message will be retried");
-                    store::messages::mark_retry(c, &row.id, now + backoff(row.attempts), &error, now)?
-                }
-            };
-            Ok(())
+                Ok(())
+            })
         })
         .await
     }

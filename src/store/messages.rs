@@ -24,6 +24,11 @@ pub struct NewMessage<'a> {
     pub chars: i32,
     pub parts: i32,
     pub template: Option<&'a str>,
+    /// The text's key in provider template mappings (`builtin:verification`, `template:x`).
+    pub text_ref: Option<&'a str>,
+    /// The variables the text was rendered from (JSON), sealed like the body: providers that
+    /// take registered templates get them as parameters.
+    pub vars_sealed: Option<&'a [u8]>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -50,6 +55,12 @@ pub struct MessageRow {
     pub chars: i32,
     pub parts: i32,
     pub template: Option<String>,
+    /// The provider that has (or last had) the message.
+    pub provider: Option<String>,
+    pub text_ref: Option<String>,
+    pub vars_sealed: Option<Vec<u8>>,
+    /// The provider's error code of the final failure (or of a failed delivery report).
+    pub error_code: Option<String>,
 }
 
 pub const QUEUED: &str = "queued";
@@ -109,6 +120,7 @@ pub fn mark_sent(
     conn: &mut DbConn,
     id: &str,
     status: &str,
+    provider: &str,
     provider_id: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -116,8 +128,10 @@ pub fn mark_sent(
     diesel::update(m::table.find(id))
         .set((
             m::status.eq(status),
+            m::provider.eq(Some(provider)),
             m::provider_id.eq(provider_id),
             m::body_sealed.eq(None::<Vec<u8>>),
+            m::vars_sealed.eq(None::<Vec<u8>>),
             m::lease_until.eq(None::<NaiveDateTime>),
             m::last_error.eq(None::<String>),
             m::sent_at.eq(Some(now)),
@@ -134,7 +148,7 @@ pub fn mark_retry(
     error: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(m::table.find(id))
+    diesel::update(m::table.find(id).filter(m::status.eq(QUEUED)))
         .set((
             m::next_attempt_at.eq(next_attempt_at),
             m::lease_until.eq(None::<NaiveDateTime>),
@@ -145,11 +159,46 @@ pub fn mark_retry(
 }
 
 pub fn mark_failed(conn: &mut DbConn, id: &str, error: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    mark_failed_by(conn, id, None, None, error, now)
+}
+
+/// Final failure, with the provider that refused it and its code when there is one.
+pub fn mark_failed_by(
+    conn: &mut DbConn,
+    id: &str,
+    provider: Option<&str>,
+    error_code: Option<&str>,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(m::table.find(id))
         .set((
             m::status.eq(FAILED),
+            m::provider.eq(provider),
+            m::error_code.eq(error_code),
             m::body_sealed.eq(None::<Vec<u8>>),
+            m::vars_sealed.eq(None::<Vec<u8>>),
             m::lease_until.eq(None::<NaiveDateTime>),
+            m::last_error.eq(Some(error)),
+            m::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Puts a claimed message back for later without charging the attempt (no provider could take
+/// it now: every circuit is open).
+pub fn defer(
+    conn: &mut DbConn,
+    id: &str,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(m::table.find(id).filter(m::status.eq(QUEUED)))
+        .set((
+            m::next_attempt_at.eq(next_attempt_at),
+            m::lease_until.eq(None::<NaiveDateTime>),
+            m::attempts.eq(m::attempts - 1),
             m::last_error.eq(Some(error)),
             m::updated_at.eq(now),
         ))
@@ -169,6 +218,7 @@ pub fn fail_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize>
         .set((
             m::status.eq(FAILED),
             m::body_sealed.eq(None::<Vec<u8>>),
+            m::vars_sealed.eq(None::<Vec<u8>>),
             m::lease_until.eq(None::<NaiveDateTime>),
             m::last_error.eq(Some("expired before delivery")),
             m::updated_at.eq(now),

@@ -5,6 +5,7 @@ pub mod apps;
 pub mod attempts;
 pub mod captchas;
 pub mod codes;
+pub mod delivery;
 pub mod imports;
 pub mod instance;
 pub mod messages;

@@ -62,6 +62,10 @@ diesel::table! {
         chars -> Integer,
         parts -> Integer,
         template -> Nullable<Text>,
+        provider -> Nullable<Text>,
+        text_ref -> Nullable<Text>,
+        vars_sealed -> Nullable<Binary>,
+        error_code -> Nullable<Text>,
     }
 }
 
@@ -285,3 +289,42 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_events,
     app_upstreams
 );
+
+diesel::table! {
+    provider_templates (id) {
+        id -> Text,
+        provider -> Text,
+        app_id -> Text,
+        text_ref -> Text,
+        template_code -> Text,
+        params -> Text,
+        sign_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> Text,
+        message_id -> Text,
+        provider -> Text,
+        provider_message_id -> Nullable<Text>,
+        outcome -> Text,
+        error_code -> Nullable<Text>,
+        error -> Nullable<Text>,
+        latency_ms -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_reports (id) {
+        id -> Text,
+        provider -> Text,
+        provider_message_id -> Text,
+        status -> Text,
+        error_code -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}

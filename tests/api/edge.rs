@@ -745,6 +745,9 @@ fn cli(db: &TestDb) -> Command {
         }
     }
     cmd.env("DATABASE_URL", &db.url).env("PHONEBASE_DATA_DIR", db.dir.path());
+    if let Some(secret) = &db.secret {
+        cmd.env("PHONEBASE_SECRET_KEY", secret);
+    }
     cmd
 }
 

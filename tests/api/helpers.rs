@@ -82,6 +82,10 @@ pub struct Options {
     pub secret_key: Option<String>,
     /// Secrets of before a rotation.
     pub secret_keys_previous: Vec<String>,
+    /// `[[delivery.providers]]` (default: none, the development sink).
+    pub providers: Vec<phonebase::config::ProviderConfig>,
+    /// Circuit breaker: (failures that open it, seconds it stays open).
+    pub breaker: Option<(u32, u64)>,
 }
 
 pub struct TestApp {
@@ -110,6 +114,11 @@ pub fn config(db: &TestDb, options: &Options) -> Config {
         ..Config::default()
     };
     config.delivery.worker = !options.no_worker;
+    config.delivery.providers = options.providers.clone();
+    if let Some((failures, open_secs)) = options.breaker {
+        config.delivery.breaker_failures = failures;
+        config.delivery.breaker_open_secs = open_secs;
+    }
     config.delivery.poll_interval_ms = 50;
     config.maintenance.purge_interval_secs = 0;
     config

@@ -7,6 +7,7 @@ mod captcha;
 mod concurrency;
 mod console;
 mod edge;
+mod delivery;
 mod helpers;
 mod import;
 mod legacy_sdk;

@@ -114,6 +114,7 @@ impl From<core::Error> for LcError {
             }
             E::NameTaken => Self::bad_request(137, "A unique field was given a value that is already taken."),
             E::ItemNotFound => Self::new(StatusCode::NOT_FOUND, 101, "Object doesn't exist."),
+            E::NoProvider(why) => Self::bad_request(1, format!("The SMS cannot be sent: {why}.")),
             E::UnknownApp => Self::unauthorized(),
             E::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, 124, "The server is busy, please retry."),
             E::Internal(source) => {

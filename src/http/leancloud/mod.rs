@@ -6,6 +6,7 @@ mod captcha;
 pub mod error;
 mod legacy;
 mod params;
+mod providers;
 mod sms;
 mod templates;
 pub mod users;
@@ -67,6 +68,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/requestChangePhoneNumber").route(web::post().to(users::request_change_phone)))
             .service(resource("/changePhoneNumber").route(web::post().to(users::change_phone)))
             .service(resource("/sms/templates/preview").route(web::post().to(templates::preview)))
+            .service(resource("/sms/providers").route(web::get().to(providers::list)))
+            .service(
+                resource("/sms/providers/{provider}/mappings")
+                    .route(web::put().to(providers::put_mapping))
+                    .route(web::delete().to(providers::delete_mapping)),
+            )
             .service(
                 resource("/sms/{kind}").route(web::get().to(templates::list)).route(web::post().to(templates::create)),
             )

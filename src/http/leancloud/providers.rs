@@ -1,0 +1,121 @@
+//! The app owner's view of SMS providers, with the master key: which providers carry this app's
+//! messages, and the app's own template mappings for providers that take registered templates
+//! only (Aliyun, Tencent). Paths in the README ("Sending real SMS").
+//!
+//! - `GET /1.1/sms/providers`: the routes and the mappings that apply to this app
+//! - `PUT /1.1/sms/providers/<provider>/mappings` `{text, code, params, signName}`
+//! - `DELETE /1.1/sms/providers/<provider>/mappings?text=builtin:verification`
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::auth::LcAuth;
+use super::error::LcError;
+use crate::core::routing::{Mapping, parse_params};
+use crate::http::{AppState, blocking, json_object_body, query_params};
+
+fn master(auth: &LcAuth) -> Result<(), LcError> {
+    if auth.master {
+        Ok(())
+    } else {
+        Err(LcError::new(StatusCode::FORBIDDEN, 403, "Forbidden: SMS providers need the master key."))
+    }
+}
+
+fn mapping_json(m: &Mapping) -> Value {
+    json!({
+        "provider": m.provider,
+        "text": m.text_ref,
+        "code": m.template_code,
+        "params": m.params.iter().map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>(),
+        "signName": m.sign_name,
+        "allApps": m.app_id.is_none(),
+    })
+}
+
+/// `GET /sms/providers`
+pub async fn list(auth: LcAuth, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+    master(&auth)?;
+    let core = state.core.clone();
+    let app_id = auth.app.id.clone();
+    let mappings = blocking(move || core.list_mappings(None)).await?;
+    let own = &auth.app.settings.providers;
+    let providers: Vec<Value> = state
+        .core
+        .routes()
+        .iter()
+        .filter(|r| own.is_empty() || own.contains(&r.name))
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "needsTemplate": r.needs_template,
+                "priority": r.priority,
+                "countries": r.countries,
+                "prefixes": r.prefixes,
+                "channels": r.channels,
+                "mappings": mappings
+                    .iter()
+                    .filter(|m| m.provider == r.name && m.app_id.as_deref().is_none_or(|a| a == app_id))
+                    .map(mapping_json)
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"results": providers})))
+}
+
+/// `PUT /sms/providers/{provider}/mappings`: the app's own mapping of one text.
+pub async fn put_mapping(
+    auth: LcAuth,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    master(&auth)?;
+    let body = json_object_body(payload, state.config.body_limit_bytes).await?;
+    let string = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+    let (Some(text), Some(code)) = (string("text"), string("code")) else {
+        return Err(LcError::invalid_parameter("text (builtin:<kind> or template:<name>) and code are required"));
+    };
+    let params: Vec<String> = match body.get("params") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| LcError::invalid_parameter("params must be strings NAME=VARIABLE"))?,
+        Some(_) => return Err(LcError::invalid_parameter("params must be an array of NAME=VARIABLE")),
+    };
+    let mapping = Mapping {
+        provider: path.into_inner(),
+        app_id: Some(auth.app.id.clone()),
+        text_ref: text,
+        template_code: code,
+        params: parse_params(&params)?,
+        sign_name: string("signName"),
+    };
+    let core = state.core.clone();
+    let mapping = blocking(move || core.set_mapping(mapping)).await?;
+    Ok(HttpResponse::Ok().json(mapping_json(&mapping)))
+}
+
+/// `DELETE /sms/providers/{provider}/mappings?text=...`
+pub async fn delete_mapping(
+    auth: LcAuth,
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LcError> {
+    master(&auth)?;
+    let Some(text) = query_params(&req).into_iter().find(|(k, _)| k == "text").map(|(_, v)| v) else {
+        return Err(LcError::invalid_parameter("text is required"));
+    };
+    let (core, provider, app_id) = (state.core.clone(), path.into_inner(), auth.app.id.clone());
+    let removed = blocking(move || core.remove_mapping(&provider, Some(&app_id), &text)).await?;
+    if removed {
+        Ok(HttpResponse::Ok().json(json!({})))
+    } else {
+        Err(LcError::new(StatusCode::NOT_FOUND, 101, "Object doesn't exist."))
+    }
+}
