@@ -41,7 +41,7 @@ fn master_sign(app: &TestApp) -> String {
 }
 
 /// Every route of the router (`src/http/leancloud/mod.rs`, `src/http/console/mod.rs`,
-/// `src/startup.rs`): method and path, `{..}` where an id goes. Keep it whole when adding routes.
+/// `src/startup.rs`, `src/http/reports.rs`): method and path, `{..}` where an id goes. Keep it whole when adding routes.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/.well-known/jwks.json"),
@@ -92,6 +92,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/1.1/sms/signatures/{signature}/submit"),
     ("POST", "/1.1/sms/signatures/{signature}/disable"),
     ("POST", "/1.1/sms/signatures/{signature}/enable"),
+    ("GET", "/1.1/sms/providers"),
+    ("PUT", "/1.1/sms/providers/{provider}/mappings"),
+    ("DELETE", "/1.1/sms/providers/{provider}/mappings"),
+    ("POST", "/delivery/reports/{provider}"),
+    ("POST", "/delivery/reports/{provider}/{token}"),
     ("GET", "/console"),
     ("GET", "/console/login"),
     ("POST", "/console/login"),
@@ -134,6 +139,7 @@ fn the_route_list_covers_the_router() {
         ("/1.1", include_str!("../../src/http/leancloud/mod.rs")),
         ("/console", include_str!("../../src/http/console/mod.rs")),
         ("", include_str!("../../src/startup.rs")),
+        ("", include_str!("../../src/http/reports.rs")),
     ] {
         let literals = [".route(\"", "resource(\""]
             .iter()
