@@ -57,6 +57,28 @@ pub struct Config {
     pub leancloud: LeanCloudConfig,
     pub delivery: DeliveryConfig,
     pub maintenance: MaintenanceConfig,
+    pub upstream: UpstreamConfig,
+}
+
+/// Calls to an app's live LeanCloud upstream (lazy migration, `phonebase app update
+/// --upstream-leancloud`): bounded so that a slow or gone LeanCloud changes nothing for users here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Longest wait for one upstream call, connecting included.
+    pub timeout_ms: u64,
+    /// Upstream calls in flight per app and instance; more get the local answer at once.
+    pub concurrency: usize,
+    /// Consecutive failed calls that stop asking an app's upstream ...
+    pub breaker_failures: u32,
+    /// ... for this long, after which one call probes it again.
+    pub breaker_cooldown_secs: u64,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self { timeout_ms: 2000, concurrency: 4, breaker_failures: 5, breaker_cooldown_secs: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +335,7 @@ impl Default for Config {
             leancloud: LeanCloudConfig::default(),
             delivery: DeliveryConfig::default(),
             maintenance: MaintenanceConfig::default(),
+            upstream: UpstreamConfig::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! and MinCloud SDKs talk to unchanged.
 //!
 //! Rooms: `core` (the rules) over `store` (Diesel, SQLite or PostgreSQL); `delivery` (outbox worker
-//! and senders); `http` (shared edge) with one folder per dialect; `startup` assembles them.
+//! and senders); `http` (shared edge) with one folder per dialect; `upstream` (the LeanCloud API
+//! that lazy migration asks); `startup` assembles them.
 
 pub mod config;
 pub mod core;
@@ -11,3 +12,4 @@ pub mod http;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod upstream;

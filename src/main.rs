@@ -367,12 +367,43 @@ enum AppCommand {
     /// Show an app with its settings.
     Show { app_id: String },
     /// Merge a JSON patch into an app's settings, e.g.
-    /// '{"limits":{"phone_per_day":20},"test_numbers":{"+8613800000000":"123456"}}'.
+    /// '{"limits":{"phone_per_day":20},"test_numbers":{"+8613800000000":"123456"}}', and/or set
+    /// the app's live LeanCloud upstream for lazy migration (`--upstream-*`).
     Update {
         app_id: String,
         #[arg(long)]
-        settings: String,
+        settings: Option<String>,
+        #[command(flatten)]
+        upstream: UpstreamArgs,
     },
+}
+
+/// Lazy migration: until `--upstream-until`, users, numbers and session tokens this app does not
+/// know are looked up in the live LeanCloud app and moved in. Keys are sealed, never shown back.
+#[derive(clap::Args)]
+struct UpstreamArgs {
+    /// The LeanCloud app's serverURL (its API domain), e.g. https://abc.lc-cn-n1-shared.com.
+    #[arg(long = "upstream-leancloud", value_name = "SERVER_URL", requires_all = ["upstream_app_id", "upstream_app_key", "upstream_master_key", "upstream_until"])]
+    upstream_leancloud: Option<String>,
+    /// The LeanCloud appId.
+    #[arg(long, requires = "upstream_leancloud")]
+    upstream_app_id: Option<String>,
+    /// The LeanCloud appKey (or the environment, to keep it out of the process list).
+    #[arg(long, env = "PHONEBASE_UPSTREAM_APP_KEY", hide_env_values = true, requires = "upstream_leancloud")]
+    upstream_app_key: Option<String>,
+    /// The LeanCloud masterKey (or the environment).
+    #[arg(long, env = "PHONEBASE_UPSTREAM_MASTER_KEY", hide_env_values = true, requires = "upstream_leancloud")]
+    upstream_master_key: Option<String>,
+    /// Ask the upstream until this date (YYYY-MM-DD: its start, UTC) or time (RFC 3339), e.g. 2027-01-12.
+    #[arg(long, value_parser = parse_until, requires = "upstream_leancloud")]
+    upstream_until: Option<chrono::NaiveDateTime>,
+    /// Switch lazy migration off and forget the upstream's keys.
+    #[arg(long, conflicts_with = "upstream_leancloud")]
+    upstream_off: bool,
+}
+
+fn parse_until(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    phonebase::core::upstream::parse_until(text).map_err(|e| e.to_string())
 }
 
 fn app_json(app: &App, with_settings: bool) -> serde_json::Value {
@@ -468,12 +499,39 @@ async fn main() -> anyhow::Result<()> {
                     }
                     AppCommand::Show { app_id } => {
                         let app = core.app(&app_id)?;
-                        println!("{}", serde_json::to_string_pretty(&app_json(&app, true))?);
+                        let mut v = app_json(&app, true);
+                        v["upstream"] = serde_json::to_value(core.upstream_status(&app_id)?)?;
+                        println!("{}", serde_json::to_string_pretty(&v)?);
                     }
-                    AppCommand::Update { app_id, settings } => {
-                        let patch = serde_json::from_str(&settings).context("--settings must be JSON")?;
-                        let app = core.update_app_settings(&app_id, patch)?;
-                        println!("{}", serde_json::to_string_pretty(&app_json(&app, true))?);
+                    AppCommand::Update { app_id, settings, upstream } => {
+                        let upstream_change = if upstream.upstream_off {
+                            Some(None)
+                        } else {
+                            upstream.upstream_leancloud.map(|server_url| {
+                                Some(phonebase::core::upstream::NewUpstream {
+                                    server_url,
+                                    app_id: upstream.upstream_app_id.unwrap_or_default(),
+                                    app_key: upstream.upstream_app_key.unwrap_or_default(),
+                                    master_key: upstream.upstream_master_key.unwrap_or_default(),
+                                    until: upstream.upstream_until.unwrap_or_default(),
+                                })
+                            })
+                        };
+                        anyhow::ensure!(
+                            settings.is_some() || upstream_change.is_some(),
+                            "nothing to update: give --settings, --upstream-leancloud ... or --upstream-off"
+                        );
+                        if let Some(settings) = settings {
+                            let patch = serde_json::from_str(&settings).context("--settings must be JSON")?;
+                            core.update_app_settings(&app_id, patch)?;
+                        }
+                        if let Some(change) = upstream_change {
+                            core.set_upstream(&app_id, change)?;
+                        }
+                        let app = core.app(&app_id)?;
+                        let mut v = app_json(&app, true);
+                        v["upstream"] = serde_json::to_value(core.upstream_status(&app_id)?)?;
+                        println!("{}", serde_json::to_string_pretty(&v)?);
                     }
                 }
                 Ok(())

@@ -84,6 +84,16 @@ pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> 
         message_retention: chrono::TimeDelta::days(config.maintenance.message_retention_days),
         ..CoreOptions::default()
     };
+    let upstream = crate::upstream::LeanCloudClient::new(Duration::from_millis(config.upstream.timeout_ms))?;
+    let options = CoreOptions {
+        upstream: Some(Arc::new(upstream)),
+        upstream_bounds: crate::core::upstream::UpstreamBounds {
+            concurrency: config.upstream.concurrency,
+            breaker_failures: config.upstream.breaker_failures,
+            breaker_cooldown: Duration::from_secs(config.upstream.breaker_cooldown_secs),
+        },
+        ..options
+    };
     let options = match &hooks.captcha_text {
         Some(text) => CoreOptions { captcha_text: text.clone(), ..options },
         None => options,

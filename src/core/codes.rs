@@ -354,7 +354,14 @@ impl Core {
     /// Counts and locks in one transaction: on PostgreSQL the advisory locks make concurrent sends
     /// to one number (or from one address) wait for each other, on SQLite `BEGIN IMMEDIATE` does.
     /// Phone before address, always, so two transactions never wait on each other in a circle.
-    fn check_limits(&self, conn: &mut DbConn, app: &App, phone: &str, ip: &str, now: NaiveDateTime) -> Result<()> {
+    pub(super) fn check_limits(
+        &self,
+        conn: &mut DbConn,
+        app: &App,
+        phone: &str,
+        ip: &str,
+        now: NaiveDateTime,
+    ) -> Result<()> {
         let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day, .. } =
             app.settings.limits;
         let phone_windows = [

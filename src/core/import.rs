@@ -6,7 +6,8 @@
 //! Rules:
 //! - Upsert by objectId. A record whose digest matches the last import is unchanged (a re-run
 //!   writes nothing, and an interrupted run picks up where it stopped). A user changed (or
-//!   deleted) in Phonebase since the last import is refused unless `overwrite`.
+//!   deleted) in Phonebase since the last import is refused unless `overwrite`. A user moved in
+//!   by lazy migration ([`super::upstream`]) counts as imported and unchanged unless `overwrite`.
 //! - Username, email and phone stay unique per app: a record colliding with a user already here
 //!   or with an earlier record of the same export is refused, naming where the other came from.
 //! - A batch is one transaction: nothing is half-written.
@@ -99,6 +100,12 @@ impl ImportReport {
     pub fn records(&self) -> u64 {
         self.created + self.updated + self.unchanged + self.refused.len() as u64
     }
+}
+
+/// Maps one LeanCloud `_User` object (an export record, or a user as the LeanCloud API returns
+/// it) to a user row: the one mapping, shared by the import and lazy migration.
+pub(crate) fn map_record(app_id: &str, record: Map<String, Value>) -> std::result::Result<UserRow, String> {
+    prepare(app_id, record).map(|p| p.row)
 }
 
 /// A record mapped to a row, before anything is decided against the database.
@@ -427,6 +434,11 @@ impl Run {
             }
             let decision = match (existing_user, record) {
                 (Some(_), Some(r)) if r.digest == p.digest => Decision::Unchanged,
+                // Moved from the live LeanCloud app (lazy migration): already here, with data at
+                // least as new as the moment it moved; replaced only when asked.
+                (Some(_), Some(r)) if r.run_id == store::upstreams::MOVED_RUN_ID && !self.options.overwrite => {
+                    Decision::Unchanged
+                }
                 (Some(u), Some(r)) if u.updated_at == r.written_at || self.options.overwrite => Decision::Write,
                 (Some(_), Some(_)) => {
                     Decision::Refuse("changed in Phonebase since the last import; --overwrite replaces it".to_string())

@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod templates;
 pub mod texts;
 pub mod tokens;
+pub mod upstream;
 pub mod users;
 
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub struct CoreOptions {
     pub captcha_text: Arc<dyn captcha::CaptchaText>,
     /// The providers messages may go out through (routing only; the senders live in `delivery`).
     pub routes: Vec<routing::Route>,
+    /// The client lazy migration asks LeanCloud with (none: never asked), and its bounds.
+    pub upstream: Option<Arc<dyn upstream::UpstreamClient>>,
+    pub upstream_bounds: upstream::UpstreamBounds,
 }
 
 impl Default for CoreOptions {
@@ -53,6 +57,8 @@ impl Default for CoreOptions {
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             captcha_text: Arc::new(captcha::RandomText),
             routes: vec![routing::Route::sink()],
+            upstream: None,
+            upstream_bounds: upstream::UpstreamBounds::default(),
         }
     }
 }
@@ -68,6 +74,7 @@ pub struct Core {
     texts: Arc<texts::Texts>,
     app_cache: Arc<apps::AppCache>,
     outbox_wakeup: Arc<tokio::sync::Notify>,
+    upstream: Arc<upstream::Upstream>,
     options: CoreOptions,
 }
 
@@ -84,6 +91,11 @@ impl Core {
             texts: Arc::new(texts::Texts::load()?),
             app_cache: Arc::new(apps::AppCache::new(options.app_cache_ttl)),
             outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
+            upstream: Arc::new(upstream::Upstream::new(
+                options.upstream.clone(),
+                options.upstream_bounds.clone(),
+                options.app_cache_ttl,
+            )),
             options,
         })
     }

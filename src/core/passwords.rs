@@ -262,6 +262,11 @@ fn leancloud_matches(password: &str, rest: &str) -> bool {
     expected.len() == actual.len() && bool::from(expected.ct_eq(&actual))
 }
 
+/// Whether a stored hash is an imported format (LeanCloud's digest or bcrypt), not yet replaced.
+pub fn is_imported_format(stored: &str) -> bool {
+    stored.starts_with(LEANCLOUD_PREFIX) || is_bcrypt(stored)
+}
+
 fn is_bcrypt(stored: &str) -> bool {
     ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p))
 }

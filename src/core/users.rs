@@ -276,7 +276,7 @@ impl Core {
 
     /// Takes the uniqueness locks of a user's identifiers (fixed order) and refuses taken ones.
     /// `except` is the user being changed, who may keep their own values.
-    fn claim_identifiers(
+    pub(super) fn claim_identifiers(
         &self,
         conn: &mut DbConn,
         app: &App,
@@ -370,6 +370,8 @@ impl Core {
         if let Credential::Password(p) = &credential {
             checked_password(Some(p))?;
         }
+        // Lazy migration: someone only the app's LeanCloud upstream knows is moved in first.
+        self.ensure_user_from_upstream(app, &id)?;
         let (key, not_found) = match &id {
             LoginId::Username(u) => (UserKey::Username(u), Error::UserNotFound),
             LoginId::Email(e) => (UserKey::Email(e), Error::EmailNotFound),
@@ -436,7 +438,8 @@ impl Core {
     fn check_credential(&self, app: &App, row: &UserRow, credential: &Credential) -> Result<Option<Option<String>>> {
         Ok(match credential {
             Credential::Password(p) => match self.passwords.check(p, row.password_hash.as_deref()) {
-                Check::Mismatch => None,
+                // Lazy migration: a password still LeanCloud's may have changed there since.
+                Check::Mismatch => self.password_from_upstream(app, row, p)?.map(|_| None),
                 Check::Match => Some(None),
                 // An imported hash: now that the password is known, it becomes argon2id.
                 Check::MatchLegacy => Some(Some(self.passwords.hash(p)?)),
@@ -704,6 +707,8 @@ impl Core {
             checked_new_password(Some(p))?;
         }
         self.verify_code(app, &phone.phone, code, Purpose::POSSESSION)?;
+        // Lazy migration: the number's owner at the app's LeanCloud upstream, never a second account.
+        self.ensure_user_from_upstream(app, &LoginId::Phone(phone.phone.clone()))?;
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         // The owner of the number, logged in (the code proved the number: possession wins).
@@ -742,6 +747,8 @@ impl Core {
 
     /// Sends the code of a user flow to an existing user's number (213 when nobody has it).
     pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, origin: Origin) -> Result<()> {
+        // Lazy migration: the number's owner at the app's LeanCloud upstream (counted as a send).
+        self.ensure_phone_for_code(app, &phone, &origin.client_ip)?;
         let row = {
             let mut conn = self.conn()?;
             self.user_row_by(&mut conn, app, UserKey::Phone(phone.e164()))?.ok_or(Error::PhoneNotFound)?

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod sends;
 pub mod sessions;
 pub mod templates;
+pub mod upstreams;
 pub mod users;
 
 use std::time::Duration;

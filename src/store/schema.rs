@@ -246,6 +246,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_upstreams (app_id) {
+        app_id -> Text,
+        server_url -> Text,
+        upstream_app_id -> Text,
+        app_key_sealed -> Binary,
+        master_key_sealed -> Binary,
+        until_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -274,7 +286,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     operator_failures,
     imported_users,
     auth_attempts,
-    user_events
+    user_events,
+    app_upstreams
 );
 
 diesel::table! {

@@ -10,7 +10,7 @@ use crate::templates::template;
 const PASSWORD: &str = "correct-horse-battery";
 
 /// A browser-like client: no redirects followed, cookies carried by hand.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     cookies: Vec<(String, String)>,
@@ -40,7 +40,7 @@ impl Browser {
         set
     }
 
-    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
+    pub(crate) async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -54,7 +54,11 @@ impl Browser {
         (status, response.text().await.unwrap(), location)
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>, Vec<String>) {
+    pub(crate) async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String, Option<String>, Vec<String>) {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -77,7 +81,7 @@ fn csrf_in(html: &str) -> String {
     html[at..].split('"').next().unwrap().to_string()
 }
 
-async fn signed_in(app: &TestApp) -> (Browser, String) {
+pub(crate) async fn signed_in(app: &TestApp) -> (Browser, String) {
     match app.core.create_operator("alice", PASSWORD) {
         Ok(_) | Err(phonebase::core::Error::NameTaken) => {}
         Err(e) => panic!("{e}"),

@@ -17,4 +17,5 @@ mod schema;
 mod secrets;
 mod sms;
 mod templates;
+mod upstream;
 mod users;

@@ -79,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/apps/{id}", web::get().to(pages::app))
             .route("/apps/{id}/rotate", web::post().to(pages::rotate_keys))
             .route("/apps/{id}/settings", web::post().to(pages::update_settings))
+            .route("/apps/{id}/upstream", web::post().to(pages::update_upstream))
             .route("/messages", web::get().to(pages::messages))
             .route("/api/session", web::post().to(api::sign_in))
             .route("/api/queue", web::get().to(api::queue))

@@ -238,13 +238,13 @@ async fn app_page(
     let user_query = query(req, "user");
     let core = state.core.clone();
     let wanted = user_query.clone();
-    let (app, user) = blocking(move || {
+    let (app, user, upstream) = blocking(move || {
         let app = core.app(&id)?;
         let user = match wanted {
             Some(q) => core.find_user(&app, &q)?,
             None => None,
         };
-        Ok((app, user))
+        Ok((app, user, core.upstream_status(&id)?))
     })
     .await?;
     let settings = serde_json::to_string_pretty(&app.settings).unwrap_or_default();
@@ -256,12 +256,15 @@ async fn app_page(
         Some("created") => Some("App created."),
         Some("rotated") => Some("New keys issued; the old ones no longer work."),
         Some("saved") => Some("Settings saved."),
+        Some("upstream") => Some("Upstream saved."),
+        Some("upstream-off") => Some("Lazy migration switched off; the upstream's keys are forgotten."),
         _ => None,
     };
     let ctx = json!({
         "title": app.name,
         "app": {"id": app.id, "name": app.name, "app_key": app.app_key, "master_key": app.master_key},
         "settings": settings, "user": user, "query": user_query, "error": error, "notice": notice,
+        "upstream": upstream,
     });
     Ok(render(state, status, "app", Some(s), ctx))
 }
@@ -306,6 +309,46 @@ pub async fn update_settings(
     let target = id.clone();
     match blocking(move || core.update_app_settings(&target, patch)).await {
         Ok(_) => Ok(see_other(format!("{}/console/apps/{id}?notice=saved", base(&state)))),
+        Err(e @ crate::core::Error::InvalidParameter(_)) => {
+            app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Lazy migration from LeanCloud: the form sets the upstream (every field needed; the keys are
+/// never shown back, so they are typed again to change anything), `off` switches it off.
+pub async fn update_upstream(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let s = form_session(&req, &form, &state).await?;
+    let id = path.into_inner();
+    let field = |name: &str| form.get(name).map(|v| v.trim().to_string()).unwrap_or_default();
+    let off = form.get("off").is_some();
+    let change = if off {
+        None
+    } else {
+        match crate::core::upstream::parse_until(&field("until")) {
+            Ok(until) => Some(crate::core::upstream::NewUpstream {
+                server_url: field("server_url"),
+                app_id: field("upstream_app_id"),
+                app_key: field("upstream_app_key"),
+                master_key: field("upstream_master_key"),
+                until,
+            }),
+            Err(e) => return app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await,
+        }
+    };
+    let core = state.core.clone();
+    let target = id.clone();
+    match blocking(move || core.set_upstream(&target, change)).await {
+        Ok(_) => {
+            let notice = if off { "upstream-off" } else { "upstream" };
+            Ok(see_other(format!("{}/console/apps/{id}?notice={notice}", base(&state))))
+        }
         Err(e @ crate::core::Error::InvalidParameter(_)) => {
             app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await
         }

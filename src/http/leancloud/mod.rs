@@ -38,8 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/requestCaptcha").route(web::get().to(captcha::request_captcha)))
             .service(resource("/captchaImage").route(web::get().to(captcha::captcha_image)))
             .service(resource("/verifyCaptcha").route(web::post().to(captcha::verify_captcha)))
-            .service(resource("/users").route(web::post().to(users::sign_up)))
-            .service(resource("/classes/_User").route(web::post().to(users::sign_up)))
+            .service(resource("/users").route(web::post().to(users::sign_up)).route(web::get().to(users::query)))
+            .service(
+                resource("/classes/_User").route(web::post().to(users::sign_up)).route(web::get().to(users::query)),
+            )
             .service(resource("/login").route(web::post().to(users::log_in)).route(web::get().to(users::log_in)))
             .service(resource("/usersByMobilePhone").route(web::post().to(users::by_mobile_phone)))
             .service(resource("/users/me").route(web::get().to(users::me)))

@@ -106,6 +106,18 @@ async fn session_of(state: &AppState, auth: &LcAuth, token: Option<String>) -> R
     Ok(blocking(move || core.session(&app, &token)).await?)
 }
 
+/// The session behind a token where the call needs a user: a token this app has never seen may
+/// be one of its LeanCloud upstream's (lazy migration), which is asked.
+async fn required_session_of(
+    state: &AppState,
+    auth: &LcAuth,
+    token: Option<String>,
+) -> Result<Option<Session>, LcError> {
+    let Some(token) = token else { return Ok(None) };
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    Ok(blocking(move || core.session_or_upstream(&app, &token)).await?)
+}
+
 /// Who may act on user `id`: the master key, or that user's own session (206 otherwise).
 async fn require_self_or_master(
     state: &AppState,
@@ -113,7 +125,7 @@ async fn require_self_or_master(
     req: &HttpRequest,
     id: &str,
 ) -> Result<Option<Session>, LcError> {
-    let session = session_of(state, auth, header_token(req)).await?;
+    let session = required_session_of(state, auth, header_token(req)).await?;
     match &session {
         Some(s) if s.user.id == id => Ok(session),
         _ if auth.master => Ok(session.filter(|s| s.user.id == id)),
@@ -206,7 +218,7 @@ pub async fn me(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> R
         .find(|(k, _)| k == "session_token")
         .map(|(_, v)| v)
         .or_else(|| header_token(&req));
-    let session = session_of(&state, &auth, token.clone()).await?;
+    let session = required_session_of(&state, &auth, token.clone()).await?;
     match (session, token) {
         (Some(s), Some(token)) => Ok(HttpResponse::Ok().json(user_json(&s.user, Some(&token)))),
         _ => Err(Error::UserNotFound.into()),
@@ -250,7 +262,7 @@ pub async fn update_password(
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let id = id.into_inner();
     let token = header_token(&req);
-    let session = session_of(&state, &auth, token.clone()).await?.filter(|s| s.user.id == id);
+    let session = required_session_of(&state, &auth, token.clone()).await?.filter(|s| s.user.id == id);
     let (Some(session), Some(token)) = (session, token) else {
         return Err(LcError::cannot_alter());
     };
@@ -333,7 +345,7 @@ pub async fn request_change_phone(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
-    let session = session_of(&state, &auth, header_token(&req)).await?;
+    let session = required_session_of(&state, &auth, header_token(&req)).await?;
     let Some(session) = session else {
         return Err(LcError::cannot_alter());
     };
@@ -488,7 +500,51 @@ pub async fn delete_user(
 /// `POST /users/me/jwt` (a Phonebase extension): trades the caller's session for a short-lived
 /// JWT that the app's other services verify with `/.well-known/jwks.json`.
 pub async fn issue_jwt(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
-    let session = session_of(&state, &auth, header_token(&req)).await?.ok_or(Error::UserNotFound)?;
+    let session = required_session_of(&state, &auth, header_token(&req)).await?.ok_or(Error::UserNotFound)?;
     let (token, claims) = state.core.issue_jwt(&auth.app, &session)?;
     Ok(HttpResponse::Ok().json(json!({"jwt": token, "expiresAt": claims.exp, "tokenType": "Bearer"})))
+}
+
+/// `GET /users?where=` and `GET /classes/_User?where=` with the master key: exact matches on one
+/// of `objectId`, `username`, `email`, `mobilePhoneNumber` (a value or `{"$in": [...]}`), as
+/// LeanCloud answers them (`{"results": [...]}`, never a sessionToken). What lazy migration asks
+/// a LeanCloud upstream, so that a Phonebase can stand in for one.
+pub async fn query(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+    use crate::core::upstream::UserField;
+    if !auth.master {
+        return Err(Error::NotAllowed.into());
+    }
+    let unsupported = || {
+        LcError::invalid_parameter(
+            "This server answers only where={\"<objectId|username|email|mobilePhoneNumber>\": value or {\"$in\": [...]}}.",
+        )
+    };
+    let params = query_params(&req);
+    let text = params.iter().find(|(k, _)| k == "where").map(|(_, v)| v.as_str()).ok_or_else(unsupported)?;
+    let Ok(Value::Object(condition)) = serde_json::from_str::<Value>(text) else {
+        return Err(LcError::bad_request(107, "Malformed json object. A json dictionary is expected."));
+    };
+    let mut entries = condition.into_iter();
+    let (Some((key, value)), None) = (entries.next(), entries.next()) else { return Err(unsupported()) };
+    let field = match key.as_str() {
+        "objectId" => UserField::ObjectId,
+        "username" => UserField::Username,
+        "email" => UserField::Email,
+        "mobilePhoneNumber" => UserField::Phone,
+        _ => return Err(unsupported()),
+    };
+    let values: Vec<String> = match value {
+        Value::String(s) => vec![s],
+        Value::Object(op) if op.len() == 1 => match op.get("$in") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(unsupported))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(unsupported()),
+        },
+        _ => return Err(unsupported()),
+    };
+    let (core, app) = (state.core.clone(), auth.app.clone());
+    let users = blocking(move || core.query_users(&app, field, &values)).await?;
+    Ok(HttpResponse::Ok().json(json!({"results": users.iter().map(|u| user_json(u, None)).collect::<Vec<_>>()})))
 }
