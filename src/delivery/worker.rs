@@ -235,7 +235,7 @@ impl Worker {
                         return Ok(());
                     }
                     Verdict::Defer(error) => {
-                        store::messages::defer(c, &row.id, now + backoff(1), &error, now)?;
+                        store::messages::retry_later(c, &row.id, now + backoff(1), &error, false, now)?;
                         return Ok(());
                     }
                     Verdict::Called { provider, providers, latency_ms, result } => (provider, providers, latency_ms, result),
@@ -285,7 +285,7 @@ impl Worker {
                                 now
                             };
                             tracing::info!(message = %row.id, attempts = row.attempts, %provider, error = %e.message, "message will be retried");
-                            store::messages::mark_retry(c, &row.id, next, &e.message, now)?;
+                            store::messages::retry_later(c, &row.id, next, &e.message, true, now)?;
                         }
                     }
                 }

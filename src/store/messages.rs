@@ -141,17 +141,22 @@ pub fn mark_sent(
         .execute(conn)
 }
 
-pub fn mark_retry(
+/// Puts a claimed message back in the queue until `next_attempt_at`. `charged`: the attempt it
+/// was claimed for counts (a provider was tried and failed); otherwise it is given back (no
+/// provider could take it now: every circuit is open).
+pub fn retry_later(
     conn: &mut DbConn,
     id: &str,
     next_attempt_at: NaiveDateTime,
     error: &str,
+    charged: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(m::table.find(id).filter(m::status.eq(QUEUED)))
         .set((
             m::next_attempt_at.eq(next_attempt_at),
             m::lease_until.eq(None::<NaiveDateTime>),
+            m::attempts.eq(m::attempts - i32::from(!charged)),
             m::last_error.eq(Some(error)),
             m::updated_at.eq(now),
         ))
@@ -179,26 +184,6 @@ pub fn mark_failed_by(
             m::body_sealed.eq(None::<Vec<u8>>),
             m::vars_sealed.eq(None::<Vec<u8>>),
             m::lease_until.eq(None::<NaiveDateTime>),
-            m::last_error.eq(Some(error)),
-            m::updated_at.eq(now),
-        ))
-        .execute(conn)
-}
-
-/// Puts a claimed message back for later without charging the attempt (no provider could take
-/// it now: every circuit is open).
-pub fn defer(
-    conn: &mut DbConn,
-    id: &str,
-    next_attempt_at: NaiveDateTime,
-    error: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(m::table.find(id).filter(m::status.eq(QUEUED)))
-        .set((
-            m::next_attempt_at.eq(next_attempt_at),
-            m::lease_until.eq(None::<NaiveDateTime>),
-            m::attempts.eq(m::attempts - 1),
             m::last_error.eq(Some(error)),
             m::updated_at.eq(now),
         ))
