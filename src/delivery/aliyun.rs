@@ -142,19 +142,13 @@ impl Sender for Aliyun {
 /// Aliyun's report push: a JSON array of `{biz_id, success, err_code, ...}`. Reports without a
 /// `biz_id` are skipped.
 pub fn parse_reports(body: &[u8]) -> Option<Vec<Report>> {
-    let items: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
-    Some(
-        items
-            .iter()
-            .filter_map(|item| {
-                let id = item["biz_id"].as_str().or_else(|| item["MessageId"].as_str())?;
-                // Domestic: `success` (bool); international: `Status` 1 = delivered.
-                let delivered = item["success"].as_bool().or_else(|| item["Status"].as_i64().map(|s| s == 1))?;
-                let code = item["err_code"].as_str().or_else(|| item["ErrorCode"].as_str()).map(str::to_string);
-                Some(Report { provider_message_id: id.to_string(), delivered, error_code: code })
-            })
-            .collect(),
-    )
+    super::client::report_array(body, |item| {
+        let id = item["biz_id"].as_str().or_else(|| item["MessageId"].as_str())?;
+        // Domestic: `success` (bool); international: `Status` 1 = delivered.
+        let delivered = item["success"].as_bool().or_else(|| item["Status"].as_i64().map(|s| s == 1))?;
+        let code = item["err_code"].as_str().or_else(|| item["ErrorCode"].as_str()).map(str::to_string);
+        Some(Report { provider_message_id: id.to_string(), delivered, error_code: code })
+    })
 }
 
 #[cfg(test)]

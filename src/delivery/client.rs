@@ -24,6 +24,16 @@ pub(crate) fn transport_error(provider: &str, e: &reqwest::Error) -> SendError {
     SendError::transient(format!("{provider}: {what}")).with_code(if e.is_timeout() { "timeout" } else { "network" })
 }
 
+/// A report push that is a JSON array of per-message objects (Aliyun's and Tencent's shape):
+/// `item` reads one object, and objects it cannot read are skipped. `None`: not a JSON array.
+pub(crate) fn report_array(
+    body: &[u8],
+    item: impl Fn(&serde_json::Value) -> Option<crate::core::routing::Report>,
+) -> Option<Vec<crate::core::routing::Report>> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
+    Some(items.iter().filter_map(item).collect())
+}
+
 /// RFC 3986 percent-encoding: everything but `A-Z a-z 0-9 - _ . ~` (space is `%20`, `*` is `%2A`).
 pub fn percent_encode(input: &str) -> String {
     let mut out = String::with_capacity(input.len() * 3);

@@ -160,22 +160,16 @@ impl Sender for Tencent {
 
 /// Tencent's report push: a JSON array of `{sid, report_status: SUCCESS|FAIL, errmsg, ...}`.
 pub fn parse_reports(body: &[u8]) -> Option<Vec<Report>> {
-    let items: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
-    Some(
-        items
-            .iter()
-            .filter_map(|item| {
-                let id = item["sid"].as_str()?;
-                let delivered = match item["report_status"].as_str()? {
-                    "SUCCESS" => true,
-                    "FAIL" => false,
-                    _ => return None,
-                };
-                let code = item["errmsg"].as_str().map(str::to_string);
-                Some(Report { provider_message_id: id.to_string(), delivered, error_code: code })
-            })
-            .collect(),
-    )
+    super::client::report_array(body, |item| {
+        let id = item["sid"].as_str()?;
+        let delivered = match item["report_status"].as_str()? {
+            "SUCCESS" => true,
+            "FAIL" => false,
+            _ => return None,
+        };
+        let code = item["errmsg"].as_str().map(str::to_string);
+        Some(Report { provider_message_id: id.to_string(), delivered, error_code: code })
+    })
 }
 
 #[cfg(test)]
