@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use phonebase::config::Config;
-use phonebase::core::captcha::CaptchaText;
+use phonebase::core::codes::captcha::CaptchaText;
 use phonebase::startup::{Application, Hooks};
 
 #[derive(Debug)]

@@ -20,7 +20,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::{Map, Value};
 
 use phonebase::core::Core;
-use phonebase::core::import::{ImportOptions, ImportReport, PreparedRecord, Preparer, SourceRecord};
+use phonebase::core::accounts::import::{ImportOptions, ImportReport, PreparedRecord, Preparer, SourceRecord};
 
 pub struct ImportArgs {
     pub app_id: String,

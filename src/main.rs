@@ -78,7 +78,7 @@ impl TextArg {
     fn text_ref(&self) -> String {
         match (&self.builtin, &self.template) {
             (Some(kind), _) => format!("builtin:{kind}"),
-            (_, Some(name)) => phonebase::core::routing::template_ref(name),
+            (_, Some(name)) => phonebase::core::outbox::routing::template_ref(name),
             _ => unreachable!("clap requires one"),
         }
     }
@@ -139,7 +139,7 @@ enum ProviderCommand {
     },
 }
 
-fn mapping_json(m: &phonebase::core::routing::Mapping) -> serde_json::Value {
+fn mapping_json(m: &phonebase::core::outbox::routing::Mapping) -> serde_json::Value {
     serde_json::json!({
         "provider": m.provider, "app": m.app_id, "text": m.text_ref, "code": m.template_code,
         "params": m.params.iter().map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>(), "signName": m.sign_name,
@@ -147,7 +147,7 @@ fn mapping_json(m: &phonebase::core::routing::Mapping) -> serde_json::Value {
 }
 
 async fn provider_command(config: &Config, command: ProviderCommand) -> anyhow::Result<()> {
-    use phonebase::core::routing::{Mapping, parse_params};
+    use phonebase::core::outbox::routing::{Mapping, parse_params};
     let core = build_core(config, &Hooks::default()).await?;
     match command {
         ProviderCommand::List => {
@@ -403,7 +403,7 @@ struct UpstreamArgs {
 }
 
 fn parse_until(text: &str) -> Result<chrono::NaiveDateTime, String> {
-    phonebase::core::upstream::parse_until(text).map_err(|e| e.to_string())
+    phonebase::core::accounts::upstream::parse_until(text).map_err(|e| e.to_string())
 }
 
 fn app_json(app: &App, with_settings: bool) -> serde_json::Value {
@@ -466,7 +466,7 @@ async fn main() -> anyhow::Result<()> {
             let core = build_core(&config, &Hooks::default()).await?;
             let args = import_cmd::ImportArgs {
                 app_id,
-                options: phonebase::core::import::ImportOptions { dry_run, overwrite },
+                options: phonebase::core::accounts::import::ImportOptions { dry_run, overwrite },
                 paths,
                 batch_size: batch_size as usize,
                 pause: std::time::Duration::from_millis(pause_ms),
@@ -508,7 +508,7 @@ async fn main() -> anyhow::Result<()> {
                             Some(None)
                         } else {
                             upstream.upstream_leancloud.map(|server_url| {
-                                Some(phonebase::core::upstream::NewUpstream {
+                                Some(phonebase::core::accounts::upstream::NewUpstream {
                                     server_url,
                                     app_id: upstream.upstream_app_id.unwrap_or_default(),
                                     app_key: upstream.upstream_app_key.unwrap_or_default(),

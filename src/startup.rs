@@ -17,8 +17,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::core::apps::NewApp;
-use crate::core::captcha::CaptchaText;
 use crate::core::clock::{Clock, SystemClock};
+use crate::core::codes::captcha::CaptchaText;
 use crate::core::secrets::Keys;
 use crate::core::{Core, CoreOptions};
 use crate::delivery::Sender;
@@ -87,7 +87,7 @@ pub async fn build_core(config: &Config, hooks: &Hooks) -> anyhow::Result<Core> 
     let upstream = crate::upstream::LeanCloudClient::new(Duration::from_millis(config.upstream.timeout_ms))?;
     let options = CoreOptions {
         upstream: Some(Arc::new(upstream)),
-        upstream_bounds: crate::core::upstream::UpstreamBounds {
+        upstream_bounds: crate::core::accounts::upstream::UpstreamBounds {
             concurrency: config.upstream.concurrency,
             breaker_failures: config.upstream.breaker_failures,
             breaker_cooldown: Duration::from_secs(config.upstream.breaker_cooldown_secs),

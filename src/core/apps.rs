@@ -199,7 +199,7 @@ impl Core {
             return Err(Error::InvalidParameter("app name must be 1 to 64 characters".into()));
         }
         // The app's name goes into texts (`name`), so it passes the same link detector.
-        if super::links::has_link(name) {
+        if crate::core::texts::links::has_link(name) {
             return Err(Error::InvalidParameter("an app name may not carry a link or an address".into()));
         }
         // Given ids and keys are an app's existing LeanCloud ones (shipped apps carry them).

@@ -1,27 +1,26 @@
 //! The rules: apps, verification codes, send limits, texts and the outbox they feed. Plain Rust
 //! over `store`; no HTTP and no wire names. Every dialect calls these same functions.
 
+// The kernel: what every room uses.
 pub mod apps;
-pub mod captcha;
 pub mod clock;
-pub mod codes;
 mod error;
-pub mod import;
-pub mod links;
-pub mod lockout;
-pub mod maintenance;
-pub mod operators;
-pub mod passwords;
 pub mod phone;
-pub mod review;
-pub mod routing;
 pub mod secrets;
-pub mod sessions;
-pub mod templates;
+
+// The rooms.
+/// Users, logins, phone flows, sessions, passwords, tokens, lockout, move-in and lazy migration.
+pub mod accounts;
+/// Verification codes (issue, verify, limits) and the image captcha before a send.
+pub mod codes;
+/// Console operators (not app users).
+pub mod operators;
+/// Which provider a message leaves through, and the outbox's housekeeping.
+pub mod outbox;
+/// The review state machine of templates and signatures.
+pub mod review;
+/// Built-in texts, app templates and signatures, segment counting, the link detector.
 pub mod texts;
-pub mod tokens;
-pub mod upstream;
-pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,12 +40,12 @@ pub struct CoreOptions {
     /// Password hashes computed at once (each holds 19 MiB).
     pub password_concurrency: usize,
     /// Where captcha answers come from (the CSPRNG, but in tests).
-    pub captcha_text: Arc<dyn captcha::CaptchaText>,
+    pub captcha_text: Arc<dyn codes::captcha::CaptchaText>,
     /// The providers messages may go out through (routing only; the senders live in `delivery`).
-    pub routes: Vec<routing::Route>,
+    pub routes: Vec<outbox::routing::Route>,
     /// The client lazy migration asks LeanCloud with (none: never asked), and its bounds.
-    pub upstream: Option<Arc<dyn upstream::UpstreamClient>>,
-    pub upstream_bounds: upstream::UpstreamBounds,
+    pub upstream: Option<Arc<dyn accounts::upstream::UpstreamClient>>,
+    pub upstream_bounds: accounts::upstream::UpstreamBounds,
 }
 
 impl Default for CoreOptions {
@@ -55,10 +54,10 @@ impl Default for CoreOptions {
             app_cache_ttl: Duration::from_secs(5),
             message_retention: chrono::TimeDelta::days(30),
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            captcha_text: Arc::new(captcha::RandomText),
-            routes: vec![routing::Route::sink()],
+            captcha_text: Arc::new(codes::captcha::RandomText),
+            routes: vec![outbox::routing::Route::sink()],
             upstream: None,
-            upstream_bounds: upstream::UpstreamBounds::default(),
+            upstream_bounds: accounts::upstream::UpstreamBounds::default(),
         }
     }
 }
@@ -69,29 +68,29 @@ pub struct Core {
     pool: Pool,
     pub clock: Arc<dyn Clock>,
     keys: Arc<Keys>,
-    passwords: Arc<passwords::Passwords>,
-    signer: Arc<tokens::Signer>,
+    passwords: Arc<accounts::passwords::Passwords>,
+    signer: Arc<accounts::tokens::Signer>,
     texts: Arc<texts::Texts>,
     app_cache: Arc<apps::AppCache>,
     outbox_wakeup: Arc<tokio::sync::Notify>,
-    upstream: Arc<upstream::Upstream>,
+    upstream: Arc<accounts::upstream::Upstream>,
     options: CoreOptions,
 }
 
 impl Core {
     /// Builds the core; blocking (it reads the database and hashes a dummy password).
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, keys: Keys, options: CoreOptions) -> anyhow::Result<Self> {
-        let signer = tokens::load_signer(&pool, &keys)?;
+        let signer = accounts::tokens::load_signer(&pool, &keys)?;
         Ok(Self {
             signer: Arc::new(signer),
             pool,
             clock,
             keys: Arc::new(keys),
-            passwords: Arc::new(passwords::Passwords::new(options.password_concurrency)?),
+            passwords: Arc::new(accounts::passwords::Passwords::new(options.password_concurrency)?),
             texts: Arc::new(texts::Texts::load()?),
             app_cache: Arc::new(apps::AppCache::new(options.app_cache_ttl)),
             outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
-            upstream: Arc::new(upstream::Upstream::new(
+            upstream: Arc::new(accounts::upstream::Upstream::new(
                 options.upstream.clone(),
                 options.upstream_bounds.clone(),
                 options.app_cache_ttl,

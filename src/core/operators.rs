@@ -5,10 +5,10 @@ use chrono::TimeDelta;
 use rand::Rng;
 
 use super::apps::App;
-use super::lockout::{OPERATOR_SIGN_IN, operator_subject};
 use super::review::{Decision, Item, Kind};
-use super::users::User;
 use super::{Core, Error, Result};
+use crate::core::accounts::lockout::{OPERATOR_SIGN_IN, operator_subject};
+use crate::core::accounts::users::User;
 use crate::store::messages::MessageRow;
 pub use crate::store::operators::MessageFilter;
 use crate::store::operators::{OperatorRow, OperatorSessionRow};
@@ -18,7 +18,7 @@ use crate::store::{self, users::UserKey};
 pub const SESSION_HOURS: i64 = 12;
 const MAX_USERNAME_CHARS: usize = 64;
 /// Failed sign-ins of one operator name within 15 minutes that lock it (`lockout::OPERATOR_SIGN_IN`).
-pub const MAX_FAILURES: usize = super::lockout::OPERATOR_SIGN_IN.limit;
+pub const MAX_FAILURES: usize = crate::core::accounts::lockout::OPERATOR_SIGN_IN.limit;
 /// Shortest operator password: these accounts approve what every app's users receive.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -52,7 +52,9 @@ impl Core {
                 "an operator name is 1 to {MAX_USERNAME_CHARS} letters, digits, '_', '-', '.' or '@'"
             )));
         }
-        if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > super::passwords::MAX_PASSWORD_BYTES {
+        if password.chars().count() < MIN_PASSWORD_CHARS
+            || password.len() > crate::core::accounts::passwords::MAX_PASSWORD_BYTES
+        {
             return Err(Error::InvalidParameter(format!(
                 "an operator password is at least {MIN_PASSWORD_CHARS} characters"
             )));
@@ -92,7 +94,7 @@ impl Core {
             store::operators::find_by_name(&mut conn, username)?
         };
         let check = || -> Result<Option<OperatorRow>> {
-            let right = password.len() <= super::passwords::MAX_PASSWORD_BYTES
+            let right = password.len() <= crate::core::accounts::passwords::MAX_PASSWORD_BYTES
                 && self.passwords.verify(password, row.as_ref().map(|r| r.password_hash.as_str()));
             Ok(row.clone().filter(|_| right))
         };

@@ -13,7 +13,7 @@ use base64::Engine;
 use super::client::{hmac_sha1, http_client, percent_encode, snippet, transport_error};
 use super::{Outcome, Outgoing, SendError, SendFuture, Sender};
 use crate::config::{ProviderConfig, Secret};
-use crate::core::routing::Report;
+use crate::core::outbox::routing::Report;
 
 pub struct Aliyun {
     name: String,

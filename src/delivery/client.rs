@@ -28,8 +28,8 @@ pub(crate) fn transport_error(provider: &str, e: &reqwest::Error) -> SendError {
 /// `item` reads one object, and objects it cannot read are skipped. `None`: not a JSON array.
 pub(crate) fn report_array(
     body: &[u8],
-    item: impl Fn(&serde_json::Value) -> Option<crate::core::routing::Report>,
-) -> Option<Vec<crate::core::routing::Report>> {
+    item: impl Fn(&serde_json::Value) -> Option<crate::core::outbox::routing::Report>,
+) -> Option<Vec<crate::core::outbox::routing::Report>> {
     let items: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
     Some(items.iter().filter_map(item).collect())
 }

@@ -9,7 +9,7 @@ use super::sink::Sink;
 use super::tencent::Tencent;
 use super::twilio::Twilio;
 use crate::config::{Config, ProviderConfig, ProviderKind};
-use crate::core::routing::Route;
+use crate::core::outbox::routing::Route;
 
 pub struct Provider {
     pub name: String,

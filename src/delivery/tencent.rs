@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::client::{hmac_sha256, http_client, sha256_hex, snippet, transport_error};
 use super::{Outcome, Outgoing, SendError, SendFuture, Sender};
 use crate::config::{ProviderConfig, Secret};
-use crate::core::routing::Report;
+use crate::core::outbox::routing::Report;
 
 /// Signed byte for byte: the Content-Type sent must be exactly this.
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";

@@ -9,7 +9,7 @@ use base64::Engine;
 use super::client::{hmac_sha1, http_client, snippet, transport_error};
 use super::{Outcome, Outgoing, SendError, SendFuture, Sender};
 use crate::config::{ProviderConfig, Secret};
-use crate::core::routing::Report;
+use crate::core::outbox::routing::Report;
 use crate::core::secrets::ct_eq;
 
 pub struct Twilio {

@@ -1,5 +1,5 @@
 //! The outbox worker: claims due messages with a lease, routes each to a provider (the plan of
-//! `core::routing`, skipping providers whose circuit is open), records every attempt and the
+//! `core::outbox::routing`, skipping providers whose circuit is open), records every attempt and the
 //! outcome, fails over to the next provider on a retryable failure and backs off once every
 //! provider had its turn. No transaction is open while a provider is called. Messages were committed before the request returned, so a
 //! crash loses none: a lease that is not completed runs out and the message is claimed again.
@@ -16,7 +16,7 @@ use super::breaker::Breaker;
 use super::providers::Providers;
 use super::{Outcome, Outgoing, SendError, TemplateCall};
 use crate::core::Core;
-use crate::core::routing::Planned;
+use crate::core::outbox::routing::Planned;
 use crate::store::{self, messages::MessageRow};
 
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{AppState, blocking, not_found, public_base, read_body};
 use crate::config::{ProviderConfig, ProviderKind};
-use crate::core::routing::Report;
+use crate::core::outbox::routing::Report;
 use crate::core::secrets::ct_eq;
 use crate::delivery::{aliyun, providers::status_callback_url, tencent, twilio};
 

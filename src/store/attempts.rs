@@ -1,4 +1,4 @@
-//! Sign-in attempts for the lockouts (see `core::lockout`), and security events on accounts.
+//! Sign-in attempts for the lockouts (see `core::accounts::lockout`), and security events on accounts.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

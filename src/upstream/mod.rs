@@ -1,5 +1,5 @@
 //! The LeanCloud upstream of lazy migration, over HTTP: the wire side of
-//! [`crate::core::upstream::UpstreamClient`]. The rules (when to ask, what to do with the answer,
+//! [`crate::core::accounts::upstream::UpstreamClient`]. The rules (when to ask, what to do with the answer,
 //! the per-app cap and circuit breaker) are the core's; this knows URLs, headers, signatures and
 //! LeanCloud's error codes, and enforces the timeout.
 //!
@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::core::upstream::{LoginAnswer, Lookup, Record, Target, Unavailable, UpstreamClient};
+use crate::core::accounts::upstream::{LoginAnswer, Lookup, Record, Target, Unavailable, UpstreamClient};
 
 pub struct LeanCloudClient {
     runtime: Option<tokio::runtime::Runtime>,

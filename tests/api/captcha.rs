@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Options, TestApp, TestDb, send};
-use phonebase::core::captcha::CaptchaText;
+use phonebase::core::codes::captcha::CaptchaText;
 
 /// Hands out the answers the test queued, in order.
 #[derive(Debug, Default)]
@@ -234,7 +234,7 @@ async fn limits_per_address_and_instances_agree() {
 #[tokio::test]
 async fn a_template_can_require_the_captcha_on_its_own() {
     use phonebase::core::review::{Content, Decision};
-    use phonebase::core::templates::Category;
+    use phonebase::core::texts::templates::Category;
     let db = TestDb::new();
     let (app, answers) = spawn(&db).await;
     let content = Content::Template {

@@ -235,7 +235,10 @@ async fn operator_json_api() {
         .create_item(
             &app.app,
             "shop",
-            Content::Signature { text: "小卖部".into(), placement: phonebase::core::templates::Placement::Start },
+            Content::Signature {
+                text: "小卖部".into(),
+                placement: phonebase::core::texts::templates::Placement::Start,
+            },
             true,
             "owner",
         )

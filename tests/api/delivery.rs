@@ -16,7 +16,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::helpers::{Options, TestApp, TestDb, code_in, send};
 use phonebase::config::ProviderConfig;
 use phonebase::core::clock::ShiftedClock;
-use phonebase::core::routing::{Mapping, parse_params};
+use phonebase::core::outbox::routing::{Mapping, parse_params};
 use phonebase::delivery::{aliyun, tencent, twilio};
 use phonebase::store;
 

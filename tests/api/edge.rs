@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use phonebase::core::review::Content;
-use phonebase::core::templates::{Category, Placement};
+use phonebase::core::texts::templates::{Category, Placement};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 
 use phonebase::core::Error;
 use phonebase::core::review::{Content, Decision, Item, State};
-use phonebase::core::templates::{Category, Placement};
+use phonebase::core::texts::templates::{Category, Placement};
 use phonebase::store;
 use serde_json::json;
 
@@ -249,7 +249,8 @@ async fn sending_with_templates_and_signatures() {
     let mut conn = app.core.pool().get().unwrap();
     let messages = store::messages::list_for_app(&mut conn, &a.id, 10).unwrap();
     let templated = messages.iter().find(|m| m.template.as_deref() == Some("welcome")).unwrap();
-    let expected = phonebase::core::templates::size(&format!("Hi A&B, Testapp 验证码 {code}，3 分钟 <&>【小卖部】"));
+    let expected =
+        phonebase::core::texts::templates::size(&format!("Hi A&B, Testapp 验证码 {code}，3 分钟 <&>【小卖部】"));
     assert_eq!((templated.chars, templated.parts), (expected.chars as i32, 1));
     assert!(templated.body_redacted.contains("******") && !templated.body_redacted.contains(&code));
     let plain = messages.iter().find(|m| m.template.is_none()).unwrap();

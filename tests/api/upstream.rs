@@ -10,9 +10,9 @@ use serde_json::{Map, Value, json};
 
 use crate::helpers::{TestApp, TestDb};
 use diesel::prelude::*;
+use phonebase::core::accounts::import::{ImportOptions, ImportReport, SourceRecord};
+use phonebase::core::accounts::upstream::NewUpstream;
 use phonebase::core::clock::Clock;
-use phonebase::core::import::{ImportOptions, ImportReport, SourceRecord};
-use phonebase::core::upstream::NewUpstream;
 
 fn code(body: &Value) -> Option<i64> {
     body["code"].as_i64()
@@ -152,7 +152,7 @@ fn exported(id: &str, username: &str, phone: &str, password: &str) -> Map<String
     let salt = format!("salt{id}");
     json!({
         "objectId": id, "username": username, "mobilePhoneNumber": phone, "mobilePhoneVerified": true,
-        "password": phonebase::core::passwords::leancloud_export_digest(&salt, password), "salt": salt,
+        "password": phonebase::core::accounts::passwords::leancloud_export_digest(&salt, password), "salt": salt,
         "nickname": "before", "createdAt": "2019-03-04T05:06:07.089Z", "updatedAt": "2024-01-02T03:04:05.678Z",
     })
     .as_object()

@@ -600,13 +600,14 @@ async fn sessions_trade_for_jwts_that_verify_with_the_published_keys() {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.set_audience(&[app.app.id.as_str()]);
     validation.set_issuer(&["phonebase"]);
-    let claims = jsonwebtoken::decode::<phonebase::core::tokens::Claims>(jwt, &key, &validation).unwrap().claims;
+    let claims =
+        jsonwebtoken::decode::<phonebase::core::accounts::tokens::Claims>(jwt, &key, &validation).unwrap().claims;
     assert_eq!(claims.sub, tom["objectId"].as_str().unwrap());
     assert_eq!((claims.phone.as_deref(), claims.phone_verified), (Some("+8613900000003"), true));
     assert!(claims.exp - claims.iat == 15 * 60);
     // Meant for another app: refused.
     validation.set_audience(&["another-app"]);
-    assert!(jsonwebtoken::decode::<phonebase::core::tokens::Claims>(jwt, &key, &validation).is_err());
+    assert!(jsonwebtoken::decode::<phonebase::core::accounts::tokens::Claims>(jwt, &key, &validation).is_err());
     // Another instance on the same database signs with the same key.
     let other = app.another_instance(&db, Options::default()).await;
     let (_, jwks2) = send(other.client.get(other.url("/.well-known/jwks.json"))).await;

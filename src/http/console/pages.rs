@@ -13,7 +13,7 @@ use crate::core::operators::MessageFilter;
 use crate::core::phone::Phone;
 use crate::core::review::{Content, Decision, QueueEntry};
 use crate::core::secrets::{Keys, ct_eq};
-use crate::core::templates::{self, Change, Encoding, Preview};
+use crate::core::texts::templates::{self, Change, Encoding, Preview};
 use crate::http::{AppState, blocking, query_params};
 use crate::store::messages::{DELIVERED, FAILED, QUEUED, SENT};
 
@@ -331,8 +331,8 @@ pub async fn update_upstream(
     let change = if off {
         None
     } else {
-        match crate::core::upstream::parse_until(&field("until")) {
-            Ok(until) => Some(crate::core::upstream::NewUpstream {
+        match crate::core::accounts::upstream::parse_until(&field("until")) {
+            Ok(until) => Some(crate::core::accounts::upstream::NewUpstream {
                 server_url: field("server_url"),
                 app_id: field("upstream_app_id"),
                 app_key: field("upstream_app_key"),

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::auth::LcAuth;
 use super::error::LcError;
 use super::params::{self, Body};
-use crate::core::captcha::CaptchaSpec;
+use crate::core::codes::captcha::CaptchaSpec;
 use crate::http::{AppState, blocking, client_ip, json_object_body, public_base, query_params};
 
 /// `GET /requestCaptcha?width=&height=[&size=&ttl=]`: `size` and `ttl` need the master key (the

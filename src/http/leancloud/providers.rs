@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::auth::LcAuth;
 use super::error::LcError;
-use crate::core::routing::{Mapping, parse_params};
+use crate::core::outbox::routing::{Mapping, parse_params};
 use crate::http::{AppState, blocking, json_object_body, query_params};
 
 fn master(auth: &LcAuth) -> Result<(), LcError> {

@@ -14,7 +14,7 @@ use super::error::LcError;
 use super::params::{self, Body};
 use super::users::iso;
 use crate::core::review::{Content, Event, Item, Kind, Revision};
-use crate::core::templates::{Category, Encoding, Placement, Preview};
+use crate::core::texts::templates::{Category, Encoding, Placement, Preview};
 use crate::http::{AppState, blocking, json_object_body};
 
 const OWNER: &str = "owner";

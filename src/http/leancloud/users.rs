@@ -8,11 +8,11 @@ use super::error::LcError;
 use super::params::{self, Body};
 use super::sms;
 use crate::core::Error;
-use crate::core::phone::Phone;
-use crate::core::sessions::Session;
-use crate::core::users::{
+use crate::core::accounts::sessions::Session;
+use crate::core::accounts::users::{
     Credential, FieldChange, LoginId, NewUser, PhoneInput, SignedIn, User, UserCodeFlow, UserPatch,
 };
+use crate::core::phone::Phone;
 use crate::http::{AppState, blocking, client_ip, json_object_body, public_base, query_params};
 
 /// Keys of a user body that are not custom fields: columns, server-managed values, and what
@@ -510,7 +510,7 @@ pub async fn issue_jwt(auth: LcAuth, req: HttpRequest, state: web::Data<AppState
 /// LeanCloud answers them (`{"results": [...]}`, never a sessionToken). What lazy migration asks
 /// a LeanCloud upstream, so that a Phonebase can stand in for one.
 pub async fn query(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
-    use crate::core::upstream::UserField;
+    use crate::core::accounts::upstream::UserField;
     if !auth.master {
         return Err(Error::NotAllowed.into());
     }

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use super::apps::App;
-use super::codes::{Channel, Purpose};
-use super::{Core, Error, Result};
+use crate::core::apps::App;
+use crate::core::codes::{Channel, Purpose};
+use crate::core::{Core, Error, Result};
 use crate::store::{self, DbConn};
 
 /// One configured provider, as routing sees it.
@@ -65,7 +65,7 @@ pub fn region_of(e164: &str) -> Option<String> {
 /// The key of a text in template mappings: a built-in text (`builtin:verification`) or an app's
 /// template (`template:welcome`).
 pub fn builtin_ref(channel: Channel, purpose: Purpose) -> String {
-    format!("builtin:{}", super::texts::Texts::kind(channel, purpose))
+    format!("builtin:{}", crate::core::texts::Texts::kind(channel, purpose))
 }
 
 pub fn template_ref(name: &str) -> String {

@@ -12,8 +12,8 @@ use std::ops::RangeInclusive;
 use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
 
-use super::apps::App;
-use super::{Core, Error, Result};
+use crate::core::apps::App;
+use crate::core::{Core, Error, Result};
 use crate::store::{self, DbConn};
 
 pub const WIDTH: RangeInclusive<u32> = 60..=200;
@@ -187,7 +187,7 @@ impl Core {
             return Ok(false);
         };
         let recent = store::captchas::recent_for_ip(conn, &app.id, ip, now - TimeDelta::days(1), largest)?;
-        Ok(super::codes::window_full(&recent, now, &windows))
+        Ok(crate::core::codes::window_full(&recent, now, &windows))
     }
 
     /// The PNG of a live, unanswered captcha; `None` for an unknown, expired or answered one.

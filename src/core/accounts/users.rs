@@ -5,12 +5,12 @@ use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
-use super::apps::App;
-use super::codes::{Channel, CodeRequest, Origin, Purpose};
-use super::lockout::{self, USER_LOGIN};
-use super::passwords::Check;
-use super::phone::Phone;
-use super::{Core, Error, Result};
+use crate::core::accounts::lockout::{self, USER_LOGIN};
+use crate::core::accounts::passwords::Check;
+use crate::core::apps::App;
+use crate::core::codes::{Channel, CodeRequest, Origin, Purpose};
+use crate::core::phone::Phone;
+use crate::core::{Core, Error, Result};
 use crate::store::users::{UserKey, UserRow};
 use crate::store::{self, DbConn};
 
@@ -221,7 +221,7 @@ pub(crate) fn checked_password(password: Option<&str>) -> Result<&str> {
     if password.is_empty() {
         return Err(Error::PasswordMissing);
     }
-    if password.len() > super::passwords::MAX_PASSWORD_BYTES {
+    if password.len() > crate::core::accounts::passwords::MAX_PASSWORD_BYTES {
         return Err(Error::InvalidParameter("password is too long".into()));
     }
     Ok(password)
@@ -815,7 +815,7 @@ impl Core {
             return Ok(phone.e164().to_string());
         }
         let code = code.trim();
-        if code.len() != super::codes::CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit()) {
+        if code.len() != crate::core::codes::CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::InvalidCode);
         }
         let limits = &app.settings.limits;
@@ -834,13 +834,13 @@ impl Core {
                 client_ip,
                 session_user,
                 now,
-                super::codes::MAX_ATTEMPTS,
+                crate::core::codes::MAX_ATTEMPTS,
             )?;
             if !bound.is_empty() {
                 let mut matched = None;
                 for c in &bound {
                     // Look at every candidate, so the time taken does not depend on which matches.
-                    if value_hashes.iter().any(|h| super::secrets::ct_eq(&c.value_hash, h)) {
+                    if value_hashes.iter().any(|h| crate::core::secrets::ct_eq(&c.value_hash, h)) {
                         matched = Some(c);
                     }
                 }
@@ -858,13 +858,19 @@ impl Core {
             {
                 return Ok(Err(Error::TooManyGuesses));
             }
-            let live = store::codes::live_count(conn, &app.id, purpose, now, super::codes::MAX_ATTEMPTS)?;
+            let live = store::codes::live_count(conn, &app.id, purpose, now, crate::core::codes::MAX_ATTEMPTS)?;
             let spent = store::codes::exposure_since(conn, &app.id, hour_ago)?;
             if spent + live > BY_VALUE_EXPOSURE_PER_HOUR {
                 return Ok(Err(Error::TooManyGuesses));
             }
-            let candidates =
-                store::codes::find_by_value(conn, &app.id, purpose, &value_hashes, now, super::codes::MAX_ATTEMPTS)?;
+            let candidates = store::codes::find_by_value(
+                conn,
+                &app.id,
+                purpose,
+                &value_hashes,
+                now,
+                crate::core::codes::MAX_ATTEMPTS,
+            )?;
             let chosen = match session_user {
                 Some(user) if candidates.len() > 1 => candidates.iter().find(|c| c.user_id.as_deref() == Some(user)),
                 _ => candidates.first(),

@@ -7,7 +7,7 @@
 //! - Upsert by objectId. A record whose digest matches the last import is unchanged (a re-run
 //!   writes nothing, and an interrupted run picks up where it stopped). A user changed (or
 //!   deleted) in Phonebase since the last import is refused unless `overwrite`. A user moved in
-//!   by lazy migration ([`super::upstream`]) counts as imported and unchanged unless `overwrite`.
+//!   by lazy migration ([`crate::core::accounts::upstream`]) counts as imported and unchanged unless `overwrite`.
 //! - Username, email and phone stay unique per app: a record colliding with a user already here
 //!   or with an earlier record of the same export is refused, naming where the other came from.
 //! - A batch is one transaction: nothing is half-written.
@@ -23,11 +23,11 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::apps::App;
-use super::passwords;
-use super::phone::Phone;
-use super::users::{checked_email, checked_username};
-use super::{Core, Error, Result};
+use crate::core::accounts::passwords;
+use crate::core::accounts::users::{checked_email, checked_username};
+use crate::core::apps::App;
+use crate::core::phone::Phone;
+use crate::core::{Core, Error, Result};
 use crate::store::imports::ImportedUserRow;
 use crate::store::sessions::SessionRow;
 use crate::store::users::UserRow;
@@ -566,7 +566,7 @@ impl Run {
                 // A password changed by the import: the one rule for password changes (every
                 // session ends; a session token of the export is adopted below).
                 self.core
-                    .password_changed(conn, &row.id, crate::core::users::PasswordChange::ByOther, now)
+                    .password_changed(conn, &row.id, crate::core::accounts::users::PasswordChange::ByOther, now)
                     .map_err(TxError::Core)?;
             }
         }

@@ -12,8 +12,8 @@
 use chrono::NaiveDateTime;
 
 use super::apps::App;
-use super::templates::{self, Category, Placement};
 use super::{Core, Error, Result};
+use crate::core::texts::templates::{self, Category, Placement};
 use crate::store::templates::{EventRow, ItemRow, RevisionRow};
 use crate::store::{self, DbConn};
 

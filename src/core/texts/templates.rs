@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use handlebars::template::{Parameter, TemplateElement};
 use handlebars::{Handlebars, Path, PathSeg, Template};
 
-use super::links::has_link;
-use super::review::{Content, Kind, Revision, State};
-use super::{Core, Error, Result};
+use crate::core::review::{Content, Kind, Revision, State};
+use crate::core::texts::links::has_link;
+use crate::core::{Core, Error, Result};
 
 /// Variables a request may not set: the server fills `code`, `ttl` and `name`, and `sign` and
 /// `template` choose the text.

@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
-use super::{Error, Result};
+use crate::core::{Error, Result};
 
 /// How long a hashing workspace may sit unused before its memory goes back to the system.
 const WORKSPACE_IDLE: Duration = Duration::from_secs(30);
@@ -152,7 +152,7 @@ impl Passwords {
         fix_mmap_threshold();
         let permits = Arc::new(Permits::new(concurrency));
         let mut passwords = Self { permits: permits.clone(), dummy: String::new() };
-        passwords.dummy = passwords.hash(&super::secrets::Keys::generate_secret())?;
+        passwords.dummy = passwords.hash(&crate::core::secrets::Keys::generate_secret())?;
         // An idle server gives the memory back: the start-up hash's now, later ones once unused.
         permits.trim(Duration::ZERO);
         spawn_trimmer(Arc::downgrade(&permits));

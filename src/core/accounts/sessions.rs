@@ -4,9 +4,9 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
 
-use super::apps::App;
-use super::users::User;
-use super::{Core, Result};
+use crate::core::accounts::users::User;
+use crate::core::apps::App;
+use crate::core::{Core, Result};
 use crate::store::{self, DbConn, sessions::SessionRow};
 
 pub const TOKEN_LEN: usize = 25;
@@ -103,7 +103,7 @@ impl Core {
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
-            let user = self.user_in(conn, app, user_id)?.ok_or(super::Error::UserNotFound)?;
+            let user = self.user_in(conn, app, user_id)?.ok_or(crate::core::Error::UserNotFound)?;
             store::sessions::revoke_all_except(conn, user_id, None, now)?;
             let token = self.open_session(conn, app, user_id, now)?;
             Ok((user, token))

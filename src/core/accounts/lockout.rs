@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use super::{Core, Error, Result};
+use crate::core::{Core, Error, Result};
 use crate::store::{self, DbConn, attempts};
 
 #[derive(Debug, Clone, Copy)]

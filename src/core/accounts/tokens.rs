@@ -11,10 +11,10 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::apps::App;
-use super::secrets::Keys;
-use super::sessions::Session;
-use super::{Core, Error, Result};
+use crate::core::accounts::sessions::Session;
+use crate::core::apps::App;
+use crate::core::secrets::Keys;
+use crate::core::{Core, Error, Result};
 use crate::store::{self, Pool};
 
 pub const ISSUER: &str = "phonebase";

@@ -6,7 +6,7 @@
 //! The rules live here; the wire lives behind [`UpstreamClient`] (implemented in
 //! `crate::upstream` over HTTP). What crosses the trait is plain data: who to ask, what to ask,
 //! and a user as LeanCloud returns it, which is the shape of an export record, mapped by the same
-//! code as `phonebase import leancloud` ([`super::import`]).
+//! code as `phonebase import leancloud` ([`crate::core::accounts::import`]).
 //!
 //! Bounds, all here so that every client gets them: a per-app cap on calls in flight and a
 //! per-app circuit breaker (the client adds its timeout); upstream failures give the ordinary
@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
-use super::apps::App;
-use super::phone::Phone;
-use super::sessions::Session;
-use super::users::{LoginId, PasswordChange};
-use super::{Core, Error, Result};
+use crate::core::accounts::sessions::Session;
+use crate::core::accounts::users::{LoginId, PasswordChange};
+use crate::core::apps::App;
+use crate::core::phone::Phone;
+use crate::core::{Core, Error, Result};
 use crate::store::imports::ImportedUserRow;
 use crate::store::upstreams::{MOVED_RUN_ID, UpstreamRow};
 use crate::store::users::{UserKey, UserRow};
@@ -577,7 +577,7 @@ impl Core {
     /// Whether the user's password is still LeanCloud's: an imported hash not yet replaced, or
     /// nothing changed here since the user was imported or moved.
     fn password_still_imported(&self, conn: &mut DbConn, app: &App, row: &UserRow) -> Result<bool> {
-        if row.password_hash.as_deref().is_some_and(super::passwords::is_imported_format) {
+        if row.password_hash.as_deref().is_some_and(crate::core::accounts::passwords::is_imported_format) {
             return Ok(true);
         }
         Ok(store::upstreams::record(conn, &app.id, &row.id)?.is_some_and(|r| r.written_at == row.updated_at))
@@ -624,7 +624,7 @@ impl Core {
         path: Path,
         token: Option<&str>,
     ) -> Result<Option<UserRow>> {
-        let mut mapped = match super::import::map_record(&app.id, record) {
+        let mut mapped = match crate::core::accounts::import::map_record(&app.id, record) {
             Ok(row) => row,
             Err(reason) => {
                 tracing::warn!(app_id = %app.id, path = path.as_str(), %reason, "upstream user cannot be mapped; not moved");
@@ -683,7 +683,7 @@ impl Core {
                         return Ok(None);
                     }
                     match (&password_hash, &current.password_hash) {
-                        (Some(new), Some(old)) if super::passwords::is_imported_format(old) => {
+                        (Some(new), Some(old)) if crate::core::accounts::passwords::is_imported_format(old) => {
                             store::users::replace_password_hash(conn, &current.id, old, new)?;
                             current.password_hash = Some(new.clone());
                             self.password_changed(conn, &id, PasswordChange::ByOther, now)?;
@@ -758,7 +758,12 @@ impl Core {
     /// The users holding one of `values` in `field` (exact match; emails without case, numbers
     /// in any form that parses). LeanCloud's master-key `GET /1.1/users?where=`, which lazy
     /// migration asks: served here too, so that one Phonebase can be another's upstream.
-    pub fn query_users(&self, app: &App, field: UserField, values: &[String]) -> Result<Vec<super::users::User>> {
+    pub fn query_users(
+        &self,
+        app: &App,
+        field: UserField,
+        values: &[String],
+    ) -> Result<Vec<crate::core::accounts::users::User>> {
         if values.len() > MAX_QUERY_VALUES {
             return Err(Error::InvalidParameter(format!("at most {MAX_QUERY_VALUES} values per query")));
         }

@@ -2,7 +2,7 @@
 
 use chrono::TimeDelta;
 
-use super::{Core, Result};
+use crate::core::{Core, Result};
 use crate::store;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

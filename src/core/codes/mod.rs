@@ -1,6 +1,8 @@
 //! Verification codes: issue (limits, code, outbox message in one transaction) and verify
 //! (attempt-limited, single use, constant-time).
 
+pub mod captcha;
+
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -8,11 +10,11 @@ use rand::Rng;
 
 use super::apps::{App, Limits};
 use super::phone::Phone;
-use super::routing;
 use super::secrets::ct_eq;
-use super::templates::{self, BuiltIns, Placement};
 use super::texts::{Language, TextVars, Texts};
 use super::{Core, Error, Result};
+use crate::core::outbox::routing;
+use crate::core::texts::templates::{self, BuiltIns, Placement};
 use crate::store::sends::SendKey;
 use crate::store::{self, DbConn};
 
@@ -200,7 +202,7 @@ fn checked_var(label: &str, value: Option<String>) -> Result<Option<String>> {
         return Err(Error::InvalidParameter(format!("{label} may not contain 【】 or control characters")));
     }
     // A refused value is the same error as a refused template variable.
-    if super::links::has_link(&v) {
+    if crate::core::texts::links::has_link(&v) {
         return Err(Error::TemplateRender(format!("{label} may not carry a link or an address")));
     }
     Ok(Some(v))

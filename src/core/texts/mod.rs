@@ -2,6 +2,9 @@
 //! voice), rendered with Handlebars in strict mode and without HTML escaping: SMS is plain text,
 //! and a missing variable must fail, never leave a hole.
 
+pub mod links;
+pub mod templates;
+
 use handlebars::Handlebars;
 use serde::Serialize;
 
@@ -9,16 +12,16 @@ use super::codes::{Channel, Purpose};
 use super::{Error, Result};
 
 const BUILT_IN: &[(&str, &str)] = &[
-    ("verification.zh", include_str!("../../templates/sms/verification.zh.hbs")),
-    ("verification.en", include_str!("../../templates/sms/verification.en.hbs")),
-    ("voice.zh", include_str!("../../templates/sms/voice.zh.hbs")),
-    ("voice.en", include_str!("../../templates/sms/voice.en.hbs")),
-    ("login.zh", include_str!("../../templates/sms/login.zh.hbs")),
-    ("login.en", include_str!("../../templates/sms/login.en.hbs")),
-    ("reset_password.zh", include_str!("../../templates/sms/reset_password.zh.hbs")),
-    ("reset_password.en", include_str!("../../templates/sms/reset_password.en.hbs")),
-    ("change_phone.zh", include_str!("../../templates/sms/change_phone.zh.hbs")),
-    ("change_phone.en", include_str!("../../templates/sms/change_phone.en.hbs")),
+    ("verification.zh", include_str!("../../../templates/sms/verification.zh.hbs")),
+    ("verification.en", include_str!("../../../templates/sms/verification.en.hbs")),
+    ("voice.zh", include_str!("../../../templates/sms/voice.zh.hbs")),
+    ("voice.en", include_str!("../../../templates/sms/voice.en.hbs")),
+    ("login.zh", include_str!("../../../templates/sms/login.zh.hbs")),
+    ("login.en", include_str!("../../../templates/sms/login.en.hbs")),
+    ("reset_password.zh", include_str!("../../../templates/sms/reset_password.zh.hbs")),
+    ("reset_password.en", include_str!("../../../templates/sms/reset_password.en.hbs")),
+    ("change_phone.zh", include_str!("../../../templates/sms/change_phone.zh.hbs")),
+    ("change_phone.en", include_str!("../../../templates/sms/change_phone.en.hbs")),
 ];
 
 pub struct Texts {

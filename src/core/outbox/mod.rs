@@ -1,0 +1,5 @@
+//! What happens to a message once it is queued, seen from the rules: the provider route it takes
+//! and the outbox's housekeeping. Delivery itself lives in `crate::delivery`.
+
+pub mod maintenance;
+pub mod routing;
