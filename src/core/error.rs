@@ -86,9 +86,21 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// An internal error that remembers where it was raised (the caller's file and line), as
+    /// Lemmy's error type does: the log then names the failing line, not only the cause.
+    #[track_caller]
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        let location = std::panic::Location::caller();
+        Error::Internal(cause.into().context(format!("at {}:{}", location.file(), location.line())))
+    }
+}
+
 impl From<diesel::result::Error> for Error {
+    /// `?` on a query: the location is the line of the `?`.
+    #[track_caller]
     fn from(e: diesel::result::Error) -> Self {
-        Error::Internal(e.into())
+        Error::internal(e)
     }
 }
 
@@ -97,5 +109,23 @@ impl From<diesel::r2d2::PoolError> for Error {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %e, "database pool exhausted");
         Error::Busy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing_query() -> Result<()> {
+        Err(diesel::result::Error::NotFound)?;
+        Ok(())
+    }
+
+    #[test]
+    fn internal_errors_name_their_cause_and_where_they_were_raised() {
+        let Err(Error::Internal(e)) = failing_query() else { panic!("an internal error") };
+        let text = format!("{e:#}");
+        assert!(text.contains("src/core/error.rs:"), "{text}");
+        assert!(text.contains("Record not found"), "{text}");
     }
 }

@@ -326,7 +326,8 @@ impl Core {
     }
 
     /// Resolves the app's template and signature for a send: an unknown template is refused
-    /// (604), an unapproved one too (605), and so is an unknown or unapproved signature (600).
+    /// (`TemplateNotFound`), an unapproved one too (`TemplateNotApproved`), and so is an unknown or
+    /// unapproved signature (`InvalidSignature`).
     fn composer(&self, app: &App, req: &CodeRequest, language: Language, name: String, op: String) -> Result<Composer> {
         let custom = &req.custom;
         let template = match custom.template.as_deref().filter(|t| !t.is_empty()) {
