@@ -20,6 +20,15 @@ pub enum Error {
     TooFrequentForIp,
     #[error("invalid SMS code")]
     InvalidCode,
+    /// The code matched one that has expired (only reported for the right value).
+    #[error("the SMS code has expired")]
+    CodeExpired,
+    /// The code matched one that was already used (only reported for the right value).
+    #[error("the SMS code has already been used")]
+    CodeUsed,
+    /// No message has this handle.
+    #[error("no such message")]
+    UnknownMessage,
     #[error("username is missing or blank")]
     UsernameMissing,
     #[error("password is missing or empty")]
