@@ -77,6 +77,9 @@ impl From<core::Error> for LcError {
             E::InvalidCode | E::CodeExpired | E::CodeUsed | E::UnknownMessage => {
                 Self::bad_request(603, "Invalid SMS code.")
             }
+            E::BalanceExhausted => Self::bad_request(160, "Insufficient balance."),
+            E::WrongTemplateCategory => Self::bad_request(605, "SMS template is of the wrong type for this send."),
+            E::NotCancellable => Self::bad_request(1, "The SMS can no longer be cancelled."),
             E::UsernameMissing => Self::bad_request(200, "Username is missing or empty"),
             E::PasswordMissing => Self::bad_request(201, "Password is missing or empty."),
             E::PasswordBlank => Self::bad_request(218, "Invalid password, it must be a non-blank string."),
@@ -169,6 +172,15 @@ mod tests {
         for e in [E::InvalidCode, E::CodeExpired, E::CodeUsed, E::UnknownMessage] {
             let lc = LcError::from(e);
             assert_eq!((lc.status, lc.code, lc.message.as_str()), (StatusCode::BAD_REQUEST, 603, "Invalid SMS code."));
+        }
+    }
+
+    #[test]
+    fn send_refusals() {
+        use crate::core::Error as E;
+        for (e, code) in [(E::BalanceExhausted, 160), (E::WrongTemplateCategory, 605), (E::NotCancellable, 1)] {
+            let lc = LcError::from(e);
+            assert_eq!((lc.status, lc.code), (StatusCode::BAD_REQUEST, code));
         }
     }
 }
