@@ -20,6 +20,24 @@ pub enum Error {
     TooFrequentForIp,
     #[error("invalid SMS code")]
     InvalidCode,
+    /// The code matched one that has expired (only reported for the right value).
+    #[error("the SMS code has expired")]
+    CodeExpired,
+    /// The code matched one that was already used (only reported for the right value).
+    #[error("the SMS code has already been used")]
+    CodeUsed,
+    /// No message has this handle.
+    #[error("no such message")]
+    UnknownMessage,
+    /// The app's balance of billable SMS parts cannot pay for this send.
+    #[error("the app's SMS balance is exhausted")]
+    BalanceExhausted,
+    /// A template of another category: a code template for a notice, or the reverse.
+    #[error("the SMS template is of the wrong type for this send")]
+    WrongTemplateCategory,
+    /// The message was already sent, claimed by the outbox or cancelled.
+    #[error("the message can no longer be cancelled")]
+    NotCancellable,
     #[error("username is missing or blank")]
     UsernameMissing,
     #[error("password is missing or empty")]

@@ -16,6 +16,7 @@ mod limits;
 mod outbox;
 mod schema;
 mod secrets;
+mod sends;
 mod sms;
 mod templates;
 mod upstream;

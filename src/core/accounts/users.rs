@@ -452,7 +452,7 @@ impl Core {
                 let phone = Phone::parse(row.phone_e164.as_deref().unwrap_or_default())?;
                 match self.verify_code(app, &phone, code, Purpose::POSSESSION) {
                     Ok(_) => Some(None),
-                    Err(Error::InvalidCode) => None,
+                    Err(Error::InvalidCode | Error::CodeExpired | Error::CodeUsed) => None,
                     Err(e) => return Err(e),
                 }
             }
