@@ -15,6 +15,7 @@ pub mod operators;
 pub mod schema;
 pub mod sends;
 pub mod sessions;
+pub mod stats;
 pub mod templates;
 pub mod upstreams;
 pub mod users;

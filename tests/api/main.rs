@@ -13,6 +13,7 @@ mod helpers;
 mod import;
 mod legacy_sdk;
 mod limits;
+mod metrics;
 mod outbox;
 mod schema;
 mod secrets;
