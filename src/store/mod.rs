@@ -2,9 +2,11 @@
 //! several instances). Everything here is plain queries; the rules live in `core`.
 
 pub mod apps;
+pub mod balances;
 pub mod attempts;
 pub mod captchas;
 pub mod codes;
+pub mod counters;
 pub mod delivery;
 pub mod imports;
 pub mod instance;

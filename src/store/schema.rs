@@ -26,6 +26,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         origin_ip -> Nullable<Text>,
+        message_handle -> Nullable<BigInt>,
     }
 }
 
@@ -66,6 +67,10 @@ diesel::table! {
         text_ref -> Nullable<Text>,
         vars_sealed -> Nullable<Binary>,
         error_code -> Nullable<Text>,
+        handle -> BigInt,
+        send_at -> Nullable<Timestamp>,
+        charged -> Integer,
+        refunded -> Bool,
     }
 }
 
@@ -171,6 +176,7 @@ diesel::table! {
         live_revision_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        handle -> BigInt,
     }
 }
 
@@ -258,6 +264,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -268,6 +281,7 @@ diesel::joinable!(captchas -> apps (app_id));
 diesel::joinable!(sms_revisions -> sms_items (item_id));
 diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    counters,
     apps,
     verification_codes,
     send_events,
@@ -326,5 +340,13 @@ diesel::table! {
         status -> Text,
         error_code -> Nullable<Text>,
         received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_balances (app_id) {
+        app_id -> Text,
+        parts -> BigInt,
+        updated_at -> Timestamp,
     }
 }

@@ -30,12 +30,15 @@ pub async fn request_sms_code(
         template: params::string(&body, "template")?,
         sign: params::string(&body, "sign")?,
         vars: template_vars(&body)?,
+        ..Default::default()
     };
     let request = CodeRequest {
         phone,
         purpose: Purpose::Generic,
         channel,
         ttl_minutes: params::integer(&body, "ttl")?,
+        ttl_seconds: None,
+        code: None,
         name: params::string(&body, "name")?,
         op: params::string(&body, "op")?,
         origin: origin(&req, &state, &body)?,
