@@ -2,8 +2,8 @@
 //! several instances). Everything here is plain queries; the rules live in `core`.
 
 pub mod apps;
-pub mod balances;
 pub mod attempts;
+pub mod balances;
 pub mod captchas;
 pub mod codes;
 pub mod counters;

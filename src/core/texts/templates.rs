@@ -406,7 +406,9 @@ impl Core {
                 state: State::Approved,
                 content: Content::Template { body, category, signature, captcha_required },
                 ..
-            }) => Ok(LiveTemplate { name: item.name, handle: item.handle, body, category, signature, captcha_required }),
+            }) => {
+                Ok(LiveTemplate { name: item.name, handle: item.handle, body, category, signature, captcha_required })
+            }
             _ => Err(Error::TemplateNotApproved),
         }
     }
