@@ -463,3 +463,82 @@ async fn a_balance_is_spent_exactly_across_two_instances() {
     let other = app.another_instance(&db, Options { no_worker: true, ..Default::default() }).await;
     race_the_balance([&app, &other]).await;
 }
+
+fn cli(db: &TestDb, app: &TestApp, args: &[&str]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_phonebase"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PHONEBASE_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    if let Some(secret) = &db.secret {
+        cmd.env("PHONEBASE_SECRET_KEY", secret);
+    }
+    let out = cmd
+        .env("DATABASE_URL", &db.url)
+        .env("PHONEBASE_DATA_DIR", &app.data_dir)
+        .env("RUST_LOG", "warn")
+        .current_dir(&app.data_dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_cli_and_the_console_show_and_change_balances_and_handles() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let id = app.app.id.clone();
+    let json_of = |text: &str| serde_json::from_str::<serde_json::Value>(text.trim()).unwrap();
+    let (ok, text) = cli(&db, &app, &["app", "balance", &id, "--json"]);
+    assert!(ok, "{text}");
+    assert_eq!(json_of(&text), json!({"appId": id, "balance": null}));
+    let (ok, text) = cli(&db, &app, &["app", "balance", &id, "--add", "5", "--json"]);
+    assert!(ok, "{text}");
+    assert_eq!(json_of(&text)["balance"], 5);
+    let (ok, text) = cli(&db, &app, &["app", "balance", &id, "--add", "2"]);
+    assert!(ok && text.contains("7 parts"), "{text}");
+    let (ok, text) = cli(&db, &app, &["app", "balance", &id, "--set", "1", "--json"]);
+    assert!(ok && json_of(&text)["balance"] == 1, "{text}");
+    assert!(!cli(&db, &app, &["app", "balance", &id, "--set", "-1"]).0);
+    assert!(!cli(&db, &app, &["app", "balance", &id, "--add", "1", "--unlimited"]).0);
+    assert!(!cli(&db, &app, &["app", "balance", "no-such-app"]).0);
+    assert_eq!(app.core.balance(&id).unwrap(), Some(1));
+
+    let item = approved(&app, "shipped", notice_template("Order {{order}} shipped"));
+    let (ok, text) = cli(&db, &app, &["template", "list", &id, "--json"]);
+    assert!(ok, "{text}");
+    assert_eq!(json_of(&text)[0]["handle"], item.handle);
+    assert_eq!(json_of(&text)[0]["live"], "approved");
+
+    // The console: balance, top-up, handles, and the cost of each message.
+    let (mut browser, csrf) = crate::console::signed_in(&app).await;
+    let page = format!("/console/apps/{id}");
+    let (_, html, _) = browser.get(&page).await;
+    assert!(html.contains("1 parts left"), "{html}");
+    assert!(html.contains(&format!("<td class=\"handle\">{}</td>", item.handle)), "{html}");
+    let path = format!("/console/apps/{id}/balance");
+    let (status, _, location, _) = browser.post(&path, &[("csrf", &csrf), ("add", "4")]).await;
+    assert_eq!(status, 303);
+    let (_, html, _) = browser.get(location.as_deref().unwrap()).await;
+    assert!(html.contains("5 parts left") && html.contains("Balance saved"), "{html}");
+    assert_eq!(browser.post(&path, &[("csrf", &csrf), ("add", "many")]).await.0, 400);
+    assert_eq!(browser.post(&path, &[("csrf", &csrf), ("add", "0")]).await.0, 400);
+    assert_eq!(browser.post(&path, &[("add", "4")]).await.0, 403);
+    let (status, ..) = browser.post(&path, &[("csrf", &csrf), ("set", "0")]).await;
+    assert_eq!(status, 303);
+    let (_, html, _) = browser.get(&page).await;
+    assert!(html.contains("0 parts left"), "{html}");
+    let (status, ..) = browser.post(&path, &[("csrf", &csrf), ("unlimited", "1")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(app.core.balance(&id).unwrap(), None);
+
+    app.core.set_balance(&id, Some(3)).unwrap();
+    let issued = app.core.send_notice(&app.app, notice("13800138550", TemplateRef::Handle(item.handle))).unwrap();
+    app.wait_for_message("+8613800138550", 1).await;
+    let (_, html, _) = browser.get("/console/messages?to=13800138550").await;
+    assert!(html.contains(&format!("<td class=\"handle\">{}</td>", issued.handle)), "{html}");
+    assert!(html.contains("<td class=\"cost\">1</td>"), "{html}");
+}
