@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod attempts;
+pub mod balances;
 pub mod captchas;
 pub mod codes;
 pub mod counters;

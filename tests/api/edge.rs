@@ -111,6 +111,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/apps/{app}/rotate"),
     ("POST", "/console/apps/{app}/settings"),
     ("POST", "/console/apps/{app}/upstream"),
+    ("POST", "/console/apps/{app}/balance"),
     ("GET", "/console/messages"),
     ("POST", "/console/api/session"),
     ("GET", "/console/api/queue"),
