@@ -13,6 +13,7 @@ mod edge;
 // The name the test files import from (`crate::helpers::...`).
 use common as helpers;
 mod import;
+mod layout;
 mod legacy_sdk;
 mod limits;
 mod metrics;
