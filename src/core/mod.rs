@@ -4,6 +4,7 @@
 // The kernel: what every room uses.
 pub mod apps;
 pub mod clock;
+pub mod credentials;
 mod error;
 pub mod phone;
 pub mod secrets;
@@ -81,7 +82,7 @@ impl Core {
     /// Builds the core; blocking (it reads the database and hashes a dummy password).
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, keys: Keys, options: CoreOptions) -> anyhow::Result<Self> {
         let signer = accounts::tokens::load_signer(&pool, &keys)?;
-        Ok(Self {
+        let core = Self {
             signer: Arc::new(signer),
             pool,
             clock,
@@ -96,7 +97,10 @@ impl Core {
                 options.app_cache_ttl,
             )),
             options,
-        })
+        };
+        // Apps created before a dialect existed get its keys now.
+        core.fill_missing_credentials()?;
+        Ok(core)
     }
 
     pub(crate) fn conn(&self) -> Result<PooledConn> {
@@ -116,14 +120,14 @@ impl Core {
         self.outbox_wakeup.clone()
     }
 
-    pub fn backend(&self) -> Result<store::Backend> {
-        Ok(self.conn()?.backend())
-    }
-
-    /// The database takes a write transaction now (what every use case needs); the backend.
-    pub fn health(&self) -> Result<store::Backend> {
+    /// The database takes a write transaction now (what every use case needs); which database
+    /// it is ("sqlite" or "postgres").
+    pub fn health(&self) -> Result<&'static str> {
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, store::ping)?;
-        Ok(conn.backend())
+        Ok(match conn.backend() {
+            store::Backend::Sqlite => "sqlite",
+            store::Backend::Postgres => "postgres",
+        })
     }
 }

@@ -8,6 +8,7 @@ mod common;
 mod concurrency;
 mod console;
 mod delivery;
+mod dialect_keys;
 mod edge;
 // The name the test files import from (`crate::helpers::...`).
 use common as helpers;
@@ -17,6 +18,7 @@ mod limits;
 mod outbox;
 mod schema;
 mod secrets;
+mod sends;
 mod sms;
 mod templates;
 mod upstream;

@@ -25,6 +25,8 @@ const MAX_EMAIL_CHARS: usize = 254;
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: String,
+    /// The same user's integer id, for dialects whose ids are numbers (MinCloud).
+    pub seq: i64,
     pub username: String,
     pub email: Option<String>,
     /// As the client wrote it.
@@ -52,6 +54,7 @@ impl User {
             row.auth_data.as_deref().map(serde_json::from_str).transpose().map_err(|_| corrupt("authData"))?;
         Ok(User {
             id: row.id.clone(),
+            seq: row.seq,
             username: row.username.clone(),
             email: row.email.clone(),
             mobile_phone: row.mobile_phone.clone(),
@@ -228,8 +231,8 @@ pub(crate) fn checked_password(password: Option<&str>) -> Result<&str> {
 }
 
 /// The rule for every password that is being set (signup, save, updatePassword, reset, phone
-/// signup): missing or empty is 201, only whitespace is 218 (LeanCloud: "it must be a non-blank
-/// string"), then the login bounds.
+/// signup): missing or empty is `PasswordMissing`, only whitespace is `PasswordBlank` (LeanCloud's
+/// documented rule: "it must be a non-blank string"), then the login bounds.
 pub(crate) fn checked_new_password(password: Option<&str>) -> Result<&str> {
     let password = checked_password(password)?;
     if password.trim().is_empty() {
@@ -247,7 +250,7 @@ pub(crate) enum PasswordChange<'a> {
     ByOther,
 }
 
-/// The email as given and its lookup key (lower case), or 125.
+/// The email as given and its lookup key (lower case), or `Error::InvalidEmail`.
 pub(crate) fn checked_email(email: &str) -> Result<(String, String)> {
     let email = email.trim();
     let valid = email.chars().count() <= MAX_EMAIL_CHARS
@@ -327,7 +330,7 @@ impl Core {
             new.phone.as_ref().map(|p| p.phone.e164()),
             None,
         )?;
-        let row = UserRow {
+        let mut row = UserRow {
             id: new_object_id(),
             app_id: app.id.clone(),
             username,
@@ -342,8 +345,9 @@ impl Core {
             fields: Value::Object(new.fields).to_string(),
             created_at: now,
             updated_at: now,
+            seq: 0,
         };
-        store::users::insert(conn, &row)?;
+        store::users::insert(conn, &mut row)?;
         User::from_row(&row)
     }
 
@@ -448,7 +452,7 @@ impl Core {
                 let phone = Phone::parse(row.phone_e164.as_deref().unwrap_or_default())?;
                 match self.verify_code(app, &phone, code, Purpose::POSSESSION) {
                     Ok(_) => Some(None),
-                    Err(Error::InvalidCode) => None,
+                    Err(Error::InvalidCode | Error::CodeExpired | Error::CodeUsed) => None,
                     Err(e) => return Err(e),
                 }
             }
@@ -562,7 +566,14 @@ impl Core {
         self.user_in(&mut conn, app, id)?.ok_or(Error::UserNotFound)
     }
 
-    /// Changes the password after checking the old one (210 when wrong); every other session of
+    /// The user by integer id (`User::seq`), in this app only.
+    pub fn user_by_seq(&self, app: &App, seq: i64) -> Result<User> {
+        let mut conn = self.conn()?;
+        let row = store::users::find_by_seq(&mut conn, &app.id, seq)?.ok_or(Error::UserNotFound)?;
+        User::from_row(&row)
+    }
+
+    /// Changes the password after checking the old one (`Error::WrongPassword` when wrong); every other session of
     /// the user ends, the one making the change (`keep_session`) stays.
     pub fn update_password(
         &self,
@@ -590,7 +601,7 @@ impl Core {
         })
     }
 
-    /// Changes a user. Identifiers stay unique (202 / 203 / 214); a changed email or number is no
+    /// Changes a user. Identifiers stay unique (`UsernameTaken` / `EmailTaken` / `PhoneTaken`); a changed email or number is no
     /// longer verified; the verified flags themselves are the master key's to set. A new password
     /// ends the user's sessions: all of them, but `session` when the change comes through the
     /// user's own session (`session` is the caller's session of this user, if any).
@@ -745,7 +756,7 @@ impl Core {
         })
     }
 
-    /// Sends the code of a user flow to an existing user's number (213 when nobody has it).
+    /// Sends the code of a user flow to an existing user's number (`Error::PhoneNotFound` when nobody has it).
     pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, origin: Origin) -> Result<()> {
         // Lazy migration: the number's owner at the app's LeanCloud upstream (counted as a send).
         self.ensure_phone_for_code(app, &phone, &origin.client_ip)?;
