@@ -245,12 +245,6 @@ impl From<diesel::r2d2::PoolError> for Error {
 mod tests {
     use super::*;
 
-    #[test]
-    fn examples_list_every_variant_once_in_order() {
-        let indexes: Vec<usize> = Error::examples().iter().map(Error::variant_index).collect();
-        assert_eq!(indexes, (0..Error::VARIANTS).collect::<Vec<_>>());
-    }
-
     fn failing_query() -> Result<()> {
         Err(diesel::result::Error::NotFound)?;
         Ok(())
@@ -262,5 +256,11 @@ mod tests {
         let text = format!("{e:#}");
         assert!(text.contains("src/core/error.rs:"), "{text}");
         assert!(text.contains("Record not found"), "{text}");
+    }
+
+    #[test]
+    fn examples_list_every_variant_once_in_order() {
+        let indexes: Vec<usize> = Error::examples().iter().map(Error::variant_index).collect();
+        assert_eq!(indexes, (0..Error::VARIANTS).collect::<Vec<_>>());
     }
 }

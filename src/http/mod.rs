@@ -137,6 +137,32 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `GET /metrics`: Prometheus' text format (`core::metrics`, plus the HTTP series). With
+/// `metrics_token` configured, only for `Authorization: Bearer <token>`.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = state.config.metrics_token.as_deref().filter(|t| !t.is_empty()) {
+        let presented = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !presented.is_some_and(|p| core::secrets::ct_eq(p, token)) {
+            return HttpResponse::Unauthorized()
+                .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"))
+                .json(serde_json::json!({"error": "a bearer token is required"}));
+        }
+    }
+    let core = state.core.clone();
+    match blocking(move || core.render_metrics()).await {
+        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics unavailable");
+            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).json(serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
 /// `GET /.well-known/jwks.json`: the public keys that verify the JWTs users get from
 /// `POST /1.1/users/me/jwt`. Cacheable: the key changes only with the server secret.
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {

@@ -15,6 +15,7 @@ use common as helpers;
 mod import;
 mod legacy_sdk;
 mod limits;
+mod metrics;
 mod outbox;
 mod schema;
 mod secrets;

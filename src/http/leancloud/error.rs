@@ -116,9 +116,13 @@ impl LcError {
         Self::bad_request(603, "Invalid SMS code.")
     }
 
-    /// 160: the app's SMS balance is used up; nothing was sent.
-    pub fn balance_exhausted() -> Self {
+    /// The app's SMS balance is spent (contract §3: 160).
+    pub fn insufficient_balance() -> Self {
         Self::bad_request(160, "Insufficient balance.")
+    }
+
+    pub fn wrong_template_category() -> Self {
+        Self::bad_request(605, "SMS template is of the wrong type for this send.")
     }
 
     pub fn not_cancellable() -> Self {
@@ -245,10 +249,6 @@ impl LcError {
         Self::bad_request(605, "SMS template not verified.")
     }
 
-    pub fn wrong_template_category() -> Self {
-        Self::bad_request(605, "SMS template is of the wrong type for this send.")
-    }
-
     pub fn template_render(why: &str) -> Self {
         Self::bad_request(606, format!("Fails to render SMS template: {why}."))
     }
@@ -322,7 +322,7 @@ impl From<core::Error> for LcError {
             E::TooFrequentForIp => Self::too_frequent_for_ip(),
             // LeanCloud never told these apart: one 603 for a wrong, expired or used code.
             E::InvalidCode | E::CodeExpired | E::CodeUsed | E::UnknownMessage => Self::invalid_code(),
-            E::BalanceExhausted => Self::balance_exhausted(),
+            E::BalanceExhausted => Self::insufficient_balance(),
             E::WrongTemplateCategory => Self::wrong_template_category(),
             E::NotCancellable => Self::not_cancellable(),
             E::UsernameMissing => Self::username_missing(),
