@@ -49,7 +49,11 @@ pub async fn request_sms_code(
 
 /// The sender's address and captcha token (`validate_token`, which the JS SDK adds to the body).
 pub(super) fn origin(req: &HttpRequest, state: &AppState, body: &params::Body) -> Result<Origin, LcError> {
-    Ok(Origin { client_ip: client_ip(req, &state.config), validate_token: params::string(body, "validate_token")? })
+    Ok(Origin {
+        client_ip: client_ip(req, &state.config),
+        validate_token: params::string(body, "validate_token")?,
+        ..Default::default()
+    })
 }
 
 /// Keys of `requestSmsCode` that are not template variables (contract 5.2: any other key is).
