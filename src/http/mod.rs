@@ -5,6 +5,7 @@
 pub mod console;
 pub mod edge;
 pub mod leancloud;
+pub mod mincloud;
 pub mod reports;
 
 use std::net::IpAddr;

@@ -23,7 +23,6 @@ use serde_json::{Map, Value};
 use crate::core::accounts::sessions::Session;
 use crate::core::accounts::users::{LoginId, PasswordChange};
 use crate::core::apps::App;
-use crate::core::codes::PhoneWindows;
 use crate::core::phone::Phone;
 use crate::core::{Core, Error, Result};
 use crate::store::imports::ImportedUserRow;
@@ -514,7 +513,7 @@ impl Core {
             return Ok(());
         }
         let now = self.clock.now_naive();
-        store::write_tx(&mut conn, |conn| self.check_limits(conn, app, phone.e164(), client_ip, PhoneWindows::ALL, now))?;
+        store::write_tx(&mut conn, |conn| self.check_limits(conn, app, phone.e164(), client_ip, now))?;
         drop(conn);
         if self.move_by_lookup(app, &active, Lookup::Phone(phone))? {
             return Ok(());

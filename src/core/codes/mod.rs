@@ -167,31 +167,6 @@ pub struct Origin {
     pub client_ip: String,
     /// Earned by answering a captcha; required when the app's policy says so.
     pub validate_token: Option<String>,
-    /// Which of the app's per-number windows the asking dialect publishes.
-    pub phone_windows: PhoneWindows,
-}
-
-/// Which of the app's per-number send windows (`Limits::phone_per_*`) a send counts against.
-/// The values are the app's, one setting for every dialect (the same number, the same app); a
-/// dialect whose vendor publishes fewer windows leaves the others out. LeanCloud and Bmob count
-/// all three (1/min, 5/h, 10/day by default); MinCloud publishes 1/min and 10/day, no hourly
-/// window, so its sends leave the hour out ([`PhoneWindows::MINUTE_AND_DAY`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhoneWindows {
-    pub minute: bool,
-    pub hour: bool,
-    pub day: bool,
-}
-
-impl PhoneWindows {
-    pub const ALL: Self = Self { minute: true, hour: true, day: true };
-    pub const MINUTE_AND_DAY: Self = Self { minute: true, hour: false, day: true };
-}
-
-impl Default for PhoneWindows {
-    fn default() -> Self {
-        Self::ALL
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -292,7 +267,7 @@ impl Core {
                 settings.policy.captcha_required || composer.captcha_required,
                 now,
             )?;
-            self.check_limits(conn, app, phone, &req.origin.client_ip, req.origin.phone_windows, now)?;
+            self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
             store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.origin.client_ip, now)?;
             if test_code.is_some() {
                 return Ok(None);
@@ -387,17 +362,14 @@ impl Core {
         app: &App,
         phone: &str,
         ip: &str,
-        windows: PhoneWindows,
         now: NaiveDateTime,
     ) -> Result<()> {
         let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day, .. } =
             app.settings.limits;
-        // A window the dialect does not publish counts as switched off (0).
-        let counted = |on: bool, limit: u32| if on { limit } else { 0 };
         let phone_windows = [
-            (counted(windows.minute, phone_per_minute), TimeDelta::minutes(1)),
-            (counted(windows.hour, phone_per_hour), TimeDelta::hours(1)),
-            (counted(windows.day, phone_per_day), TimeDelta::days(1)),
+            (phone_per_minute, TimeDelta::minutes(1)),
+            (phone_per_hour, TimeDelta::hours(1)),
+            (phone_per_day, TimeDelta::days(1)),
         ];
         let ip_windows = [(ip_per_hour, TimeDelta::hours(1)), (ip_per_day, TimeDelta::days(1))];
         if self.key_over_limit(conn, app, SendKey::Phone(phone), &phone_windows, now)? {

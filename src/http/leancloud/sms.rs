@@ -49,11 +49,7 @@ pub async fn request_sms_code(
 
 /// The sender's address and captcha token (`validate_token`, which the JS SDK adds to the body).
 pub(super) fn origin(req: &HttpRequest, state: &AppState, body: &params::Body) -> Result<Origin, LcError> {
-    Ok(Origin {
-        client_ip: client_ip(req, &state.config),
-        validate_token: params::string(body, "validate_token")?,
-        ..Default::default()
-    })
+    Ok(Origin { client_ip: client_ip(req, &state.config), validate_token: params::string(body, "validate_token")? })
 }
 
 /// Keys of `requestSmsCode` that are not template variables (contract 5.2: any other key is).
