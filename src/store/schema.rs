@@ -92,6 +92,7 @@ diesel::table! {
         fields -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        seq -> BigInt,
     }
 }
 
@@ -270,6 +271,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    app_credentials (app_id, dialect, name) {
+        app_id -> Text,
+        dialect -> Text,
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     open_api_tokens (id) {
         id -> Text,
         app_id -> Text,
@@ -279,6 +291,13 @@ diesel::table! {
         access_expires_at -> Timestamp,
         refresh_expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
     }
 }
 
@@ -294,6 +313,8 @@ diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::joinable!(open_api_codes -> apps (app_id));
 diesel::joinable!(open_api_tokens -> apps (app_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    app_credentials,
+    counters,
     apps,
     verification_codes,
     send_events,
