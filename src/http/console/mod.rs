@@ -284,7 +284,7 @@ fn cookie<'a>(req: &HttpRequest, state: &AppState, name: &'a str, value: String)
         .path(cookie_path(state))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(crate::http::public_https(req, &state.config))
+        .secure(crate::http::kit::urls::public_https(req, &state.config))
         .finish()
 }
 
