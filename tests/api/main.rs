@@ -14,6 +14,7 @@ mod edge;
 use common as helpers;
 mod import;
 mod legacy_sdk;
+mod mincloud;
 mod limits;
 mod outbox;
 mod schema;
