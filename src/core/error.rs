@@ -20,6 +20,24 @@ pub enum Error {
     TooFrequentForIp,
     #[error("invalid SMS code")]
     InvalidCode,
+    /// The code matched one that has expired (only reported for the right value).
+    #[error("the SMS code has expired")]
+    CodeExpired,
+    /// The code matched one that was already used (only reported for the right value).
+    #[error("the SMS code has already been used")]
+    CodeUsed,
+    /// No message has this handle.
+    #[error("no such message")]
+    UnknownMessage,
+    /// The app's balance of billable SMS parts cannot pay for this send.
+    #[error("the app's SMS balance is exhausted")]
+    BalanceExhausted,
+    /// A template of another category: a code template for a notice, or the reverse.
+    #[error("the SMS template is of the wrong type for this send")]
+    WrongTemplateCategory,
+    /// The message was already sent, claimed by the outbox or cancelled.
+    #[error("the message can no longer be cancelled")]
+    NotCancellable,
     #[error("username is missing or blank")]
     UsernameMissing,
     #[error("password is missing or empty")]
@@ -98,6 +116,12 @@ impl Error {
             Error::TooFrequentForPhone,
             Error::TooFrequentForIp,
             Error::InvalidCode,
+            Error::CodeExpired,
+            Error::CodeUsed,
+            Error::UnknownMessage,
+            Error::BalanceExhausted,
+            Error::WrongTemplateCategory,
+            Error::NotCancellable,
             Error::UsernameMissing,
             Error::PasswordMissing,
             Error::PasswordBlank,
@@ -145,49 +169,67 @@ impl Error {
             Error::TooFrequentForPhone => 6,
             Error::TooFrequentForIp => 7,
             Error::InvalidCode => 8,
-            Error::UsernameMissing => 9,
-            Error::PasswordMissing => 10,
-            Error::PasswordBlank => 11,
-            Error::UsernameTaken => 12,
-            Error::EmailTaken => 13,
-            Error::PhoneTaken => 14,
-            Error::InvalidEmail => 15,
-            Error::UserNotFound => 16,
-            Error::EmailNotFound => 17,
-            Error::PhoneNotFound => 18,
-            Error::WrongPassword => 19,
-            Error::PhoneNotVerified => 20,
-            Error::AccountLocked => 21,
-            Error::NotAllowed => 22,
-            Error::MasterOnly => 23,
-            Error::CaptchaRequired => 24,
-            Error::InvalidValidateToken => 25,
-            Error::WrongCaptcha => 26,
-            Error::TooManyCaptchas => 27,
-            Error::TooManyGuesses => 28,
-            Error::TemplateNotFound => 29,
-            Error::TemplateNotApproved => 30,
-            Error::TemplateRender(_) => 31,
-            Error::InvalidSignature => 32,
-            Error::IllegalTransition { .. } => 33,
-            Error::NameTaken => 34,
-            Error::ItemNotFound => 35,
-            Error::NoProvider(_) => 36,
-            Error::UnknownApp => 37,
-            Error::Busy => 38,
-            Error::Internal(_) => 39,
+            Error::CodeExpired => 9,
+            Error::CodeUsed => 10,
+            Error::UnknownMessage => 11,
+            Error::BalanceExhausted => 12,
+            Error::WrongTemplateCategory => 13,
+            Error::NotCancellable => 14,
+            Error::UsernameMissing => 15,
+            Error::PasswordMissing => 16,
+            Error::PasswordBlank => 17,
+            Error::UsernameTaken => 18,
+            Error::EmailTaken => 19,
+            Error::PhoneTaken => 20,
+            Error::InvalidEmail => 21,
+            Error::UserNotFound => 22,
+            Error::EmailNotFound => 23,
+            Error::PhoneNotFound => 24,
+            Error::WrongPassword => 25,
+            Error::PhoneNotVerified => 26,
+            Error::AccountLocked => 27,
+            Error::NotAllowed => 28,
+            Error::MasterOnly => 29,
+            Error::CaptchaRequired => 30,
+            Error::InvalidValidateToken => 31,
+            Error::WrongCaptcha => 32,
+            Error::TooManyCaptchas => 33,
+            Error::TooManyGuesses => 34,
+            Error::TemplateNotFound => 35,
+            Error::TemplateNotApproved => 36,
+            Error::TemplateRender(_) => 37,
+            Error::InvalidSignature => 38,
+            Error::IllegalTransition { .. } => 39,
+            Error::NameTaken => 40,
+            Error::ItemNotFound => 41,
+            Error::NoProvider(_) => 42,
+            Error::UnknownApp => 43,
+            Error::Busy => 44,
+            Error::Internal(_) => 45,
         }
     }
 
     /// How many variants there are (one more than the last `variant_index`).
-    pub const VARIANTS: usize = 40;
+    pub const VARIANTS: usize = 46;
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// An internal error that remembers where it was raised (the caller's file and line), as
+    /// Lemmy's error type does: the log then names the failing line, not only the cause.
+    #[track_caller]
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        let location = std::panic::Location::caller();
+        Error::Internal(cause.into().context(format!("at {}:{}", location.file(), location.line())))
+    }
+}
+
 impl From<diesel::result::Error> for Error {
+    /// `?` on a query: the location is the line of the `?`.
+    #[track_caller]
     fn from(e: diesel::result::Error) -> Self {
-        Error::Internal(e.into())
+        Error::internal(e)
     }
 }
 
@@ -202,6 +244,19 @@ impl From<diesel::r2d2::PoolError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failing_query() -> Result<()> {
+        Err(diesel::result::Error::NotFound)?;
+        Ok(())
+    }
+
+    #[test]
+    fn internal_errors_name_their_cause_and_where_they_were_raised() {
+        let Err(Error::Internal(e)) = failing_query() else { panic!("an internal error") };
+        let text = format!("{e:#}");
+        assert!(text.contains("src/core/error.rs:"), "{text}");
+        assert!(text.contains("Record not found"), "{text}");
+    }
 
     #[test]
     fn examples_list_every_variant_once_in_order() {

@@ -128,18 +128,37 @@ where
 /// balancers.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let core = state.core.clone();
-    let result = blocking(move || {
-        let backend = core.health()?;
-        Ok(match backend {
-            crate::store::Backend::Sqlite => "sqlite",
-            crate::store::Backend::Postgres => "postgres",
-        })
-    })
-    .await;
+    let result = blocking(move || core.health()).await;
     match result {
         Ok(db) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": db})),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
+            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).json(serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus' text format (`core::metrics`, plus the HTTP series). With
+/// `metrics_token` configured, only for `Authorization: Bearer <token>`.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = state.config.metrics_token.as_deref().filter(|t| !t.is_empty()) {
+        let presented = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !presented.is_some_and(|p| core::secrets::ct_eq(p, token)) {
+            return HttpResponse::Unauthorized()
+                .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"))
+                .json(serde_json::json!({"error": "a bearer token is required"}));
+        }
+    }
+    let core = state.core.clone();
+    match blocking(move || core.render_metrics()).await {
+        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics unavailable");
             HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).json(serde_json::json!({"status": "unavailable"}))
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod attempts;
+pub mod balances;
 pub mod captchas;
 pub mod codes;
 pub mod counters;
@@ -16,6 +17,7 @@ pub mod operators;
 pub mod schema;
 pub mod sends;
 pub mod sessions;
+pub mod stats;
 pub mod templates;
 pub mod upstreams;
 pub mod users;

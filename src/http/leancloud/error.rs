@@ -116,6 +116,19 @@ impl LcError {
         Self::bad_request(603, "Invalid SMS code.")
     }
 
+    /// The app's SMS balance is spent (contract §3: 160).
+    pub fn insufficient_balance() -> Self {
+        Self::bad_request(160, "Insufficient balance.")
+    }
+
+    pub fn wrong_template_category() -> Self {
+        Self::bad_request(605, "SMS template is of the wrong type for this send.")
+    }
+
+    pub fn not_cancellable() -> Self {
+        Self::bad_request(1, "The SMS can no longer be cancelled.")
+    }
+
     pub fn too_many_guesses() -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, 603, "Invalid SMS code. Too many wrong codes, try again later.")
     }
@@ -307,7 +320,11 @@ impl From<core::Error> for LcError {
             E::SmsDisabled => Self::sms_disabled(),
             E::TooFrequentForPhone => Self::too_frequent_for_phone(),
             E::TooFrequentForIp => Self::too_frequent_for_ip(),
-            E::InvalidCode => Self::invalid_code(),
+            // LeanCloud never told these apart: one 603 for a wrong, expired or used code.
+            E::InvalidCode | E::CodeExpired | E::CodeUsed | E::UnknownMessage => Self::invalid_code(),
+            E::BalanceExhausted => Self::insufficient_balance(),
+            E::WrongTemplateCategory => Self::wrong_template_category(),
+            E::NotCancellable => Self::not_cancellable(),
             E::UsernameMissing => Self::username_missing(),
             E::PasswordMissing => Self::password_missing(),
             E::PasswordBlank => Self::password_blank(),
@@ -398,6 +415,12 @@ mod tests {
             (400, 601, "Can't send SMS too frequently."),
             (400, 601, "SMS sending exceeds limit for this client address."),
             (400, 603, "Invalid SMS code."),
+            (400, 603, "Invalid SMS code."),
+            (400, 603, "Invalid SMS code."),
+            (400, 603, "Invalid SMS code."),
+            (400, 160, "Insufficient balance."),
+            (400, 605, "SMS template is of the wrong type for this send."),
+            (400, 1, "The SMS can no longer be cancelled."),
             (400, 200, "Username is missing or empty"),
             (400, 201, "Password is missing or empty."),
             (400, 218, "Invalid password, it must be a non-blank string."),

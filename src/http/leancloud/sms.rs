@@ -28,12 +28,15 @@ pub async fn request_sms_code(
         template: fields::string(&body, "template")?,
         sign: fields::string(&body, "sign")?,
         vars: template_vars(&body)?,
+        ..Default::default()
     };
     let request = CodeRequest {
         phone,
         purpose: Purpose::Generic,
         channel,
         ttl_minutes: fields::integer(&body, "ttl")?,
+        ttl_seconds: None,
+        code: None,
         name: fields::string(&body, "name")?,
         op: fields::string(&body, "op")?,
         origin: origin(&auth, &body)?,

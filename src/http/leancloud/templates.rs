@@ -96,6 +96,7 @@ pub fn item_json(item: &Item) -> Value {
     json!({
         "objectId": item.id,
         "name": item.name,
+        "handle": item.handle,
         "kind": item.kind.as_str(),
         "live": item.live.as_ref().map(revision_json),
         "pending": item.open.as_ref().map(revision_json),
