@@ -413,3 +413,32 @@ async fn a_mincloud_sms_user_is_the_same_user_in_leancloud() {
     assert_eq!(user.seq, login["user_id"].as_i64().unwrap(), "one person, one user");
     assert_eq!(lc["mobilePhoneVerified"], true);
 }
+
+#[tokio::test]
+async fn signature_id_is_a_signature_handle_and_an_exhausted_balance_is_402() {
+    use phonebase::core::review::{Content, Decision};
+    use phonebase::core::texts::templates::Placement;
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let path = "/hserve/v2.2/sms-verification-code/";
+    let signature = app
+        .core
+        .create_item(&app.app, "mc_sign", Content::Signature { text: "知晓".into(), placement: Placement::Start }, true, "t")
+        .unwrap();
+    // Not approved yet: 400, as the seed says.
+    let (status, body) = post(&app, path, None, json!({"phone": "15000000040", "signature_id": signature.handle})).await;
+    assert_error(status, &body, 400);
+    let signature = app.core.review(&signature.open.as_ref().unwrap().id, Decision::Approve, "operator:op").unwrap();
+    let (status, body) = post(&app, path, None, json!({"phone": "15000000040", "signature_id": signature.handle})).await;
+    assert_eq!(status, 200, "{body}");
+    let message = app.wait_for_message("+8615000000040", 1).await;
+    assert!(message["text"].as_str().unwrap().starts_with("【知晓】"), "{message}");
+    let (status, body) = post(&app, path, None, json!({"phone": "15000000041", "signature_id": 987654})).await;
+    assert_error(status, &body, 400);
+    let (status, body) = post(&app, path, None, json!({"phone": "15000000041", "signature_id": "x"})).await;
+    assert_error(status, &body, 400);
+
+    app.core.set_balance(&app.app.id, Some(0)).unwrap();
+    let (status, body) = post(&app, path, None, json!({"phone": "15000000042"})).await;
+    assert_error(status, &body, 402);
+}

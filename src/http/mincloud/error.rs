@@ -85,6 +85,13 @@ impl From<core::Error> for McError {
             E::TooFrequentForPhone => bad("Rate limit exceeded: too many SMS to this phone, try again later."),
             E::TooFrequentForIp => bad("Rate limit exceeded: too many SMS from this address, try again later."),
             E::InvalidCode => bad("Invalid or expired verification code."),
+            E::CodeExpired => bad("The verification code has expired."),
+            E::CodeUsed => bad("The verification code has already been used."),
+            E::UnknownMessage => Self::not_found(),
+            // The seed: 402 "当前应用已欠费".
+            E::BalanceExhausted => Self::new(StatusCode::PAYMENT_REQUIRED, "The app is in arrears: its SMS balance is used up."),
+            E::WrongTemplateCategory => bad("The SMS template is not a verification code template."),
+            E::NotCancellable => bad("The message can no longer be cancelled."),
             E::UsernameMissing => Self::missing("username"),
             E::PasswordMissing => Self::missing("password"),
             E::PasswordBlank => bad("password must not be blank."),
@@ -172,7 +179,8 @@ mod tests {
             use crate::core::Error as E;
             match e {
                 E::SmsDisabled | E::PhoneNotVerified | E::AccountLocked | E::MasterOnly => 403,
-                E::UserNotFound | E::EmailNotFound | E::PhoneNotFound | E::ItemNotFound => 404,
+                E::UserNotFound | E::EmailNotFound | E::PhoneNotFound | E::ItemNotFound | E::UnknownMessage => 404,
+                E::BalanceExhausted => 402,
                 E::NotAllowed => 405,
                 E::UnknownApp => 401,
                 E::Busy | E::Internal(_) => 500,

@@ -25,26 +25,22 @@ fn code(body: &Body) -> Result<String, McError> {
 
 /// A code request as MinCloud sends it: `phone`, optional `signature_id`.
 fn code_request<D>(caller: &Caller<D>, body: &Body) -> Result<CodeRequest, McError> {
-    let custom = CustomText { sign: signature(body)?, ..Default::default() };
+    // `signature_id` is the handle of an approved signature of the app (console, CLI, owner
+    // REST); without it, the app's default text.
+    let custom = CustomText { sign_handle: fields::integer(body, "signature_id")?, ..Default::default() };
     Ok(CodeRequest {
         phone: phone(body)?,
         purpose: Purpose::Generic,
         channel: Channel::Sms,
         ttl_minutes: None,
+        ttl_seconds: None,
+        code: None,
         name: None,
         op: None,
         origin: Origin { client_ip: caller.client_ip.clone(), validate_token: None },
         user_id: None,
         custom,
     })
-}
-
-/// The signature a `signature_id` names, as the core's signature reference.
-fn signature(body: &Body) -> Result<Option<String>, McError> {
-    match fields::integer(body, "signature_id")? {
-        None => Ok(None),
-        Some(_) => Err(McError::bad_request("signature_id is not supported by this server yet.")),
-    }
 }
 
 /// The open API's `user_id` (required): an existing user of the app.
