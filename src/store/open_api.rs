@@ -22,12 +22,7 @@ pub fn insert_code(conn: &mut DbConn, row: &NewCode<'_>) -> QueryResult<()> {
 }
 
 /// Marks the live, unused code with one of `hashes` used; whether it did (exactly one wins).
-pub fn use_code(
-    conn: &mut DbConn,
-    app_id: &str,
-    hashes: &[String],
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+pub fn use_code(conn: &mut DbConn, app_id: &str, hashes: &[String], now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(
         codes::table
             .filter(codes::app_id.eq(app_id))
@@ -57,12 +52,7 @@ pub fn insert_tokens(conn: &mut DbConn, row: &NewTokens<'_>) -> QueryResult<()> 
 }
 
 /// Revokes the live pair whose refresh token has one of `hashes`; whether it did.
-pub fn revoke_by_refresh(
-    conn: &mut DbConn,
-    app_id: &str,
-    hashes: &[String],
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+pub fn revoke_by_refresh(conn: &mut DbConn, app_id: &str, hashes: &[String], now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(
         tokens::table
             .filter(tokens::app_id.eq(app_id))
@@ -89,9 +79,8 @@ pub fn app_of_access(conn: &mut DbConn, hashes: &[String], now: NaiveDateTime) -
 /// Deletes codes and token pairs that can no longer be used since `before`.
 pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     let codes = diesel::delete(codes::table.filter(codes::expires_at.lt(before))).execute(conn)?;
-    let pairs = diesel::delete(
-        tokens::table.filter(tokens::refresh_expires_at.lt(before).or(tokens::revoked_at.lt(before))),
-    )
-    .execute(conn)?;
+    let pairs =
+        diesel::delete(tokens::table.filter(tokens::refresh_expires_at.lt(before).or(tokens::revoked_at.lt(before))))
+            .execute(conn)?;
     Ok(codes + pairs)
 }

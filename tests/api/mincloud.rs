@@ -62,7 +62,8 @@ async fn sms_login_creates_a_user_then_logs_it_in_and_the_sdk_reads_it() {
     assert!(login["created_at"].is_i64());
 
     // What the SDK does right after: the user-info read, with the token.
-    let (status, info) = send(hserve(&app, Method::GET, &format!("/hserve/v2.5/user/info/{user_id}/"), Some(&token))).await;
+    let (status, info) =
+        send(hserve(&app, Method::GET, &format!("/hserve/v2.5/user/info/{user_id}/"), Some(&token))).await;
     assert_eq!(status, 200, "{info}");
     assert_eq!(info["id"], user_id);
     assert_eq!(info["_phone"], "15000000001");
@@ -87,19 +88,17 @@ async fn sms_login_creates_a_user_then_logs_it_in_and_the_sdk_reads_it() {
     // Logout ends that token only.
     let (status, _) = post(&app, "/hserve/v2.0/session/destroy/", Some(&token), json!({})).await;
     assert_eq!(status, 201);
-    let (status, body) = send(hserve(&app, Method::GET, &format!("/hserve/v2.5/user/info/{user_id}/"), Some(&token))).await;
+    let (status, body) =
+        send(hserve(&app, Method::GET, &format!("/hserve/v2.5/user/info/{user_id}/"), Some(&token))).await;
     assert_error(status, &body, 401);
     let second = again["token"].as_str().unwrap();
-    let (status, _) = send(hserve(&app, Method::GET, &format!("/hserve/v2.5/user/info/{user_id}/"), Some(second))).await;
+    let (status, _) =
+        send(hserve(&app, Method::GET, &format!("/hserve/v2.5/user/info/{user_id}/"), Some(second))).await;
     assert_eq!(status, 200);
     // Another user's record shows its public part only.
-    let (_, other) = post(
-        &app,
-        "/hserve/v2.1/register/phone/",
-        None,
-        json!({"phone": "15000000009", "password": "pw-123456"}),
-    )
-    .await;
+    let (_, other) =
+        post(&app, "/hserve/v2.1/register/phone/", None, json!({"phone": "15000000009", "password": "pw-123456"}))
+            .await;
     let other_id = other["user_id"].as_i64().unwrap();
     let (status, public) =
         send(hserve(&app, Method::GET, &format!("/hserve/v2.5/user/info/{other_id}/"), Some(second))).await;
@@ -146,12 +145,17 @@ async fn sms_login_without_create_user_is_404_for_an_unknown_number() {
     let db = TestDb::new();
     let app = TestApp::spawn(&db).await;
     let code = code_for(&app, "15000000003", "+8615000000003", 1).await;
-    let (status, body) =
-        post(&app, "/hserve/v2.1/login/sms/", None, json!({"phone": "15000000003", "code": code, "create_user": false}))
-            .await;
+    let (status, body) = post(
+        &app,
+        "/hserve/v2.1/login/sms/",
+        None,
+        json!({"phone": "15000000003", "code": code, "create_user": false}),
+    )
+    .await;
     assert_error(status, &body, 404);
     // The code is still good for creating the user.
-    let (status, body) = post(&app, "/hserve/v2.1/login/sms/", None, json!({"phone": "15000000003", "code": code})).await;
+    let (status, body) =
+        post(&app, "/hserve/v2.1/login/sms/", None, json!({"phone": "15000000003", "code": code})).await;
     assert_eq!(status, 201, "{body}");
     // A wrong code: 400, no user, no token.
     let (status, body) =
@@ -164,7 +168,8 @@ async fn phone_registration_password_login_and_account_changes() {
     let db = TestDb::new();
     let app = TestApp::spawn(&db).await;
     let (status, reg) =
-        post(&app, "/hserve/v2.1/register/phone/", None, json!({"phone": "15000000005", "password": "pw-123456"})).await;
+        post(&app, "/hserve/v2.1/register/phone/", None, json!({"phone": "15000000005", "password": "pw-123456"}))
+            .await;
     assert_eq!(status, 201, "{reg}");
     assert_eq!(reg["_phone_verified"], false);
     let user_id = reg["user_id"].as_i64().unwrap();
@@ -187,7 +192,8 @@ async fn phone_registration_password_login_and_account_changes() {
     assert_eq!(status, 200, "{user}");
     assert_eq!((user["_phone"].as_str(), user["_phone_verified"].as_bool()), (Some("15100000006"), Some(false)));
     let code = code_for(&app, "15100000006", "+8615100000006", 1).await;
-    let (status, body) = post(&app, "/hserve/v2.1/sms-phone-verification/", Some(&token), json!({"code": "000000"})).await;
+    let (status, body) =
+        post(&app, "/hserve/v2.1/sms-phone-verification/", Some(&token), json!({"code": "000000"})).await;
     assert_error(status, &body, 400);
     let (status, _) = post(&app, "/hserve/v2.1/sms-phone-verification/", Some(&token), json!({"code": code})).await;
     assert_eq!(status, 200);
@@ -222,7 +228,10 @@ async fn the_client_id_the_routes_and_the_edge() {
     let (status, body) = send(app.client.post(app.url(path)).json(&json!({"phone": "15000000007"}))).await;
     assert_error(status, &body, 401);
     let (status, body) = send(
-        app.client.post(app.url(path)).header("X-Hydrogen-Client-ID", "0000000000deadbeef00").json(&json!({"phone": "15000000007"})),
+        app.client
+            .post(app.url(path))
+            .header("X-Hydrogen-Client-ID", "0000000000deadbeef00")
+            .json(&json!({"phone": "15000000007"})),
     )
     .await;
     assert_error(status, &body, 401);
@@ -295,13 +304,13 @@ async fn open_api_oauth_then_bearer_sms_with_user_id() {
     let app = TestApp::spawn(&db).await;
     let keys = app.app.credentials.mincloud.clone();
     let (access_token, refresh_token) = access(&app).await;
-    let bearer = |token: &str, path: &str| {
-        app.client.post(app.url(path)).header("Authorization", format!("Bearer {token}"))
-    };
+    let bearer =
+        |token: &str, path: &str| app.client.post(app.url(path)).header("Authorization", format!("Bearer {token}"));
 
     // A user of the app (its integer id is `_userprofile.id`).
     let (_, reg) =
-        post(&app, "/hserve/v2.1/register/phone/", None, json!({"phone": "15000000020", "password": "pw-123456"})).await;
+        post(&app, "/hserve/v2.1/register/phone/", None, json!({"phone": "15000000020", "password": "pw-123456"}))
+            .await;
     let user_id = reg["user_id"].as_i64().unwrap();
     let send_path = "/oserve/v2.1/sms-verification-code/";
     let verify_path = "/oserve/v1.8/sms-verification-code/verify/";
@@ -331,9 +340,10 @@ async fn open_api_oauth_then_bearer_sms_with_user_id() {
     let (status, body) = send(bearer("f00", send_path).json(&json!({"phone": "15000000021"}))).await;
     assert_error(status, &body, 401);
     // The client API's session token is not an open-API token.
-    let (status, body) =
-        send(bearer(reg["token"].as_str().unwrap(), send_path).json(&json!({"phone": "15000000021", "user_id": user_id})))
-            .await;
+    let (status, body) = send(
+        bearer(reg["token"].as_str().unwrap(), send_path).json(&json!({"phone": "15000000021", "user_id": user_id})),
+    )
+    .await;
     assert_error(status, &body, 401);
 
     // Refresh, multipart as PHP's curl posts it under a JSON content type: the old pair dies.
@@ -357,7 +367,8 @@ async fn open_api_oauth_then_bearer_sms_with_user_id() {
     let (status, body) =
         send(bearer(&access_token, send_path).json(&json!({"phone": "15000000021", "user_id": user_id}))).await;
     assert_error(status, &body, 401);
-    let (status, _) = send(bearer(new_access, send_path).json(&json!({"phone": "15000000021", "user_id": user_id}))).await;
+    let (status, _) =
+        send(bearer(new_access, send_path).json(&json!({"phone": "15000000021", "user_id": user_id}))).await;
     assert_eq!(status, 200);
     let (status, body) = send(
         app.client
@@ -388,7 +399,8 @@ async fn open_api_oauth_then_bearer_sms_with_user_id() {
     })))
     .await;
     assert_error(status, &body, 400);
-    let (status, body) = send(app.client.post(app.url("/api/oauth2/hydrogen/openapi/authorize/")).json(&json!({}))).await;
+    let (status, body) =
+        send(app.client.post(app.url("/api/oauth2/hydrogen/openapi/authorize/")).json(&json!({}))).await;
     assert_error(status, &body, 400);
 }
 
@@ -397,17 +409,17 @@ async fn a_mincloud_sms_user_is_the_same_user_in_leancloud() {
     let db = TestDb::new();
     let app = TestApp::spawn(&db).await;
     let code = code_for(&app, "15000000030", "+8615000000030", 1).await;
-    let (status, login) = post(&app, "/hserve/v2.1/login/sms/", None, json!({"phone": "15000000030", "code": code})).await;
+    let (status, login) =
+        post(&app, "/hserve/v2.1/login/sms/", None, json!({"phone": "15000000030", "code": code})).await;
     assert_eq!(status, 201, "{login}");
 
     app.clock.advance(TimeDelta::minutes(2));
     let (status, _) = app.request_code(json!({"mobilePhoneNumber": "15000000030"})).await;
     assert_eq!(status, 200);
     let code = app.wait_for_code("+8615000000030", 2).await;
-    let (status, lc) = send(
-        app.post("/1.1/usersByMobilePhone").json(&json!({"mobilePhoneNumber": "15000000030", "smsCode": code})),
-    )
-    .await;
+    let (status, lc) =
+        send(app.post("/1.1/usersByMobilePhone").json(&json!({"mobilePhoneNumber": "15000000030", "smsCode": code})))
+            .await;
     assert_eq!(status, 200, "{lc}");
     let user = app.core.user(&app.app, lc["objectId"].as_str().unwrap()).unwrap();
     assert_eq!(user.seq, login["user_id"].as_i64().unwrap(), "one person, one user");
@@ -423,13 +435,21 @@ async fn signature_id_is_a_signature_handle_and_an_exhausted_balance_is_402() {
     let path = "/hserve/v2.2/sms-verification-code/";
     let signature = app
         .core
-        .create_item(&app.app, "mc_sign", Content::Signature { text: "知晓".into(), placement: Placement::Start }, true, "t")
+        .create_item(
+            &app.app,
+            "mc_sign",
+            Content::Signature { text: "知晓".into(), placement: Placement::Start },
+            true,
+            "t",
+        )
         .unwrap();
     // Not approved yet: 400, as the seed says.
-    let (status, body) = post(&app, path, None, json!({"phone": "15000000040", "signature_id": signature.handle})).await;
+    let (status, body) =
+        post(&app, path, None, json!({"phone": "15000000040", "signature_id": signature.handle})).await;
     assert_error(status, &body, 400);
     let signature = app.core.review(&signature.open.as_ref().unwrap().id, Decision::Approve, "operator:op").unwrap();
-    let (status, body) = post(&app, path, None, json!({"phone": "15000000040", "signature_id": signature.handle})).await;
+    let (status, body) =
+        post(&app, path, None, json!({"phone": "15000000040", "signature_id": signature.handle})).await;
     assert_eq!(status, 200, "{body}");
     let message = app.wait_for_message("+8615000000040", 1).await;
     assert!(message["text"].as_str().unwrap().starts_with("【知晓】"), "{message}");

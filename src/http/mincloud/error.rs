@@ -89,7 +89,9 @@ impl From<core::Error> for McError {
             E::CodeUsed => bad("The verification code has already been used."),
             E::UnknownMessage => Self::not_found(),
             // The seed: 402 "当前应用已欠费".
-            E::BalanceExhausted => Self::new(StatusCode::PAYMENT_REQUIRED, "The app is in arrears: its SMS balance is used up."),
+            E::BalanceExhausted => {
+                Self::new(StatusCode::PAYMENT_REQUIRED, "The app is in arrears: its SMS balance is used up.")
+            }
             E::WrongTemplateCategory => bad("The SMS template is not a verification code template."),
             E::NotCancellable => bad("The message can no longer be cancelled."),
             E::UsernameMissing => Self::missing("username"),
@@ -106,7 +108,9 @@ impl From<core::Error> for McError {
             E::PhoneNotVerified => Self::forbidden("The phone is not verified."),
             E::AccountLocked => Self::forbidden("Too many failed logins, try again later or reset the password."),
             // MinCloud answers a feature that is not enabled with 405 ("Please enable ... first").
-            E::NotAllowed => Self::new(StatusCode::METHOD_NOT_ALLOWED, "This login method is not enabled for this app."),
+            E::NotAllowed => {
+                Self::new(StatusCode::METHOD_NOT_ALLOWED, "This login method is not enabled for this app.")
+            }
             E::MasterOnly => Self::forbidden("Only the app's server may set this."),
             E::CaptchaRequired => bad("A captcha is required before sending a code."),
             E::InvalidValidateToken => bad("The captcha token is unknown, used or expired."),
@@ -201,7 +205,10 @@ mod tests {
         // The exact texts a client may show.
         assert_eq!(McError::from(core::Error::InvalidCode).message, "Invalid or expired verification code.");
         assert_eq!(McError::from(core::Error::MissingPhone).message, "phone is required.");
-        assert_eq!(McError::from(core::Error::Internal(anyhow::anyhow!("disk full"))).message, "Internal server error.");
+        assert_eq!(
+            McError::from(core::Error::Internal(anyhow::anyhow!("disk full"))).message,
+            "Internal server error."
+        );
         assert_eq!(
             McError::from(core::Error::InvalidParameter("user_id must be an integer.".into())).message,
             "user_id must be an integer."

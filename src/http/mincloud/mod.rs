@@ -40,21 +40,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/hserve")
             .wrap(actix_web::middleware::from_fn(refuse_bad_text))
             .service(resource("/{version:v[0-9.]+}/sms-verification-code").route(web::post().to(sms::send)))
-            .service(
-                resource("/{version:v[0-9.]+}/sms-verification-code/verify").route(web::post().to(sms::verify)),
-            )
+            .service(resource("/{version:v[0-9.]+}/sms-verification-code/verify").route(web::post().to(sms::verify)))
             .service(resource("/{version:v[0-9.]+}/login/sms").route(web::post().to(users::login_sms)))
             .service(resource("/{version:v[0-9.]+}/register/phone").route(web::post().to(users::register_phone)))
             .service(resource("/{version:v[0-9.]+}/login/phone").route(web::post().to(users::login_phone)))
             .service(resource("/{version:v[0-9.]+}/user/info/{user}").route(web::get().to(users::user_info)))
             .service(resource("/{version:v[0-9.]+}/user/account").route(web::put().to(users::update_account)))
             .service(
-                resource("/{version:v[0-9.]+}/sms-phone-verification")
-                    .route(web::post().to(users::verify_own_phone)),
+                resource("/{version:v[0-9.]+}/sms-phone-verification").route(web::post().to(users::verify_own_phone)),
             )
-            .service(
-                resource("/{version:v[0-9.]+}/session/destroy").route(web::post().to(users::destroy_session)),
-            )
+            .service(resource("/{version:v[0-9.]+}/session/destroy").route(web::post().to(users::destroy_session)))
             .default_service(web::to(not_found)),
     )
     .configure(open::routes)
@@ -68,7 +63,8 @@ pub async fn trailing_slash(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let prefix = req.app_data::<web::Data<crate::http::AppState>>().map(|s| s.config.route_prefix()).unwrap_or_default();
+    let prefix =
+        req.app_data::<web::Data<crate::http::AppState>>().map(|s| s.config.route_prefix()).unwrap_or_default();
     let path = req.path();
     let within = path.strip_prefix(prefix.as_str()).unwrap_or(path);
     if within.len() > 1 && within.ends_with('/') && owns(within) {

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, HttpResponse, HttpMessage, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::error::McError;
@@ -35,14 +35,17 @@ async fn any_body(req: &HttpRequest, payload: web::Payload, state: &AppState) ->
     let text = std::str::from_utf8(&bytes).map_err(|_| McError::from(BodyError::NotJsonObject))?;
     let boundary = multipart_boundary(req.content_type(), req.headers(), text);
     let body = if let Some(boundary) = boundary {
-        multipart_fields(text, &boundary).ok_or_else(|| McError::bad_request("The multipart body could not be read."))?
+        multipart_fields(text, &boundary)
+            .ok_or_else(|| McError::bad_request("The multipart body could not be read."))?
     } else if text.trim_start().starts_with('{') {
         match serde_json::from_str(text.trim()).map_err(|_| McError::from(BodyError::NotJsonObject))? {
             Value::Object(map) => map,
             _ => return Err(BodyError::NotJsonObject.into()),
         }
     } else {
-        form_urlencoded::parse(text.trim().as_bytes()).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect()
+        form_urlencoded::parse(text.trim().as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect()
     };
     edge::check_object(&body)?;
     Ok(body)
@@ -53,11 +56,15 @@ async fn any_body(req: &HttpRequest, payload: web::Payload, state: &AppState) ->
 fn multipart_boundary(content_type: &str, headers: &actix_web::http::header::HeaderMap, text: &str) -> Option<String> {
     if content_type.eq_ignore_ascii_case("multipart/form-data") {
         let full = headers.get("content-type")?.to_str().ok()?;
-        return full.split(';').find_map(|p| p.trim().strip_prefix("boundary=")).map(|b| b.trim_matches('"').to_string());
+        return full
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))
+            .map(|b| b.trim_matches('"').to_string());
     }
     let first = text.lines().next()?.trim_end_matches('\r');
     let boundary = first.strip_prefix("--")?;
-    (!boundary.is_empty() && boundary.len() <= 200 && !boundary.contains(char::is_whitespace)).then(|| boundary.to_string())
+    (!boundary.is_empty() && boundary.len() <= 200 && !boundary.contains(char::is_whitespace))
+        .then(|| boundary.to_string())
 }
 
 /// The text fields of a multipart body (`Content-Disposition: form-data; name="..."`); `None`
@@ -90,7 +97,10 @@ fn multipart_fields(text: &str, boundary: &str) -> Option<Map<String, Value>> {
 }
 
 fn required(body: &Body, key: &str) -> Result<String, McError> {
-    fields::string(body, key)?.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).ok_or_else(|| McError::missing(key))
+    fields::string(body, key)?
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| McError::missing(key))
 }
 
 /// The app whose MinCloud client id the body names (401 when none has it), and the secret given.
@@ -103,7 +113,11 @@ async fn client(state: &AppState, body: &Body) -> Result<(Arc<App>, String), McE
 }
 
 /// `POST /api/oauth2/hydrogen/openapi/authorize/`.
-pub async fn authorize(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, McError> {
+pub async fn authorize(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, McError> {
     let body = any_body(&req, payload, &state).await?;
     let (app, secret) = client(&state, &body).await?;
     let code = caller::run(&state.core, &app, move |core, app| core.authorize_client(app, &secret)).await?;
@@ -111,14 +125,19 @@ pub async fn authorize(req: HttpRequest, payload: web::Payload, state: web::Data
 }
 
 /// `POST /api/oauth2/access_token/`.
-pub async fn access_token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, McError> {
+pub async fn access_token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, McError> {
     let body = any_body(&req, payload, &state).await?;
     let grant_type = required(&body, "grant_type")?;
     let (app, secret) = client(&state, &body).await?;
     let grant = match grant_type.as_str() {
         "authorization_code" => {
             let code = required(&body, "code")?;
-            caller::run(&state.core, &app, move |core, app| core.exchange_authorization_code(app, &secret, &code)).await?
+            caller::run(&state.core, &app, move |core, app| core.exchange_authorization_code(app, &secret, &code))
+                .await?
         }
         "refresh_token" => {
             let refresh = required(&body, "refresh_token")?;

@@ -72,7 +72,8 @@ fn required_code(body: &Body) -> Result<String, McError> {
 }
 
 fn phone_input(body: &Body) -> Result<PhoneInput, McError> {
-    let raw = fields::string(body, "phone")?.filter(|p| !p.trim().is_empty()).ok_or_else(|| McError::missing("phone"))?;
+    let raw =
+        fields::string(body, "phone")?.filter(|p| !p.trim().is_empty()).ok_or_else(|| McError::missing("phone"))?;
     Ok(PhoneInput::parse(&raw)?)
 }
 
@@ -149,7 +150,11 @@ pub async fn login_phone(
 
 /// A user id from the path: an integer, else 404 (no user has it).
 fn user_seq(raw: &str) -> Result<i64, McError> {
-    raw.trim().parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| McError::new(StatusCode::NOT_FOUND, "User not found."))
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| McError::new(StatusCode::NOT_FOUND, "User not found."))
 }
 
 /// `GET /hserve/v2.5/user/info/<id>/`: the SDK reads it after every login to build
@@ -189,7 +194,9 @@ pub async fn update_account(
     }
     let changes_password = new_password.is_some();
     if !changes_password && patch.phone.is_none() && patch.email.is_none() && patch.username.is_none() {
-        return Err(McError::bad_request("Nothing to update: give phone, email, username or password and new_password."));
+        return Err(McError::bad_request(
+            "Nothing to update: give phone, email, username or password and new_password.",
+        ));
     }
     let (user_id, session_id) = (session.user.id.clone(), session.id.clone());
     let user = caller
@@ -198,7 +205,11 @@ pub async fn update_account(
                 core.update_password(app, &user_id, old, new, Some(&session_id))?;
             }
             let changes_other = patch.phone.is_some() || patch.email.is_some() || patch.username.is_some();
-            if changes_other { core.update_user(app, &user_id, patch, false, Some(&session_id)) } else { core.user(app, &user_id) }
+            if changes_other {
+                core.update_user(app, &user_id, patch, false, Some(&session_id))
+            } else {
+                core.user(app, &user_id)
+            }
         })
         .await?;
     Ok(HttpResponse::Ok().json(Value::Object(user_json(&user, true))))
