@@ -8,23 +8,13 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb, send};
 
-/// The minapp-sdk's headers (C.2), with the user's token once logged in.
+/// A client-API request (`TestApp::hserve`, tests/api/common/mincloud.rs).
 fn hserve(app: &TestApp, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .header("X-Hydrogen-Client-ID", &app.app.credentials.mincloud.client_id)
-        .header("X-Hydrogen-Client-Version", "v3.23.6")
-        .header("X-Hydrogen-Client-Platform", "WEB")
-        .header("X-Hydrogen-Client-SDK-Type", "file");
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Hydrogen-r1 {token}"));
-    }
-    request
+    app.hserve(method, path, token)
 }
 
 async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    send(hserve(app, Method::POST, path, token).json(&body)).await
+    app.hserve_post(path, token, body).await
 }
 
 /// Sends a code through `sendSmsCode` and reads it from the sink (`count`-th message to `e164`).
