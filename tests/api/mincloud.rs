@@ -452,3 +452,59 @@ async fn signature_id_is_a_signature_handle_and_an_exhausted_balance_is_402() {
     let (status, body) = post(&app, path, None, json!({"phone": "15000000042"})).await;
     assert_error(status, &body, 402);
 }
+
+#[tokio::test]
+async fn oauth_codes_and_tokens_expire_and_a_refresh_token_wins_once() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let keys = app.app.credentials.mincloud.clone();
+    let authorize = || {
+        send(
+            app.client
+                .post(app.url("/api/oauth2/hydrogen/openapi/authorize/"))
+                .json(&json!({"client_id": keys.client_id, "client_secret": keys.client_secret})),
+        )
+    };
+    let exchange = |code: String| {
+        send(app.client.post(app.url("/api/oauth2/access_token/")).json(&json!({
+            "client_id": keys.client_id, "client_secret": keys.client_secret,
+            "grant_type": "authorization_code", "code": code,
+        })))
+    };
+    // A code older than its 10 minutes is refused.
+    let (_, auth) = authorize().await;
+    app.clock.advance(TimeDelta::minutes(11));
+    let (status, body) = exchange(auth["code"].as_str().unwrap().to_string()).await;
+    assert_error(status, &body, 400);
+    let (_, auth) = authorize().await;
+    let (status, grant) = exchange(auth["code"].as_str().unwrap().to_string()).await;
+    assert_eq!(status, 200, "{grant}");
+
+    // Two refreshes with one token at once: exactly one gets a new pair.
+    let refresh = || {
+        send(app.client.post(app.url("/api/oauth2/access_token/")).json(&json!({
+            "client_id": keys.client_id, "client_secret": keys.client_secret,
+            "grant_type": "refresh_token", "refresh_token": grant["refresh_token"],
+        })))
+    };
+    let (a, b) = tokio::join!(refresh(), refresh());
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 400], "{a:?} {b:?}");
+    let fresh = if a.0 == 200 { a.1 } else { b.1 };
+
+    // An access token works for 30 days.
+    let sms = |token: &str| {
+        send(
+            app.client
+                .post(app.url("/oserve/v2.1/sms-verification-code/"))
+                .header("Authorization", format!("Bearer {token}"))
+                .json(&json!({"phone": "15000000050"})),
+        )
+    };
+    let (status, body) = sms(fresh["access_token"].as_str().unwrap()).await;
+    assert_error(status, &body, 400); // authenticated: the missing user_id is what is refused
+    app.clock.advance(TimeDelta::days(31));
+    let (status, body) = sms(fresh["access_token"].as_str().unwrap()).await;
+    assert_error(status, &body, 401);
+}
