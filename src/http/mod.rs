@@ -6,6 +6,7 @@ pub mod console;
 pub mod edge;
 pub mod kit;
 pub mod leancloud;
+pub mod mincloud;
 pub mod reports;
 
 use std::net::IpAddr;

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod imports;
 pub mod instance;
 pub mod messages;
+pub mod open_api;
 pub mod operators;
 pub mod schema;
 pub mod sends;

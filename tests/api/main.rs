@@ -17,6 +17,7 @@ mod layout;
 mod legacy_sdk;
 mod limits;
 mod metrics;
+mod mincloud;
 mod outbox;
 mod schema;
 mod secrets;
