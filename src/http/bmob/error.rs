@@ -1,0 +1,313 @@
+//! Bmob's error body `{"code", "error"}` (contract A.3, A.6) and the one mapping from core errors
+//! to it. Bmob answers coded errors with HTTP 400, bad credentials with 401 and its own failures
+//! with 500. Every body carries both keys: bmobpy reads `code` next to `error` and breaks on a
+//! body without it, hydrogen-js-sdk rejects on `error` whatever the status.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::core;
+use crate::http::BodyError;
+use crate::http::kit::fields::FieldError;
+
+#[derive(Debug, Clone)]
+pub struct BmobError {
+    pub status: StatusCode,
+    pub code: i32,
+    pub message: String,
+}
+
+impl BmobError {
+    pub fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    /// A coded error: HTTP 400, as every Bmob example and agent-skills show.
+    pub fn coded(code: i32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// Bad keys, a bad or stale signature: 401 `{"error":"unauthorized"}` (and the code bmobpy needs).
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, 401, "unauthorized")
+    }
+
+    /// Bmob's answer to anything it failed at itself.
+    pub fn busy() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, 500, "It is busy...Try it later!")
+    }
+
+    /// 101: unknown user or wrong password, one answer for both (no account enumeration).
+    pub fn login_failed() -> Self {
+        Self::coded(101, "username or password incorrect.")
+    }
+
+    /// 118: a required parameter is missing.
+    pub fn param_needed(name: &str) -> Self {
+        Self::coded(118, format!("param {name} is need."))
+    }
+
+    /// 206: acting on a user without that user's session or the master key.
+    pub fn no_permission() -> Self {
+        Self::coded(206, "无权限操作用户表，应用初始化时，请传入MasterKey")
+    }
+
+    /// 210: the old password of updateUserPassword is wrong.
+    pub fn old_password_incorrect() -> Self {
+        Self::coded(210, "old password incorrect.")
+    }
+
+    /// 211: no session, or a dead one, where the call needs a logged-in user.
+    pub fn not_logged_in() -> Self {
+        Self::coded(211, "用户请先登录，或者用户登录已过期需要重新登录")
+    }
+
+    /// 301: a value that does not validate.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::coded(301, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, 404, "Not found.")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, 405, "Method not allowed.")
+    }
+}
+
+impl std::fmt::Display for BmobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for BmobError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(serde_json::json!({"code": self.code, "error": self.message}))
+    }
+}
+
+impl From<core::Error> for BmobError {
+    fn from(e: core::Error) -> Self {
+        use core::Error as E;
+        match e {
+            E::MissingPhone => Self::param_needed("mobilePhoneNumber"),
+            E::InvalidPhone => Self::invalid("mobilePhoneNumber Must be valid mobile number"),
+            E::InternationalDisabled => Self::invalid("international SMS is disabled for this app"),
+            E::VoiceDomesticOnly => Self::invalid("voice codes can only be sent to mainland China numbers"),
+            E::InvalidParameter(message) => Self::invalid(message),
+            E::SmsDisabled => Self::coded(10021, "该应用不允许调用短信接口"),
+            E::TooFrequentForPhone => Self::coded(10010, "mobile send message limited."),
+            E::TooFrequentForIp => Self::coded(10017, "your device send sms reach limit"),
+            E::InvalidCode => Self::coded(207, "code error."),
+            E::UsernameMissing | E::PasswordMissing => Self::coded(108, "username and password required."),
+            E::PasswordBlank => Self::coded(10050, "new password is empty"),
+            E::UsernameTaken => Self::coded(202, "username already taken."),
+            E::EmailTaken => Self::coded(203, "email already taken."),
+            E::PhoneTaken => Self::coded(209, "mobilePhoneNumber already taken."),
+            E::InvalidEmail => Self::invalid("email Must be valid email address"),
+            E::UserNotFound => Self::coded(101, "object not found."),
+            E::EmailNotFound => Self::coded(205, "no user found with email."),
+            E::PhoneNotFound => Self::coded(205, "no user found with mobilePhoneNumber."),
+            E::WrongPassword => Self::login_failed(),
+            E::PhoneNotVerified => Self::invalid("mobilePhoneNumber is not verified"),
+            E::AccountLocked => Self::coded(101, "too many failed logins, try again later or reset the password."),
+            E::NotAllowed => Self::invalid("this operation is not allowed for this app"),
+            E::MasterOnly => Self::no_permission(),
+            E::CaptchaRequired => Self::param_needed("validate_token"),
+            E::InvalidValidateToken => Self::coded(207, "validate_token error: it is unknown, used or expired."),
+            // No code is published for a wrong captcha (contract A.4): the contract's suggestion.
+            E::WrongCaptcha => Self::coded(207, "captcha code error."),
+            E::TooManyCaptchas => Self::coded(10076, "Qps beyond the limit: too many captchas, try again later."),
+            E::TooManyGuesses => Self::coded(207, "code error: too many wrong codes, try again later."),
+            E::TemplateNotFound => Self::coded(10022, "模板不存在"),
+            E::TemplateNotApproved => Self::coded(10022, "模板未审核通过"),
+            E::TemplateRender(why) => Self::coded(10013, format!("sms content illegal: {why}.")),
+            E::InvalidSignature => Self::invalid("unknown or unapproved SMS signature"),
+            E::IllegalTransition { from, action } => {
+                Self::new(StatusCode::CONFLICT, 301, format!("a {from} revision cannot {action}"))
+            }
+            E::NameTaken => Self::coded(301, "the name is already taken"),
+            E::ItemNotFound => Self::coded(101, "object not found."),
+            E::NoProvider(why) => Self::coded(10021, format!("the SMS cannot be sent: {why}")),
+            E::UnknownApp => Self::unauthorized(),
+            E::Busy => Self::busy(),
+            E::Internal(source) => {
+                tracing::error!(error = format!("{source:#}"), "internal error");
+                Self::busy()
+            }
+        }
+    }
+}
+
+impl From<BodyError> for BmobError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(limit) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, 107, format!("request body is larger than {limit} bytes."))
+            }
+            BodyError::Unreadable => Self::coded(107, "invalid json: the body could not be read."),
+            BodyError::NotJsonObject => Self::coded(107, "invalid json: a JSON object is expected."),
+            BodyError::BadText(bad) => bad.into(),
+        }
+    }
+}
+
+/// A body field of the wrong type or value: 301, Bmob's validation code; a refused phone number
+/// is the core's error.
+impl From<FieldError> for BmobError {
+    fn from(e: FieldError) -> Self {
+        match e {
+            FieldError::Core(e) => e.into(),
+            other => Self::invalid(other.to_string()),
+        }
+    }
+}
+
+/// Text a request may not carry (a NUL, another control character): 301, Bmob's validation code.
+impl From<crate::http::edge::BadText> for BmobError {
+    fn from(bad: crate::http::edge::BadText) -> Self {
+        Self::invalid(format!("invalid value: {bad}"))
+    }
+}
+
+/// The body of an error the framework raised with only a status (a refused CORS preflight...).
+pub fn error_body(status: StatusCode) -> HttpResponse {
+    let message = match status.as_u16() {
+        401 => "unauthorized".to_string(),
+        500.. => "It is busy...Try it later!".to_string(),
+        _ => status.canonical_reason().map_or_else(|| "Error.".to_string(), |r| format!("{r}.")),
+    };
+    BmobError::new(status, i32::from(status.as_u16()), message).error_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::Error as E;
+
+    /// One value of every core error with the Bmob answer it must get: (status, code, message).
+    fn expected() -> Vec<(core::Error, u16, i32, &'static str)> {
+        vec![
+            (E::MissingPhone, 400, 118, "param mobilePhoneNumber is need."),
+            (E::InvalidPhone, 400, 301, "mobilePhoneNumber Must be valid mobile number"),
+            (E::InternationalDisabled, 400, 301, "international SMS is disabled for this app"),
+            (E::VoiceDomesticOnly, 400, 301, "voice codes can only be sent to mainland China numbers"),
+            (E::InvalidParameter("ttl must be 1 to 30 minutes".into()), 400, 301, "ttl must be 1 to 30 minutes"),
+            (E::SmsDisabled, 400, 10021, "该应用不允许调用短信接口"),
+            (E::TooFrequentForPhone, 400, 10010, "mobile send message limited."),
+            (E::TooFrequentForIp, 400, 10017, "your device send sms reach limit"),
+            (E::InvalidCode, 400, 207, "code error."),
+            (E::UsernameMissing, 400, 108, "username and password required."),
+            (E::PasswordMissing, 400, 108, "username and password required."),
+            (E::PasswordBlank, 400, 10050, "new password is empty"),
+            (E::UsernameTaken, 400, 202, "username already taken."),
+            (E::EmailTaken, 400, 203, "email already taken."),
+            (E::PhoneTaken, 400, 209, "mobilePhoneNumber already taken."),
+            (E::InvalidEmail, 400, 301, "email Must be valid email address"),
+            (E::UserNotFound, 400, 101, "object not found."),
+            (E::EmailNotFound, 400, 205, "no user found with email."),
+            (E::PhoneNotFound, 400, 205, "no user found with mobilePhoneNumber."),
+            (E::WrongPassword, 400, 101, "username or password incorrect."),
+            (E::PhoneNotVerified, 400, 301, "mobilePhoneNumber is not verified"),
+            (E::AccountLocked, 400, 101, "too many failed logins, try again later or reset the password."),
+            (E::NotAllowed, 400, 301, "this operation is not allowed for this app"),
+            (E::MasterOnly, 400, 206, "无权限操作用户表，应用初始化时，请传入MasterKey"),
+            (E::CaptchaRequired, 400, 118, "param validate_token is need."),
+            (E::InvalidValidateToken, 400, 207, "validate_token error: it is unknown, used or expired."),
+            (E::WrongCaptcha, 400, 207, "captcha code error."),
+            (E::TooManyCaptchas, 400, 10076, "Qps beyond the limit: too many captchas, try again later."),
+            (E::TooManyGuesses, 400, 207, "code error: too many wrong codes, try again later."),
+            (E::TemplateNotFound, 400, 10022, "模板不存在"),
+            (E::TemplateNotApproved, 400, 10022, "模板未审核通过"),
+            (E::TemplateRender("variable user is missing".into()), 400, 10013, "sms content illegal: variable user is missing."),
+            (E::InvalidSignature, 400, 301, "unknown or unapproved SMS signature"),
+            (E::IllegalTransition { from: "draft", action: "approve" }, 409, 301, "a draft revision cannot approve"),
+            (E::NameTaken, 400, 301, "the name is already taken"),
+            (E::ItemNotFound, 400, 101, "object not found."),
+            (E::NoProvider("no provider serves +1".into()), 400, 10021, "the SMS cannot be sent: no provider serves +1"),
+            (E::UnknownApp, 401, 401, "unauthorized"),
+            (E::Busy, 500, 500, "It is busy...Try it later!"),
+            (E::Internal(anyhow::anyhow!("disk on fire")), 500, 500, "It is busy...Try it later!"),
+        ]
+    }
+
+    /// The arms of `known`: with no duplicate in `expected`, every variant is walked.
+    const VARIANTS: usize = 40;
+
+    /// Fails to compile when core gains an error this walk does not know yet.
+    fn known(e: &core::Error) -> bool {
+        match e {
+            E::MissingPhone
+            | E::InvalidPhone
+            | E::InternationalDisabled
+            | E::VoiceDomesticOnly
+            | E::InvalidParameter(_)
+            | E::SmsDisabled
+            | E::TooFrequentForPhone
+            | E::TooFrequentForIp
+            | E::InvalidCode
+            | E::UsernameMissing
+            | E::PasswordMissing
+            | E::PasswordBlank
+            | E::UsernameTaken
+            | E::EmailTaken
+            | E::PhoneTaken
+            | E::InvalidEmail
+            | E::UserNotFound
+            | E::EmailNotFound
+            | E::PhoneNotFound
+            | E::WrongPassword
+            | E::PhoneNotVerified
+            | E::AccountLocked
+            | E::NotAllowed
+            | E::MasterOnly
+            | E::CaptchaRequired
+            | E::InvalidValidateToken
+            | E::WrongCaptcha
+            | E::TooManyCaptchas
+            | E::TooManyGuesses
+            | E::TemplateNotFound
+            | E::TemplateNotApproved
+            | E::TemplateRender(_)
+            | E::InvalidSignature
+            | E::IllegalTransition { .. }
+            | E::NameTaken
+            | E::ItemNotFound
+            | E::NoProvider(_)
+            | E::UnknownApp
+            | E::Busy
+            | E::Internal(_) => true,
+        }
+    }
+
+    #[test]
+    fn every_core_error_has_its_bmob_answer() {
+        let cases = expected();
+        let kinds: std::collections::HashSet<_> = cases.iter().map(|(e, ..)| std::mem::discriminant(e)).collect();
+        assert_eq!(kinds.len(), cases.len(), "one case per variant");
+        assert_eq!(kinds.len(), VARIANTS, "every variant");
+        for (error, status, code, message) in cases {
+            assert!(known(&error));
+            let shown = format!("{error:?}");
+            let wire = BmobError::from(error);
+            assert_eq!((wire.status.as_u16(), wire.code, wire.message.as_str()), (status, code, message), "{shown}");
+            let body = wire.error_response();
+            assert_eq!(body.status().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn framework_errors_are_json_with_a_code() {
+        for status in [StatusCode::UNAUTHORIZED, StatusCode::NOT_FOUND, StatusCode::BAD_GATEWAY] {
+            let response = error_body(status);
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()["content-type"], "application/json");
+        }
+    }
+}
