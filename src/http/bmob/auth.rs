@@ -262,7 +262,7 @@ mod tests {
         assert!(!signed_ok(&h_ms, &s_ms, "right-code", now_ms + 11_000, 10));
         // An upper-case signature is the same signature.
         let upper = headers(&[
-            (SAFE_SIGN, &h[SAFE_SIGN].to_str().unwrap().to_ascii_uppercase()),
+            (SAFE_SIGN, &h.get(SAFE_SIGN).unwrap().to_str().unwrap().to_ascii_uppercase()),
             (SAFE_TIMESTAMP, "1712902737"),
             (NONCE, "n0nce0123456789a"),
             (SDK_VERSION, "10"),
