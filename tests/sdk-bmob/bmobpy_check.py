@@ -69,7 +69,7 @@ check("checkSession with the login's session", b.checkSession(uid) is True, repr
 
 # Bind a number to the user (PUT /1/classes/_User/<id> with the session), then the password calls.
 updated = b.update("_User", uid, {"mobilePhoneNumber": phone(1)})
-check("update _User with the session", updated is not None and updated.updatedAt, repr(b.error))
+check("update _User with the session", updated is True, repr(b.error))
 check("updatePassword with a wrong old password", b.updatePassword(uid, "nope", "py-pass-2") is False and b.error.get("code") == 210, repr(b.error))
 check("updatePassword", b.updatePassword(uid, "py-pass-1", "py-pass-2") is True, repr(b.error))
 check("the session survives its own password change", b.checkSession(uid) is True, repr(b.error))
