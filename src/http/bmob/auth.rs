@@ -17,7 +17,8 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use md5::{Digest, Md5};
 
 use super::error::BmobError;
-use crate::core::apps::{App, Dialect};
+use crate::core::apps::App;
+use crate::core::credentials::{BMOB_APPLICATION_ID, BMOB_SECRET_KEY, Dialect};
 use crate::core::secrets::ct_eq;
 use crate::http::AppState;
 use crate::http::kit::caller::{AppRef, Rules};
@@ -150,9 +151,9 @@ impl Rules for Bmob {
     fn app(req: &HttpRequest, _: &AppState) -> Result<AppRef, BmobError> {
         let headers = req.headers();
         let (name, value) = if is_signed(headers) {
-            ("secret_key", header(headers, SECRET_KEY))
+            (BMOB_SECRET_KEY, header(headers, SECRET_KEY))
         } else {
-            ("application_id", header(headers, APPLICATION_ID))
+            (BMOB_APPLICATION_ID, header(headers, APPLICATION_ID))
         };
         let value = value.ok_or_else(BmobError::unauthorized)?.to_string();
         Ok(AppRef::Lookup(Box::new(move |core| core.app_by_credential(Dialect::Bmob, name, &value))))

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::auth::Bmob;
 use super::error::BmobError;
-use crate::core::apps::Dialect;
+use crate::core::credentials::{BMOB_SECRET_KEY, Dialect};
 use crate::core::codes::captcha::CaptchaSpec;
 use crate::http::kit::caller::Caller;
 use crate::http::kit::fields;
@@ -66,7 +66,7 @@ pub async fn captcha_image(req: HttpRequest, state: web::Data<AppState>) -> Resu
     let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
     let (secret_key, token) = (get("secretKey"), get("token"));
     let core = state.core.clone();
-    let png = blocking(move || match core.app_by_credential(Dialect::Bmob, "secret_key", &secret_key) {
+    let png = blocking(move || match core.app_by_credential(Dialect::Bmob, BMOB_SECRET_KEY, &secret_key) {
         Ok(app) => core.captcha_image(&app.id, &token),
         Err(crate::core::Error::UnknownApp) => Ok(None),
         Err(e) => Err(e),
