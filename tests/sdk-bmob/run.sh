@@ -107,12 +107,10 @@ else
 fi
 cd "$data_dir"
 
-# An app, and its Bmob keys.
+# An app, and its Bmob keys (`app create --json` prints them under "bmob").
 app_json="$("$bin" app create --name sdk-bmob --json 2>>"$server_log" | grep '^{' | tail -n 1 || true)"
 [[ -n "$app_json" ]] || { log "app create printed no JSON"; exit 1; }
-APP_ID="$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).appId)' "$app_json")"
-show_json="$("$bin" app show "$APP_ID" --json 2>>"$server_log" | grep '^{' | tail -n 1 || true)"
-bmob_key() { node -e 'process.stdout.write(String(JSON.parse(process.argv[1]).bmob[process.argv[2]]))' "$show_json" "$1"; }
+bmob_key() { node -e 'process.stdout.write(String(JSON.parse(process.argv[1]).bmob[process.argv[2]]))' "$app_json" "$1"; }
 BMOB_APPLICATION_ID="$(bmob_key applicationId)"
 BMOB_REST_API_KEY="$(bmob_key restApiKey)"
 BMOB_MASTER_KEY="$(bmob_key masterKey)"
