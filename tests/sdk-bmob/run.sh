@@ -48,8 +48,8 @@ fi
 venv="$here/.venv"
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import bmobpy' 2>/dev/null; then
   log "installing bmobpy into $venv"
-  python3 -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; python3 -m venv --without-pip "$venv"; }
-  "$venv/bin/python" -m pip --version >/dev/null 2>&1 || python3 -m pip --python "$venv/bin/python" --version >/dev/null
+  rm -rf "$venv"
+  python3 -m venv "$venv" || { log "python3 -m venv failed (Debian: apt-get install python3-venv)"; exit 1; }
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
