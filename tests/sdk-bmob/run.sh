@@ -41,6 +41,9 @@ command -v npm >/dev/null || { log "npm is required"; exit 1; }
 command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
 
 # The SDKs: the npm package (node_modules is git-ignored) and bmobpy in a venv (git-ignored).
+# CI runs this script twice at once (SQLite and PostgreSQL): one installs, the other waits.
+exec 9>"${TMPDIR:-/tmp}/phonebase-sdk-bmob-install.lock"
+flock 9
 if [[ ! -d "$here/node_modules/hydrogen-js-sdk" || "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]]; then
   log "installing npm packages"
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
@@ -52,6 +55,8 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import bmobpy' 2>/d
   python3 -m venv "$venv" || { log "python3 -m venv failed (Debian: apt-get install python3-venv)"; exit 1; }
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
+
+flock -u 9
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/phonebase-sdk-bmob.XXXXXX")"
 data_dir="$work/data"
