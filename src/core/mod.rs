@@ -6,6 +6,7 @@ pub mod apps;
 pub mod clock;
 pub mod credentials;
 mod error;
+pub mod metrics;
 pub mod phone;
 pub mod secrets;
 
@@ -75,6 +76,7 @@ pub struct Core {
     app_cache: Arc<apps::AppCache>,
     outbox_wakeup: Arc<tokio::sync::Notify>,
     upstream: Arc<accounts::upstream::Upstream>,
+    metrics: Arc<metrics::Metrics>,
     options: CoreOptions,
 }
 
@@ -83,6 +85,7 @@ impl Core {
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, keys: Keys, options: CoreOptions) -> anyhow::Result<Self> {
         let signer = accounts::tokens::load_signer(&pool, &keys)?;
         let core = Self {
+            metrics: Arc::new(metrics::Metrics::new()?),
             signer: Arc::new(signer),
             pool,
             clock,
@@ -104,7 +107,10 @@ impl Core {
     }
 
     pub(crate) fn conn(&self) -> Result<PooledConn> {
-        Ok(self.pool.get()?)
+        let started = std::time::Instant::now();
+        let conn = self.pool.get();
+        self.metrics.pool_wait_seconds.with_label_values(&[] as &[&str]).observe(started.elapsed().as_secs_f64());
+        Ok(conn?)
     }
 
     pub fn keys(&self) -> &Keys {
@@ -120,14 +126,14 @@ impl Core {
         self.outbox_wakeup.clone()
     }
 
-    pub fn backend(&self) -> Result<store::Backend> {
-        Ok(self.conn()?.backend())
-    }
-
-    /// The database takes a write transaction now (what every use case needs); the backend.
-    pub fn health(&self) -> Result<store::Backend> {
+    /// The database takes a write transaction now (what every use case needs); which database
+    /// it is ("sqlite" or "postgres").
+    pub fn health(&self) -> Result<&'static str> {
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, store::ping)?;
-        Ok(conn.backend())
+        Ok(match conn.backend() {
+            store::Backend::Sqlite => "sqlite",
+            store::Backend::Postgres => "postgres",
+        })
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod attempts;
+pub mod balances;
 pub mod captchas;
 pub mod codes;
 pub mod counters;
@@ -15,6 +16,7 @@ pub mod operators;
 pub mod schema;
 pub mod sends;
 pub mod sessions;
+pub mod stats;
 pub mod templates;
 pub mod upstreams;
 pub mod users;
