@@ -72,9 +72,9 @@ async fn signed_mode_its_window_and_wrong_keys() {
     assert_eq!(send(app.bmob_signed_with(Method::POST, path, &signing)).await.0, 400);
     unauthorized(send(app.bmob_signed_with(Method::POST, path, &signing)).await);
     // An unknown secret key.
-    let signing = app.bmob_signing(path, Some(&verify));
-    let request = app.bmob_signed_with(Method::POST, path, &signing).header("X-Bmob-Secret-Key", "ffffffffffffffff");
-    unauthorized(send(request).await);
+    let mut signing = app.bmob_signing(path, Some(&verify));
+    signing.secret_key = "ffffffffffffffff".into();
+    unauthorized(send(app.bmob_signed_with(Method::POST, path, &signing)).await);
     // GET: the query is not signed, the body is "".
     let (status, user) = send(
         app.bmob(Method::POST, "/1/users").json(&json!({"username": "signed-get", "password": "pw-123456"})),

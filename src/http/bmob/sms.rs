@@ -29,11 +29,14 @@ pub async fn request_sms_code(
         purpose: Purpose::Generic,
         channel: Channel::Sms,
         ttl_minutes: None,
+        ttl_seconds: None,
+        code: None,
         name: None,
         op: None,
         origin: caller.origin(fields::string(&body, "validate_token")?),
         user_id: None,
-        custom: CustomText { template, sign: None, vars: BTreeMap::new() },
+        // A code goes out through a verification template only.
+        custom: CustomText { template, strict_category: true, ..Default::default() },
     };
     let issued = caller.run(move |core, app| core.send_code(app, request)).await?;
     Ok(HttpResponse::Ok().json(json!({"smsId": issued.handle})))
@@ -68,11 +71,12 @@ pub async fn query_sms(caller: Caller<Bmob>, sms_id: web::Path<String>) -> Resul
         crate::core::Error::UnknownMessage => not_found(),
         e => e.into(),
     })?;
-    use crate::core::outbox::Delivery;
+    use crate::core::outbox::queue::Delivery;
     let state = match status.delivery {
         Delivery::Queued => "SENDING",
-        Delivery::Sent | Delivery::Delivered => "SUCCESS",
-        Delivery::Failed => "FAIL",
+        // A test number's code sends nothing; the app expects it to have gone through.
+        Delivery::Sent | Delivery::Delivered | Delivery::Skipped => "SUCCESS",
+        Delivery::Failed | Delivery::Cancelled => "FAIL",
     };
     Ok(HttpResponse::Ok().json(json!({"sms_state": state, "verify_state": status.verified})))
 }
@@ -118,7 +122,7 @@ pub async fn request_sms(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, BmobError> {
-    use crate::core::texts::notices::{NoticeRequest, TemplateRef};
+    use crate::core::outbox::notices::{NoticeRequest, TemplateRef};
     let body: Body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = fields::phone(&body, "mobilePhoneNumber")?;
     let vars = match body.get("content") {

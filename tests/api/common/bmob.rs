@@ -9,6 +9,8 @@ use super::{TestApp, md5_hex, send};
 
 /// One signed request's headers, before the signature: the test may change any of them.
 pub struct Signing<'a> {
+    /// Names the app; not signed.
+    pub secret_key: String,
     pub route: &'a str,
     pub timestamp: String,
     pub security_code: String,
@@ -57,6 +59,7 @@ impl TestApp {
     /// DELETE), at the server's clock, with this app's security code.
     pub fn bmob_signing<'a>(&self, path: &'a str, body: Option<&Value>) -> Signing<'a> {
         Signing {
+            secret_key: self.app.credentials.bmob.secret_key.clone(),
             route: path.split('?').next().unwrap_or(path),
             timestamp: self.clock.now().timestamp().to_string(),
             security_code: self.app.credentials.bmob.security_code.clone(),
@@ -73,7 +76,7 @@ impl TestApp {
             .request(method, self.url(path))
             .header("content-type", "application/json")
             .header("X-Bmob-SDK-Type", "nodejs")
-            .header("X-Bmob-Secret-Key", &self.app.credentials.bmob.secret_key)
+            .header("X-Bmob-Secret-Key", &signing.secret_key)
             .header("X-Bmob-Safe-Timestamp", &signing.timestamp)
             .header("X-Bmob-Noncestr-Key", &signing.nonce)
             .header("X-Bmob-SDK-Version", signing.version)

@@ -3,6 +3,7 @@
 //! signed requests, requestSmsCode, verifySmsCode) and adds its methods to [`TestApp`].
 
 mod app;
+mod bmob;
 mod leancloud;
 
 pub use app::*;
