@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use chrono::TimeDelta;
 use phonebase::core::clock::ShiftedClock;
 use phonebase::core::codes::captcha::CaptchaText;
+use phonebase::core::review::{Content, Decision, Item};
+use phonebase::core::texts::templates::Category;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -76,10 +78,9 @@ async fn signed_mode_its_window_and_wrong_keys() {
     signing.secret_key = "ffffffffffffffff".into();
     unauthorized(send(app.bmob_signed_with(Method::POST, path, &signing)).await);
     // GET: the query is not signed, the body is "".
-    let (status, user) = send(
-        app.bmob(Method::POST, "/1/users").json(&json!({"username": "signed-get", "password": "pw-123456"})),
-    )
-    .await;
+    let (status, user) =
+        send(app.bmob(Method::POST, "/1/users").json(&json!({"username": "signed-get", "password": "pw-123456"})))
+            .await;
     assert_eq!(status, 201, "{user}");
     let (status, logged) =
         send(app.bmob_signed(Method::GET, "/1/login?username=signed-get&password=pw-123456", None)).await;
@@ -141,10 +142,9 @@ async fn sms_codes_sms_ids_and_query_sms() {
     )
     .await;
     assert_eq!((status, wrong["code"].as_i64()), (400, Some(207)));
-    let (status, ok) = send(
-        app.bmob(Method::POST, "/1/verifySmsCode").json(&json!({"mobilePhoneNumber": phone, "smsCode": code})),
-    )
-    .await;
+    let (status, ok) =
+        send(app.bmob(Method::POST, "/1/verifySmsCode").json(&json!({"mobilePhoneNumber": phone, "smsCode": code})))
+            .await;
     assert_eq!((status, ok), (200, json!({"msg": "ok"})));
 
     // Missing and invalid numbers, an unknown template.
@@ -171,8 +171,8 @@ async fn timestamp_errors_and_trailing_slashes() {
         let ts = body["timestamp"].as_i64().unwrap();
         assert!((ts - chrono::Utc::now().timestamp()).abs() < 5);
         // Beijing time.
-        let shown = chrono::NaiveDateTime::parse_from_str(body["datetime"].as_str().unwrap(), "%Y-%m-%d %H:%M:%S")
-            .unwrap();
+        let shown =
+            chrono::NaiveDateTime::parse_from_str(body["datetime"].as_str().unwrap(), "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(shown.and_utc().timestamp() - 8 * 3600, ts);
     }
     let (status, body) = send(app.bmob(Method::GET, "/1/nowhere")).await;
@@ -201,8 +201,7 @@ async fn users_sign_up_log_in_sessions_and_passwords() {
     let token = created["sessionToken"].as_str().unwrap().to_string();
 
     // Login: GET with the username, the email or the phone as `username`; POST too.
-    for query in ["username=ann", "username=ann@example.com", "username=13800138320", "mobilePhoneNumber=13800138320"]
-    {
+    for query in ["username=ann", "username=ann@example.com", "username=13800138320", "mobilePhoneNumber=13800138320"] {
         let (status, user) = send(app.bmob(Method::GET, &format!("/1/login?{query}&password=pw-123456"))).await;
         assert_eq!(status, 200, "{query}: {user}");
         assert_eq!(user["objectId"], id.as_str());
@@ -252,10 +251,9 @@ async fn users_sign_up_log_in_sessions_and_passwords() {
     )
     .await;
     assert_eq!((status, body["code"].as_i64()), (400, Some(206)), "only the master key: {body}");
-    let (status, _) = send(
-        app.bmob_master(Method::PUT, &format!("/1/users/{id}")).json(&json!({"mobilePhoneNumberVerified": true})),
-    )
-    .await;
+    let (status, _) =
+        send(app.bmob_master(Method::PUT, &format!("/1/users/{id}")).json(&json!({"mobilePhoneNumberVerified": true})))
+            .await;
     assert_eq!(status, 200);
     let (_, fetched) = send(app.bmob(Method::GET, &format!("/1/users/{id}"))).await;
     assert_eq!((fetched["nickname"].clone(), fetched["mobilePhoneNumberVerified"].clone()), (json!("B"), json!(true)));
@@ -286,7 +284,8 @@ async fn users_sign_up_log_in_sessions_and_passwords() {
     let (status, _) = app.bmob_request_code("13800138320").await;
     assert_eq!(status, 200);
     let code = app.wait_for_code("+8613800138320", 1).await;
-    let reset = |code: &str, body: Value| app.bmob(Method::PUT, &format!("/1/resetPasswordBySmsCode/{code}")).json(&body);
+    let reset =
+        |code: &str, body: Value| app.bmob(Method::PUT, &format!("/1/resetPasswordBySmsCode/{code}")).json(&body);
     let (status, body) = send(reset(&code, json!({}))).await;
     assert_eq!((status, body["code"].as_i64()), (400, Some(10050)), "{body}");
     let (status, body) = send(reset(&code, json!({"password": 5}))).await;
@@ -334,7 +333,10 @@ async fn phone_sign_up_or_log_in_in_each_spelling() {
     let (status, user) =
         send(app.bmob(Method::POST, "/1/usersv1").json(&json!({"mobilePhoneNumber": phone, "smsCode": first}))).await;
     assert_eq!(status, 200, "{user}");
-    assert_eq!((user["mobilePhoneNumberVerified"].clone(), user["mobilePhoneVerified"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (user["mobilePhoneNumberVerified"].clone(), user["mobilePhoneVerified"].clone()),
+        (json!(true), json!(true))
+    );
     assert!(user["sessionToken"].is_string());
     let id = user["objectId"].clone();
     // POST /1/users with phone + code, and GET /1/login (hydrogen ≤ 2.6): the same user.
@@ -419,10 +421,8 @@ async fn one_user_table_for_bmob_and_leancloud() {
     )
     .await;
     assert_eq!(status, 201, "{bmob_user}");
-    let (status, lc_user) = send(
-        app.post("/1.1/login").json(&json!({"mobilePhoneNumber": "13800138350", "password": "pw-123456"})),
-    )
-    .await;
+    let (status, lc_user) =
+        send(app.post("/1.1/login").json(&json!({"mobilePhoneNumber": "13800138350", "password": "pw-123456"}))).await;
     assert_eq!(status, 200, "{lc_user}");
     assert_eq!(lc_user["objectId"], bmob_user["objectId"]);
     // The LeanCloud session works on Bmob's checkSession.
@@ -446,7 +446,8 @@ async fn one_user_table_for_bmob_and_leancloud() {
     assert_eq!(bmob_user["objectId"], lc_user["objectId"]);
     assert_eq!(bmob_user["username"], "cross-l");
     let (status, me) = send(
-        app.signed(Method::GET, "/1.1/users/me", false).header("X-LC-Session", bmob_user["sessionToken"].as_str().unwrap()),
+        app.signed(Method::GET, "/1.1/users/me", false)
+            .header("X-LC-Session", bmob_user["sessionToken"].as_str().unwrap()),
     )
     .await;
     assert_eq!((status, me["objectId"].clone()), (200, lc_user["objectId"].clone()), "{me}");
@@ -459,4 +460,78 @@ async fn one_user_table_for_bmob_and_leancloud() {
         send(app.post("/1.1/usersByMobilePhone").json(&json!({"mobilePhoneNumber": "13800138351", "smsCode": code})))
             .await;
     assert_eq!((status, by_phone["objectId"].clone()), (200, lc_user["objectId"].clone()), "{by_phone}");
+}
+
+fn approved(app: &TestApp, name: &str, body: &str, category: Category) -> Item {
+    let content = Content::Template { body: body.into(), category, signature: None, captcha_required: false };
+    let item = app.core.create_item(&app.app, name, content, true, "test").unwrap();
+    app.core.review(&item.open.as_ref().unwrap().id, Decision::Approve, "operator:op").unwrap()
+}
+
+#[tokio::test]
+async fn notices_through_templates_templates_for_codes_and_the_balance() {
+    let db = TestDb::new();
+    let app = spawn(&db).await;
+    approved(&app, "发货通知", "您的订单 {{order}} 已发货", Category::Notification);
+    approved(&app, "注册模板", "注册验证码 {{code}}，{{ttl}} 分钟内有效", Category::Verification);
+
+    // requestSmsCode through an approved verification template, by name.
+    let (status, sent) = send(
+        app.bmob(Method::POST, "/1/requestSmsCode")
+            .json(&json!({"mobilePhoneNumber": "13800138360", "template": "注册模板"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let text = app.wait_for_message("+8613800138360", 1).await;
+    assert!(text["text"].as_str().unwrap().contains("注册验证码"), "{text}");
+    // A notice template sends no code.
+    let (status, body) = send(
+        app.bmob(Method::POST, "/1/requestSmsCode")
+            .json(&json!({"mobilePhoneNumber": "13800138361", "template": "发货通知"})),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(10022)), "{body}");
+
+    // requestSms: the template form, now and scheduled.
+    let request_sms = |body: Value| app.bmob(Method::POST, "/1/requestSms").json(&body);
+    let (status, sent) = send(request_sms(
+        json!({"mobilePhoneNumber": "13800138362", "template": "发货通知", "content": {"order": "A-42"}}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    assert!(sent["smsId"].is_i64());
+    let text = app.wait_for_message("+8613800138362", 1).await;
+    assert!(text["text"].as_str().unwrap().contains("A-42"), "{text}");
+    let (_, state) = send(app.bmob(Method::GET, &format!("/1/querySms/{}", sent["smsId"]))).await;
+    assert_eq!(state["verify_state"], false, "{state}");
+
+    let beijing = |minutes: i64| {
+        (chrono::Utc::now().naive_utc() + TimeDelta::hours(8) + TimeDelta::minutes(minutes))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let (status, scheduled) = send(request_sms(json!({
+        "mobilePhoneNumber": "13800138363", "template": "发货通知", "content": {"order": "B-7"}, "sendTime": beijing(30)
+    })))
+    .await;
+    assert_eq!(status, 200, "{scheduled}");
+    let (_, state) = send(app.bmob(Method::GET, &format!("/1/querySms/{}", scheduled["smsId"]))).await;
+    assert_eq!(state["sms_state"], "SENDING", "held until its time: {state}");
+    for (body, code) in [
+        (json!({"mobilePhoneNumber": "13800138364", "template": "发货通知", "sendTime": beijing(5)}), 10020),
+        (json!({"mobilePhoneNumber": "13800138364", "template": "发货通知", "sendTime": "2030/01/01 10:00"}), 10019),
+        (json!({"mobilePhoneNumber": "13800138364", "content": "自由文本"}), 10021),
+        (json!({"mobilePhoneNumber": "13800138364", "template": "注册模板"}), 10022),
+        (json!({"mobilePhoneNumber": "13800138364", "template": "没有"}), 10022),
+        (json!({"mobilePhoneNumber": "13800138364"}), 118),
+    ] {
+        let (status, got) = send(request_sms(body.clone())).await;
+        assert_eq!((status, got["code"].as_i64()), (400, Some(code)), "{body}: {got}");
+    }
+
+    // An exhausted balance: 10011, nothing queued.
+    app.core.set_balance(&app.app.id, Some(0)).unwrap();
+    let (status, body) = app.bmob_request_code("13800138365").await;
+    assert_eq!((status, body), (400, json!({"code": 10011, "error": "no remaining number for send messages."})));
+    assert!(app.sink_lines("+8613800138365").is_empty());
 }

@@ -57,7 +57,8 @@ fn is_signed(headers: &HeaderMap) -> bool {
 /// the body is hashed as received (JSON.stringify leaves non-ASCII unescaped, so UTF-8).
 pub fn signature(route: &str, timestamp: &str, security_code: &str, nonce: &str, body: &[u8], version: &str) -> String {
     let mut md5 = Md5::new();
-    for part in [route.as_bytes(), timestamp.as_bytes(), security_code.as_bytes(), nonce.as_bytes(), body, version.as_bytes()]
+    for part in
+        [route.as_bytes(), timestamp.as_bytes(), security_code.as_bytes(), nonce.as_bytes(), body, version.as_bytes()]
     {
         md5.update(part);
     }
@@ -120,9 +121,12 @@ static NONCES: LazyLock<Nonces> = LazyLock::new(Nonces::new);
 
 /// The whole signed-mode check for `app`, given its security code.
 fn signed_ok(headers: &HeaderMap, signed: &Signed, security_code: &str, now_ms: i64, window_secs: u64) -> bool {
-    let (Some(sign), Some(ts), Some(nonce), Some(version)) =
-        (header(headers, SAFE_SIGN), header(headers, SAFE_TIMESTAMP), header(headers, NONCE), header(headers, SDK_VERSION))
-    else {
+    let (Some(sign), Some(ts), Some(nonce), Some(version)) = (
+        header(headers, SAFE_SIGN),
+        header(headers, SAFE_TIMESTAMP),
+        header(headers, NONCE),
+        header(headers, SDK_VERSION),
+    ) else {
         return false;
     };
     if !fresh(ts, now_ms, window_secs) || security_code.is_empty() {
@@ -132,7 +136,9 @@ fn signed_ok(headers: &HeaderMap, signed: &Signed, security_code: &str, now_ms: 
     // The route as signed; a client that percent-encoded it signed the decoded form.
     let decoded = percent_decoded(&signed.route);
     ct_eq(&sign, &signature(&signed.route, ts, security_code, nonce, &signed.body, version))
-        | decoded.as_deref().is_some_and(|route| ct_eq(&sign, &signature(route, ts, security_code, nonce, &signed.body, version)))
+        | decoded
+            .as_deref()
+            .is_some_and(|route| ct_eq(&sign, &signature(route, ts, security_code, nonce, &signed.body, version)))
 }
 
 fn percent_decoded(route: &str) -> Option<String> {
@@ -249,7 +255,8 @@ mod tests {
         assert!(signed_ok(&h, &s, "right-code", now_ms, 10));
         // Wrong security code, another body, another route: refused.
         assert!(!signed_ok(&h, &s, "wrong-code", now_ms, 10));
-        let other_body = Signed { body: web::Bytes::from_static(b"{\"mobilePhoneNumber\":\"13800138001\"}"), ..s.clone() };
+        let other_body =
+            Signed { body: web::Bytes::from_static(b"{\"mobilePhoneNumber\":\"13800138001\"}"), ..s.clone() };
         assert!(!signed_ok(&h, &other_body, "right-code", now_ms, 10));
         let other_route = Signed { route: "/1/verifySmsCode/654321".into(), ..s.clone() };
         assert!(!signed_ok(&h, &other_route, "right-code", now_ms, 10));

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::auth::Bmob;
 use super::error::BmobError;
-use crate::core::credentials::{BMOB_SECRET_KEY, Dialect};
 use crate::core::codes::captcha::CaptchaSpec;
+use crate::core::credentials::{BMOB_SECRET_KEY, Dialect};
 use crate::http::kit::caller::Caller;
 use crate::http::kit::fields;
 use crate::http::kit::urls::{absolute, encode};

@@ -65,7 +65,8 @@ pub async fn verify_sms_code(
 pub async fn query_sms(caller: Caller<Bmob>, sms_id: web::Path<String>) -> Result<HttpResponse, BmobError> {
     let raw = sms_id.into_inner();
     let text = raw.strip_prefix(':').unwrap_or(&raw);
-    let not_found = || BmobError::coded(10018, format!("smsId:{} not found", text.chars().take(24).collect::<String>()));
+    let not_found =
+        || BmobError::coded(10018, format!("smsId:{} not found", text.chars().take(24).collect::<String>()));
     let handle: i64 = text.parse().map_err(|_| not_found())?;
     let status = caller.run(move |core, app| core.message_status(app, handle)).await.map_err(|e| match e {
         crate::core::Error::UnknownMessage => not_found(),

@@ -152,8 +152,9 @@ pub async fn log_in(
     } else {
         json_object_body(payload, state.config.body_limit_bytes).await?
     };
-    let non_blank =
-        |key: &str| -> Result<Option<String>, BmobError> { Ok(fields::string(&body, key)?.filter(|v| !v.trim().is_empty())) };
+    let non_blank = |key: &str| -> Result<Option<String>, BmobError> {
+        Ok(fields::string(&body, key)?.filter(|v| !v.trim().is_empty()))
+    };
     if non_blank("smsCode")?.is_some() {
         if non_blank("mobilePhoneNumber")?.is_none() {
             return Err(BmobError::invalid("an SMS code logs in with mobilePhoneNumber only"));
@@ -278,8 +279,7 @@ pub async fn update_user(
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let patch = user_patch(&body)?;
     let (master, session_id) = (caller.master, session.map(|s| s.id));
-    let user =
-        caller.run(move |core, app| core.update_user(app, &id, patch, master, session_id.as_deref())).await?;
+    let user = caller.run(move |core, app| core.update_user(app, &id, patch, master, session_id.as_deref())).await?;
     Ok(HttpResponse::Ok().json(json!({"updatedAt": datetime(user.updated_at)})))
 }
 
@@ -338,12 +338,11 @@ pub async fn update_password(
     let old = fields::string(&body, "oldPassword")?.unwrap_or_default();
     let new = new_password(&body, "newPassword")?;
     let keep = session.map(|s| s.id);
-    caller
-        .run(move |core, app| core.update_password(app, &id, &old, &new, keep.as_deref()))
-        .await
-        .map_err(|e| match e {
+    caller.run(move |core, app| core.update_password(app, &id, &old, &new, keep.as_deref())).await.map_err(
+        |e| match e {
             Error::WrongPassword => BmobError::old_password_incorrect(),
             e => e.into(),
-        })?;
+        },
+    )?;
     Ok(HttpResponse::Ok().json(json!({"msg": "ok"})))
 }

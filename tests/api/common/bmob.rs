@@ -95,7 +95,6 @@ impl TestApp {
 
     /// `POST /1/requestSmsCode` with plain headers.
     pub async fn bmob_request_code(&self, phone: &str) -> (u16, Value) {
-        send(self.bmob(Method::POST, "/1/requestSmsCode").json(&serde_json::json!({"mobilePhoneNumber": phone})))
-            .await
+        send(self.bmob(Method::POST, "/1/requestSmsCode").json(&serde_json::json!({"mobilePhoneNumber": phone}))).await
     }
 }
