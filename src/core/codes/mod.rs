@@ -3,6 +3,7 @@
 
 pub mod captcha;
 
+use crate::core::metrics::Metrics;
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -264,6 +265,16 @@ impl Core {
     /// Issues a code: checks the app's switches and the send limits, stores the code's keyed hash
     /// and the outbox message in one transaction, then wakes the delivery worker.
     pub fn send_code(&self, app: &App, req: CodeRequest) -> Result<IssuedCode> {
+        let channel = req.channel;
+        let result = self.issue_code(app, req);
+        match &result {
+            Ok(_) => self.metrics().codes_issued.with_label_values(&[channel.as_str()]).inc(),
+            Err(e) => self.metrics().sends_refused.with_label_values(&[Metrics::refusal_reason(e)]).inc(),
+        }
+        result
+    }
+
+    fn issue_code(&self, app: &App, req: CodeRequest) -> Result<IssuedCode> {
         let settings = &app.settings;
         if req.purpose == Purpose::Generic && !settings.sms_enabled {
             return Err(Error::SmsDisabled);
@@ -537,6 +548,23 @@ impl Core {
     /// one attempt to each live code (a code dies after `MAX_ATTEMPTS`), and a match is consumed
     /// by a conditional update, so of any number of concurrent correct guesses exactly one wins.
     pub fn verify_code(&self, app: &App, phone: &Phone, code: &str, purposes: &[Purpose]) -> Result<Verified> {
+        let result = self.check_code(app, phone, code, purposes);
+        self.count_check(&result);
+        result
+    }
+
+    fn count_check(&self, result: &Result<Verified>) {
+        let outcome = match result {
+            Ok(_) => "verified",
+            Err(Error::CodeExpired) => "expired",
+            Err(Error::CodeUsed) => "used",
+            Err(Error::TooManyGuesses) => "throttled",
+            Err(_) => "wrong",
+        };
+        self.metrics().code_checks.with_label_values(&[outcome]).inc();
+    }
+
+    fn check_code(&self, app: &App, phone: &Phone, code: &str, purposes: &[Purpose]) -> Result<Verified> {
         let code = code.trim();
         if !is_code_shaped(code) {
             return Err(Error::InvalidCode);
@@ -578,6 +606,12 @@ impl Core {
     /// to 8 digits is accepted here. A `ChangePhone` code is bound to its user and never found
     /// this way.
     pub fn verify_code_by_message(&self, app: &App, handle: i64, code: &str) -> Result<Verified> {
+        let result = self.check_code_by_message(app, handle, code);
+        self.count_check(&result);
+        result
+    }
+
+    fn check_code_by_message(&self, app: &App, handle: i64, code: &str) -> Result<Verified> {
         let code = code.trim();
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;

@@ -70,6 +70,15 @@ impl Core {
     /// notification), its variables, the send limits and the balance; everything is written in one
     /// transaction, so a refused notice leaves nothing behind.
     pub fn send_notice(&self, app: &App, req: NoticeRequest) -> Result<IssuedMessage> {
+        let result = self.queue_notice(app, req);
+        if let Err(e) = &result {
+            let reason = crate::core::metrics::Metrics::refusal_reason(e);
+            self.metrics().sends_refused.with_label_values(&[reason]).inc();
+        }
+        result
+    }
+
+    fn queue_notice(&self, app: &App, req: NoticeRequest) -> Result<IssuedMessage> {
         let settings = &app.settings;
         if !settings.sms_enabled {
             return Err(Error::SmsDisabled);
