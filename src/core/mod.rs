@@ -6,6 +6,7 @@ pub mod apps;
 pub mod clock;
 pub mod credentials;
 mod error;
+pub mod message;
 pub mod metrics;
 pub mod phone;
 pub mod secrets;

@@ -3,6 +3,7 @@
 
 pub mod captcha;
 
+pub use crate::core::message::{CODE_LEN, Channel, Origin, Purpose};
 use crate::core::metrics::Metrics;
 use std::collections::BTreeMap;
 
@@ -20,7 +21,6 @@ use crate::core::texts::templates::{self, BuiltIns, Category, Placement};
 use crate::store::sends::SendKey;
 use crate::store::{self, DbConn};
 
-pub const CODE_LEN: usize = 6;
 /// Wrong guesses a code survives; the next one kills it.
 pub const MAX_ATTEMPTS: i32 = 5;
 pub const DEFAULT_TTL_MINUTES: i64 = 10;
@@ -35,48 +35,6 @@ const TEST_PURPOSE: &str = "test";
 /// Longest `name` / `op` that may go into a text (they are billed per character).
 const MAX_VAR_CHARS: usize = 32;
 const REDACTED_CODE: &str = "******";
-
-/// Why a code was issued. A code proves possession of a number, so verification accepts every
-/// purpose but `ChangePhone`, which is bound to the user who asked for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Generic,
-    Login,
-    ResetPassword,
-    VerifyPhone,
-    ChangePhone,
-}
-
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Generic => "generic",
-            Purpose::Login => "login",
-            Purpose::ResetPassword => "reset_password",
-            Purpose::VerifyPhone => "verify_phone",
-            Purpose::ChangePhone => "change_phone",
-        }
-    }
-
-    /// The purposes whose codes prove possession of a number.
-    pub const POSSESSION: &'static [Purpose] =
-        &[Purpose::Generic, Purpose::Login, Purpose::ResetPassword, Purpose::VerifyPhone];
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Sms,
-    Voice,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Voice => "voice",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct CodeRequest {
@@ -179,15 +137,6 @@ impl Composer {
         }
         vars
     }
-}
-
-/// Who asks for a send.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    /// The client address the per-IP limits count.
-    pub client_ip: String,
-    /// Earned by answering a captcha; required when the app's policy says so.
-    pub validate_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]

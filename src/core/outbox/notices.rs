@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::core::apps::App;
-use crate::core::codes::{Channel, Origin};
+use crate::core::message::{Channel, Origin};
 use crate::core::outbox::queue::Outgoing;
 use crate::core::outbox::routing;
 use crate::core::phone::Phone;
