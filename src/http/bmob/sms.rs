@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::auth::Bmob;
 use super::error::BmobError;
-use crate::core::codes::{Channel, CodeRequest, CustomText, Purpose};
+use crate::core::codes::{CodeRequest, CustomText};
+use crate::core::message::{Channel, Purpose};
 use crate::http::kit::caller::Caller;
 use crate::http::kit::fields::{self, Body};
 use crate::http::{AppState, json_object_body};

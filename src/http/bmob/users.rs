@@ -13,7 +13,7 @@ use super::error::BmobError;
 use crate::core::Error;
 use crate::core::accounts::sessions::Session;
 use crate::core::accounts::users::{Credential, LoginId, NewUser, PhoneInput, SignedIn, User, UserPatch};
-use crate::core::codes::Purpose;
+use crate::core::message::Purpose;
 use crate::core::phone::Phone;
 use crate::http::kit::caller::Caller;
 use crate::http::kit::fields::{self, Body};
