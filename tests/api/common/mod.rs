@@ -4,6 +4,7 @@
 //! its methods to [`TestApp`].
 
 mod app;
+mod bmob;
 mod leancloud;
 mod mincloud;
 
