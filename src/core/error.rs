@@ -76,6 +76,12 @@ pub enum Error {
     ItemNotFound,
     #[error("{0}")]
     NoProvider(String),
+    #[error("the send time is not in the future, or too far ahead")]
+    InvalidSendTime,
+    #[error("no such schedule")]
+    ScheduleNotFound,
+    #[error("the schedule has started or was sent: it can no longer change")]
+    ScheduleStarted,
     #[error("the app does not exist")]
     UnknownApp,
     #[error("the service is busy, try again")]

@@ -120,6 +120,26 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/api/apps/{app}/rotate"),
     ("PATCH", "/console/api/apps/{app}/settings"),
     ("GET", "/console/api/apps/{app}/users"),
+    ("POST", "/v1/codes"),
+    ("POST", "/v1/voice_codes"),
+    ("POST", "/v1/codes/{code}/valid"),
+    ("POST", "/v1/messages"),
+    ("POST", "/v1/messages/batch"),
+    ("POST", "/v1/schedule"),
+    ("POST", "/v1/schedule/batch"),
+    ("PUT", "/v1/schedule/batch/{schedule}"),
+    ("GET", "/v1/schedule/{schedule}"),
+    ("PUT", "/v1/schedule/{schedule}"),
+    ("DELETE", "/v1/schedule/{schedule}"),
+    ("GET", "/v1/accounts/app"),
+    ("POST", "/v1/templates"),
+    ("GET", "/v1/templates/{template}"),
+    ("PUT", "/v1/templates/{template}"),
+    ("DELETE", "/v1/templates/{template}"),
+    ("POST", "/v1/sign"),
+    ("GET", "/v1/sign/{signature}"),
+    ("POST", "/v1/sign/{signature}"),
+    ("DELETE", "/v1/sign/{signature}"),
 ];
 
 /// A path with every id, kind and action segment made `{}`, to compare routes with the router's
@@ -138,6 +158,7 @@ fn the_route_list_covers_the_router() {
     for (scope, source) in [
         ("/1.1", include_str!("../../src/http/leancloud/mod.rs")),
         ("/console", include_str!("../../src/http/console/mod.rs")),
+        ("/v1", include_str!("../../src/http/jpush/mod.rs")),
         ("", include_str!("../../src/startup.rs")),
         ("", include_str!("../../src/http/reports.rs")),
     ] {

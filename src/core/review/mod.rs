@@ -9,6 +9,8 @@
 //! decision names the revision the reviewer saw and is refused unless that revision is the one
 //! pending. Every step is recorded with who, when and why; anything else is refused.
 
+pub mod extras;
+
 use chrono::NaiveDateTime;
 
 use super::apps::App;

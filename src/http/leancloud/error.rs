@@ -115,6 +115,9 @@ impl From<core::Error> for LcError {
             E::NameTaken => Self::bad_request(137, "A unique field was given a value that is already taken."),
             E::ItemNotFound => Self::new(StatusCode::NOT_FOUND, 101, "Object doesn't exist."),
             E::NoProvider(why) => Self::bad_request(1, format!("The SMS cannot be sent: {why}.")),
+            E::InvalidSendTime => Self::bad_request(1, "Invalid send time: it must be in the future."),
+            E::ScheduleNotFound => Self::new(StatusCode::NOT_FOUND, 101, "Object doesn't exist."),
+            E::ScheduleStarted => Self::bad_request(1, "The scheduled send has started and can no longer change."),
             E::UnknownApp => Self::unauthorized(),
             E::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, 124, "The server is busy, please retry."),
             E::Internal(source) => {
