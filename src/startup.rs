@@ -261,6 +261,7 @@ impl Application {
                         .route("/healthz", web::get().to(http::healthz))
                         .route("/.well-known/jwks.json", web::get().to(http::jwks))
                         .configure(http::leancloud::routes)
+                        .configure(http::jpush::routes)
                         .configure(http::reports::routes)
                         .configure(http::console::routes),
                 )
@@ -322,10 +323,13 @@ impl RunningApp {
 }
 
 /// The error body of a status the framework chose, in the format of the part the path (within
-/// the route prefix) belongs to: the console's under `/console`, LeanCloud's everywhere else.
+/// the route prefix) belongs to: the console's under `/console`, JPush's under `/v1`,
+/// LeanCloud's everywhere else.
 fn error_body(path: &str, status: StatusCode) -> HttpResponse {
     if path == "/console" || path.starts_with("/console/") {
         http::console::error_body(path.starts_with("/console/api/"), status)
+    } else if path == "/v1" || path.starts_with("/v1/") {
+        http::jpush::error_body(status)
     } else {
         http::leancloud::error_body(status)
     }

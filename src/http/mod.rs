@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod edge;
+pub mod jpush;
 pub mod leancloud;
 pub mod reports;
 

@@ -10,6 +10,7 @@ mod delivery;
 mod edge;
 mod helpers;
 mod import;
+mod jpush;
 mod legacy_sdk;
 mod limits;
 mod outbox;
