@@ -4,7 +4,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use phonebase::config::Config;
+use phonebase::core::Core;
 use phonebase::core::apps::{App, NewApp};
+use phonebase::core::credentials::Dialect;
 use phonebase::core::review::{Content, Decision, Kind};
 use phonebase::startup::{Application, Hooks, build_core};
 
@@ -32,7 +34,7 @@ enum Command {
     Migrate,
     /// Manage apps (tenants).
     #[command(subcommand)]
-    App(AppCommand),
+    App(Box<AppCommand>),
     /// Manage operators (the console's administrators).
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -355,7 +357,9 @@ enum AppCommand {
         /// Keep an existing masterKey; random if absent.
         #[arg(long)]
         master_key: Option<String>,
-        /// Print {"appId","appKey","masterKey"} as JSON.
+        #[command(flatten)]
+        keys: DialectKeyArgs,
+        /// Print {"appId","appKey","masterKey","bmob","jpush","mincloud"} as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -364,8 +368,13 @@ enum AppCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show an app with its settings.
-    Show { app_id: String },
+    /// Show an app with its settings and its keys in every dialect, as JSON.
+    Show {
+        app_id: String,
+        /// Accepted for symmetry with the other commands: the output is always JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Merge a JSON patch into an app's settings, e.g.
     /// '{"limits":{"phone_per_day":20},"test_numbers":{"+8613800000000":"123456"}}', and/or set
     /// the app's live LeanCloud upstream for lazy migration (`--upstream-*`).
@@ -375,7 +384,74 @@ enum AppCommand {
         settings: Option<String>,
         #[command(flatten)]
         upstream: UpstreamArgs,
+        #[command(flatten)]
+        keys: DialectKeyArgs,
+        /// Give the app new random keys in a dialect (bmob, jpush or mincloud), e.g. after a leak.
+        /// The old ones stop working (within a few seconds on other instances).
+        #[arg(long, value_name = "DIALECT")]
+        rotate_keys: Vec<String>,
     },
+}
+
+/// An app's keys in the other dialects. Apps moving in keep the keys their shipped clients carry;
+/// the rest are random. Secrets can come from the environment to stay out of the process list.
+#[derive(clap::Args, Default)]
+struct DialectKeyArgs {
+    /// Bmob Application ID (plain-header mode: X-Bmob-Application-Id).
+    #[arg(long)]
+    bmob_application_id: Option<String>,
+    /// Bmob REST API Key.
+    #[arg(long, env = "PHONEBASE_BMOB_REST_API_KEY", hide_env_values = true)]
+    bmob_rest_api_key: Option<String>,
+    /// Bmob Master Key.
+    #[arg(long, env = "PHONEBASE_BMOB_MASTER_KEY", hide_env_values = true)]
+    bmob_master_key: Option<String>,
+    /// Bmob Secret Key (signed mode: X-Bmob-Secret-Key; 16 characters).
+    #[arg(long)]
+    bmob_secret_key: Option<String>,
+    /// Bmob API security code (signs the signed mode; never sent by clients).
+    #[arg(long, env = "PHONEBASE_BMOB_SECURITY_CODE", hide_env_values = true)]
+    bmob_security_code: Option<String>,
+    /// JPush appKey.
+    #[arg(long)]
+    jpush_app_key: Option<String>,
+    /// JPush masterSecret.
+    #[arg(long, env = "PHONEBASE_JPUSH_MASTER_SECRET", hide_env_values = true)]
+    jpush_master_secret: Option<String>,
+    /// MinCloud (知晓云) client id.
+    #[arg(long)]
+    mincloud_client_id: Option<String>,
+    /// MinCloud client secret.
+    #[arg(long, env = "PHONEBASE_MINCLOUD_CLIENT_SECRET", hide_env_values = true)]
+    mincloud_client_secret: Option<String>,
+}
+
+impl DialectKeyArgs {
+    fn given(&self) -> Vec<(Dialect, &'static str, &str)> {
+        use phonebase::core::credentials::*;
+        [
+            (Dialect::Bmob, BMOB_APPLICATION_ID, &self.bmob_application_id),
+            (Dialect::Bmob, BMOB_REST_API_KEY, &self.bmob_rest_api_key),
+            (Dialect::Bmob, BMOB_MASTER_KEY, &self.bmob_master_key),
+            (Dialect::Bmob, BMOB_SECRET_KEY, &self.bmob_secret_key),
+            (Dialect::Bmob, BMOB_SECURITY_CODE, &self.bmob_security_code),
+            (Dialect::JPush, JPUSH_APP_KEY, &self.jpush_app_key),
+            (Dialect::JPush, JPUSH_MASTER_SECRET, &self.jpush_master_secret),
+            (Dialect::MinCloud, MINCLOUD_CLIENT_ID, &self.mincloud_client_id),
+            (Dialect::MinCloud, MINCLOUD_CLIENT_SECRET, &self.mincloud_client_secret),
+        ]
+        .into_iter()
+        .filter_map(|(d, n, v)| v.as_deref().map(|v| (d, n, v)))
+        .collect()
+    }
+
+    /// Writes the given keys; the app as it is afterwards.
+    fn apply(&self, core: &Core, app_id: &str) -> anyhow::Result<()> {
+        for (dialect, name, value) in self.given() {
+            core.set_credential(app_id, dialect, name, Some(value))?;
+        }
+        Ok(())
+    }
 }
 
 /// Lazy migration: until `--upstream-until`, users, numbers and session tokens this app does not
@@ -407,8 +483,11 @@ fn parse_until(text: &str) -> Result<chrono::NaiveDateTime, String> {
 }
 
 fn app_json(app: &App, with_settings: bool) -> serde_json::Value {
-    let mut v =
-        serde_json::json!({"appId": app.id, "name": app.name, "appKey": app.app_key, "masterKey": app.master_key});
+    let c = &app.credentials;
+    let mut v = serde_json::json!({
+        "appId": app.id, "name": app.name, "appKey": app.app_key, "masterKey": app.master_key,
+        "bmob": c.bmob, "jpush": c.jpush, "mincloud": c.mincloud,
+    });
     if with_settings {
         v["settings"] = serde_json::to_value(&app.settings).unwrap_or_default();
     }
@@ -477,14 +556,18 @@ async fn main() -> anyhow::Result<()> {
         Command::App(command) => {
             let core = build_core(&config, &Hooks::default()).await?;
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                match command {
-                    AppCommand::Create { name, id, app_key, master_key, json } => {
+                match *command {
+                    AppCommand::Create { name, id, app_key, master_key, keys, json } => {
                         let app = core.create_app(NewApp { name, id, app_key, master_key, ..Default::default() })?;
+                        keys.apply(&core, &app.id)?;
+                        let app = core.app(&app.id)?;
                         if json {
-                            let v = app_json(&app, false);
-                            println!("{}", serde_json::json!({"appId": v["appId"], "appKey": v["appKey"], "masterKey": v["masterKey"]}));
+                            let mut v = app_json(&app, false);
+                            v.as_object_mut().map(|o| o.remove("name"));
+                            println!("{v}");
                         } else {
                             println!("appId:     {}\nappKey:    {}\nmasterKey: {}", app.id, app.app_key, app.master_key);
+                            println!("(keys of the other dialects: phonebase app show {})", app.id);
                         }
                     }
                     AppCommand::List { json } => {
@@ -497,13 +580,13 @@ async fn main() -> anyhow::Result<()> {
                             }
                         }
                     }
-                    AppCommand::Show { app_id } => {
+                    AppCommand::Show { app_id, json: _ } => {
                         let app = core.app(&app_id)?;
                         let mut v = app_json(&app, true);
                         v["upstream"] = serde_json::to_value(core.upstream_status(&app_id)?)?;
                         println!("{}", serde_json::to_string_pretty(&v)?);
                     }
-                    AppCommand::Update { app_id, settings, upstream } => {
+                    AppCommand::Update { app_id, settings, upstream, keys, rotate_keys } => {
                         let upstream_change = if upstream.upstream_off {
                             Some(None)
                         } else {
@@ -517,10 +600,22 @@ async fn main() -> anyhow::Result<()> {
                                 })
                             })
                         };
+                        let rotate = rotate_keys
+                            .iter()
+                            .map(|d| {
+                                Dialect::ALL.into_iter().find(|x| x.as_str() == d.as_str()).ok_or_else(|| {
+                                    anyhow::anyhow!("--rotate-keys takes bmob, jpush or mincloud, not {d:?}")
+                                })
+                            })
+                            .collect::<anyhow::Result<Vec<_>>>()?;
                         anyhow::ensure!(
-                            settings.is_some() || upstream_change.is_some(),
-                            "nothing to update: give --settings, --upstream-leancloud ... or --upstream-off"
+                            settings.is_some() || upstream_change.is_some() || !keys.given().is_empty() || !rotate.is_empty(),
+                            "nothing to update: give --settings, --upstream-leancloud ..., --upstream-off, a dialect key (--bmob-..., --jpush-..., --mincloud-...) or --rotate-keys"
                         );
+                        for dialect in rotate {
+                            core.rotate_credentials(&app_id, dialect)?;
+                        }
+                        keys.apply(&core, &app_id)?;
                         if let Some(settings) = settings {
                             let patch = serde_json::from_str(&settings).context("--settings must be JSON")?;
                             core.update_app_settings(&app_id, patch)?;

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::credentials::{Credentials, Dialect};
 use super::phone::Phone;
 use super::{Core, Error, Result};
 use crate::store::{self, DbConn, apps::AppRow};
@@ -151,11 +152,22 @@ pub struct App {
     pub app_key: String,
     pub master_key: String,
     pub settings: AppSettings,
+    /// The app's keys in the other dialects.
+    pub credentials: Credentials,
     pub created_at: NaiveDateTime,
+}
+
+impl App {
+    /// The app with its credentials, read in one go.
+    fn load(conn: &mut DbConn, row: AppRow) -> Result<Self> {
+        let credentials = Credentials::from_rows(&store::credentials::of_app(conn, &row.id)?);
+        Ok(App { credentials, ..App::try_from(row)? })
+    }
 }
 
 impl TryFrom<AppRow> for App {
     type Error = Error;
+    /// The app without its credentials (empty).
     fn try_from(row: AppRow) -> Result<Self> {
         let settings = serde_json::from_str(&row.settings)
             .map_err(|e| Error::Internal(anyhow::anyhow!("app {} has unreadable settings: {e}", row.id)))?;
@@ -165,6 +177,7 @@ impl TryFrom<AppRow> for App {
             app_key: row.app_key,
             master_key: row.master_key,
             settings,
+            credentials: Credentials::default(),
             created_at: row.created_at,
         })
     }
@@ -229,12 +242,13 @@ impl Core {
             updated_at: now,
         };
         store::apps::insert(conn, &row)?;
-        App::try_from(row)
+        self.fill_credentials_in(conn, &row.id)?;
+        App::load(conn, row)
     }
 
     pub fn list_apps(&self) -> Result<Vec<App>> {
         let mut conn = self.conn()?;
-        store::apps::list(&mut conn)?.into_iter().map(App::try_from).collect()
+        store::apps::list(&mut conn)?.into_iter().map(|row| App::load(&mut conn, row)).collect()
     }
 
     /// The app if this instance has it in memory: no database call, so async code may use it.
@@ -248,7 +262,8 @@ impl Core {
             return Ok(app);
         }
         let mut conn = self.conn()?;
-        let app = Arc::new(App::try_from(store::apps::find(&mut conn, id)?.ok_or(Error::UnknownApp)?)?);
+        let row = store::apps::find(&mut conn, id)?.ok_or(Error::UnknownApp)?;
+        let app = Arc::new(App::load(&mut conn, row)?);
         self.app_cache.put(app.clone());
         Ok(app)
     }
@@ -266,7 +281,8 @@ impl Core {
             let settings = settings.normalised()?;
             let text = serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?;
             store::apps::update_settings(conn, id, &text, self.clock.now_naive())?;
-            App::try_from(store::apps::find(conn, id)?.ok_or(Error::UnknownApp)?)
+            let row = store::apps::find(conn, id)?.ok_or(Error::UnknownApp)?;
+            App::load(conn, row)
         })?;
         self.app_cache.remove(id);
         Ok(app)
@@ -289,11 +305,14 @@ fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
 pub(crate) struct AppCache {
     ttl: std::time::Duration,
     entries: std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, Arc<App>)>>,
+    /// (dialect, credential name, value) → app id. Believed only while the app still holds the
+    /// value (`Core::app_by_credential` checks), so it needs no invalidation of its own.
+    by_credential: std::sync::RwLock<std::collections::HashMap<(Dialect, &'static str, String), String>>,
 }
 
 impl AppCache {
     pub(crate) fn new(ttl: std::time::Duration) -> Self {
-        Self { ttl, entries: Default::default() }
+        Self { ttl, entries: Default::default(), by_credential: Default::default() }
     }
 
     fn get(&self, id: &str) -> Option<Arc<App>> {
@@ -307,6 +326,19 @@ impl AppCache {
             entries.clear();
         }
         entries.insert(app.id.clone(), (std::time::Instant::now(), app));
+    }
+
+    pub(crate) fn credential(&self, dialect: Dialect, name: &'static str, value: &str) -> Option<String> {
+        let map = self.by_credential.read().unwrap_or_else(|e| e.into_inner());
+        map.get(&(dialect, name, value.to_string())).cloned()
+    }
+
+    pub(crate) fn put_credential(&self, dialect: Dialect, name: &'static str, value: &str, app_id: &str) {
+        let mut map = self.by_credential.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert((dialect, name, value.to_string()), app_id.to_string());
     }
 
     pub(crate) fn remove(&self, id: &str) {

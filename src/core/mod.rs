@@ -4,6 +4,7 @@
 // The kernel: what every room uses.
 pub mod apps;
 pub mod clock;
+pub mod credentials;
 mod error;
 pub mod phone;
 pub mod secrets;
@@ -81,7 +82,7 @@ impl Core {
     /// Builds the core; blocking (it reads the database and hashes a dummy password).
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, keys: Keys, options: CoreOptions) -> anyhow::Result<Self> {
         let signer = accounts::tokens::load_signer(&pool, &keys)?;
-        Ok(Self {
+        let core = Self {
             signer: Arc::new(signer),
             pool,
             clock,
@@ -96,7 +97,10 @@ impl Core {
                 options.app_cache_ttl,
             )),
             options,
-        })
+        };
+        // Apps created before a dialect existed get its keys now.
+        core.fill_missing_credentials()?;
+        Ok(core)
     }
 
     pub(crate) fn conn(&self) -> Result<PooledConn> {

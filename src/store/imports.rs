@@ -109,8 +109,15 @@ pub fn records(conn: &mut DbConn, app_id: &str, user_ids: &[&str]) -> QueryResul
         .load(conn)
 }
 
+/// Inserts new users, numbering them (`seq`) from one block of the `user` counter.
 pub fn insert_users(conn: &mut DbConn, rows: &[&UserRow]) -> QueryResult<usize> {
-    bulk_insert!(conn, users::table, rows)
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let first = super::counters::allocate(conn, super::users::USER_COUNTER, rows.len() as i64)?;
+    let numbered: Vec<UserRow> = rows.iter().zip(first..).map(|(row, seq)| UserRow { seq, ..(*row).clone() }).collect();
+    let refs: Vec<&UserRow> = numbered.iter().collect();
+    bulk_insert!(conn, users::table, &refs[..])
 }
 
 /// Writes the records of this batch; `replaced` are the users that had one (deleted first:

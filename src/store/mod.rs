@@ -5,6 +5,8 @@ pub mod apps;
 pub mod attempts;
 pub mod captchas;
 pub mod codes;
+pub mod counters;
+pub mod credentials;
 pub mod delivery;
 pub mod imports;
 pub mod instance;

@@ -92,6 +92,7 @@ diesel::table! {
         fields -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        seq -> BigInt,
     }
 }
 
@@ -258,6 +259,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_credentials (app_id, dialect, name) {
+        app_id -> Text,
+        dialect -> Text,
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(verification_codes -> apps (app_id));
 diesel::joinable!(users -> apps (app_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -268,6 +287,8 @@ diesel::joinable!(captchas -> apps (app_id));
 diesel::joinable!(sms_revisions -> sms_items (item_id));
 diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    app_credentials,
+    counters,
     apps,
     verification_codes,
     send_events,

@@ -21,6 +21,9 @@ pub struct UserRow {
     pub fields: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The user's integer id (MinCloud's `id`), given by `insert` and never changed.
+    #[diesel(skip_update)]
+    pub seq: i64,
 }
 
 /// How a user is looked up.
@@ -34,8 +37,22 @@ pub enum UserKey<'a> {
     Phone(&'a str),
 }
 
-pub fn insert(conn: &mut DbConn, row: &UserRow) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(row).execute(conn).map(|_| ())
+/// Inserts a new user, numbering it (`row.seq`) from the `user` counter in the same transaction.
+pub fn insert(conn: &mut DbConn, row: &mut UserRow) -> QueryResult<()> {
+    row.seq = super::counters::allocate(conn, USER_COUNTER, 1)?;
+    diesel::insert_into(users::table).values(&*row).execute(conn).map(|_| ())
+}
+
+/// The counter users are numbered from (created by migration 000012).
+pub const USER_COUNTER: &str = "user";
+
+pub fn find_by_seq(conn: &mut DbConn, app_id: &str, seq: i64) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::app_id.eq(app_id))
+        .filter(users::seq.eq(seq))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find(conn: &mut DbConn, app_id: &str, key: UserKey<'_>) -> QueryResult<Option<UserRow>> {

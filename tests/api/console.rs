@@ -192,6 +192,20 @@ async fn apps_users_and_the_message_log() {
 
     let (_, html, _) = browser.get(&format!("/console/apps/{}", a.id)).await;
     assert!(html.contains(&a.master_key));
+    // The other dialects' keys are shown, and rotated one dialect at a time.
+    let c = &a.credentials;
+    for key in
+        [&c.bmob.application_id, &c.bmob.secret_key, &c.jpush.app_key, &c.jpush.master_secret, &c.mincloud.client_id]
+    {
+        assert!(html.contains(key.as_str()), "{key} shown");
+    }
+    let path = format!("/console/apps/{}/rotate", a.id);
+    let (status, _, location, _) = browser.post(&path, &[("csrf", &csrf), ("dialect", "jpush")]).await;
+    assert_eq!(status, 303);
+    let (_, html, _) = browser.get(location.as_deref().unwrap()).await;
+    assert!(!html.contains(&c.jpush.app_key) && !html.contains(&c.jpush.master_secret), "JPush keys rotated");
+    assert!(html.contains(&c.bmob.secret_key) && html.contains(&a.master_key), "the others kept");
+    assert_eq!(browser.post(&path, &[("csrf", &csrf), ("dialect", "parse")]).await.0, 400);
     let (status, _, location, _) = browser.post(&format!("/console/apps/{}/rotate", a.id), &[("csrf", &csrf)]).await;
     assert_eq!(status, 303);
     let (_, html, _) = browser.get(location.as_deref().unwrap()).await;

@@ -7,6 +7,7 @@ mod captcha;
 mod concurrency;
 mod console;
 mod delivery;
+mod dialect_keys;
 mod edge;
 mod helpers;
 mod import;

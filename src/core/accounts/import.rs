@@ -216,6 +216,8 @@ fn prepare(app_id: &str, mut record: Map<String, Value>) -> std::result::Result<
         fields: Value::Object(record).to_string(),
         created_at,
         updated_at,
+        // Numbered when inserted.
+        seq: 0,
     };
     Ok(Prepared { row, digest, session_token, notes })
 }

@@ -656,8 +656,9 @@ impl Core {
                     if !self.claim_for_move(conn, app, &mapped, None)? {
                         return Ok(None);
                     }
-                    store::users::insert(conn, &mapped)?;
-                    (mapped.clone(), true)
+                    let mut row = mapped.clone();
+                    store::users::insert(conn, &mut row)?;
+                    (row, true)
                 }
                 (Some(current), Some(rec)) if rec.written_at == current.updated_at => {
                     // Unchanged here since it came: the upstream's copy is newer.

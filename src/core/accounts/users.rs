@@ -25,6 +25,8 @@ const MAX_EMAIL_CHARS: usize = 254;
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: String,
+    /// The same user's integer id, for dialects whose ids are numbers (MinCloud).
+    pub seq: i64,
     pub username: String,
     pub email: Option<String>,
     /// As the client wrote it.
@@ -52,6 +54,7 @@ impl User {
             row.auth_data.as_deref().map(serde_json::from_str).transpose().map_err(|_| corrupt("authData"))?;
         Ok(User {
             id: row.id.clone(),
+            seq: row.seq,
             username: row.username.clone(),
             email: row.email.clone(),
             mobile_phone: row.mobile_phone.clone(),
@@ -327,7 +330,7 @@ impl Core {
             new.phone.as_ref().map(|p| p.phone.e164()),
             None,
         )?;
-        let row = UserRow {
+        let mut row = UserRow {
             id: new_object_id(),
             app_id: app.id.clone(),
             username,
@@ -342,8 +345,9 @@ impl Core {
             fields: Value::Object(new.fields).to_string(),
             created_at: now,
             updated_at: now,
+            seq: 0,
         };
-        store::users::insert(conn, &row)?;
+        store::users::insert(conn, &mut row)?;
         User::from_row(&row)
     }
 
@@ -560,6 +564,13 @@ impl Core {
     pub fn user(&self, app: &App, id: &str) -> Result<User> {
         let mut conn = self.conn()?;
         self.user_in(&mut conn, app, id)?.ok_or(Error::UserNotFound)
+    }
+
+    /// The user by integer id (`User::seq`), in this app only.
+    pub fn user_by_seq(&self, app: &App, seq: i64) -> Result<User> {
+        let mut conn = self.conn()?;
+        let row = store::users::find_by_seq(&mut conn, &app.id, seq)?.ok_or(Error::UserNotFound)?;
+        User::from_row(&row)
     }
 
     /// Changes the password after checking the old one (210 when wrong); every other session of

@@ -48,6 +48,7 @@ fn json_err(e: crate::core::Error) -> ConsoleError {
 
 fn app_json(app: &App) -> serde_json::Value {
     json!({"appId": app.id, "name": app.name, "appKey": app.app_key, "masterKey": app.master_key,
+           "bmob": app.credentials.bmob, "jpush": app.credentials.jpush, "mincloud": app.credentials.mincloud,
            "settings": app.settings, "createdAt": iso(app.created_at)})
 }
 

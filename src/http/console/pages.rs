@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{ConsoleError, LOGIN_COOKIE, SESSION_COOKIE, Session, cookie, iso, registry, removal, session};
 use crate::core::Core;
 use crate::core::apps::NewApp;
+use crate::core::credentials::Dialect;
 use crate::core::operators::MessageFilter;
 use crate::core::phone::Phone;
 use crate::core::review::{Content, Decision, QueueEntry};
@@ -262,7 +263,8 @@ async fn app_page(
     };
     let ctx = json!({
         "title": app.name,
-        "app": {"id": app.id, "name": app.name, "app_key": app.app_key, "master_key": app.master_key},
+        "app": {"id": app.id, "name": app.name, "app_key": app.app_key, "master_key": app.master_key,
+                "bmob": app.credentials.bmob, "jpush": app.credentials.jpush, "mincloud": app.credentials.mincloud},
         "settings": settings, "user": user, "query": user_query, "error": error, "notice": notice,
         "upstream": upstream,
     });
@@ -287,7 +289,21 @@ pub async fn rotate_keys(
     form_session(&req, &form, &state).await?;
     let id = path.into_inner();
     let core = state.core.clone();
-    let app = blocking(move || core.rotate_app_keys(&id)).await?;
+    // Without `dialect`, LeanCloud's appKey and masterKey; with it, that dialect's keys.
+    let dialect = match form.get("dialect").map(String::as_str) {
+        None | Some("") => None,
+        Some(d) => Some(
+            Dialect::ALL
+                .into_iter()
+                .find(|x| x.as_str() == d)
+                .ok_or_else(|| crate::core::Error::InvalidParameter(format!("unknown dialect {d:?}")))?,
+        ),
+    };
+    let app = blocking(move || match dialect {
+        Some(d) => core.rotate_credentials(&id, d),
+        None => core.rotate_app_keys(&id),
+    })
+    .await?;
     Ok(see_other(format!("{}/console/apps/{}?notice=rotated", base(&state), app.id)))
 }
 

@@ -105,6 +105,7 @@ mod tests {
             app_key: "UtOCzqb67d3sN12Kts4URwy8".into(),
             master_key: "DyJegPlemooo4X1tg94gQkw1".into(),
             settings: Default::default(),
+            credentials: Default::default(),
             created_at: chrono::DateTime::from_timestamp(0, 0).unwrap().naive_utc(),
         }
     }
