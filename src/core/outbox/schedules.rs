@@ -184,6 +184,8 @@ impl Core {
             match self.cancel_message(app, r.handle) {
                 // Gone already (purged or cancelled by a retry of this call): nothing to stop.
                 Ok(()) | Err(Error::UnknownMessage) => {}
+                // Claimed by the outbox meanwhile: the schedule has started.
+                Err(Error::NotCancellable) => return Err(Error::ScheduleStarted),
                 Err(e) => return Err(e),
             }
         }

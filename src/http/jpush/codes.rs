@@ -9,7 +9,6 @@ use super::auth::JpAuth;
 use super::body;
 use super::error::JpError;
 use super::messages::{origin, sign_ref, template, usable};
-use crate::core::Error;
 use crate::core::codes::{Channel, CodeRequest, CustomText, Purpose};
 use crate::core::texts::templates::Category;
 use crate::http::{AppState, blocking};
@@ -125,12 +124,7 @@ pub async fn verify(
         let code = body::string(&body, "code")?.filter(|c| !c.is_empty()).ok_or_else(JpError::missing_code)?;
         let handle = path.trim().parse::<i64>().map_err(|_| JpError::wrong_msg_id())?;
         let core = state.core.clone();
-        blocking(move || core.verify_code_by_message(&auth.app, handle, &code)).await.map_err(|e| match e {
-            Error::UnknownMessage => JpError::wrong_msg_id(),
-            Error::CodeExpired => JpError::expired_code(),
-            Error::CodeUsed => JpError::verified_code(),
-            other => other.into(),
-        })
+        Ok(blocking(move || core.verify_code_by_message(&auth.app, handle, &code)).await?)
     }
     .await;
     match result {

@@ -152,6 +152,12 @@ impl From<core::Error> for JpError {
                 Self::out_of_freq().detail(e)
             }
             E::InvalidCode => Self::invalid_code(),
+            E::CodeExpired => Self::expired_code(),
+            E::CodeUsed => Self::verified_code(),
+            E::UnknownMessage => Self::wrong_msg_id(),
+            E::BalanceExhausted => Self::no_money(),
+            E::WrongTemplateCategory => Self::wrong_template_type(),
+            E::NotCancellable => Self::wrong_schedule_status(),
             // No user accounts on this surface: these can only come from a body that makes no sense.
             E::UsernameMissing
             | E::PasswordMissing
@@ -280,6 +286,12 @@ mod tests {
             (E::TooFrequentForPhone, 403, 50009),
             (E::TooFrequentForIp, 403, 50009),
             (E::InvalidCode, 403, 50010),
+            (E::CodeExpired, 403, 50011),
+            (E::CodeUsed, 403, 50012),
+            (E::UnknownMessage, 403, 50026),
+            (E::BalanceExhausted, 403, 50014),
+            (E::WrongTemplateCategory, 403, 50025),
+            (E::NotCancellable, 403, 50029),
             (E::UsernameMissing, 403, 50007),
             (E::PasswordMissing, 403, 50007),
             (E::PasswordBlank, 403, 50007),
@@ -326,6 +338,12 @@ mod tests {
                 | E::TooFrequentForPhone
                 | E::TooFrequentForIp
                 | E::InvalidCode
+                | E::CodeExpired
+                | E::CodeUsed
+                | E::UnknownMessage
+                | E::BalanceExhausted
+                | E::WrongTemplateCategory
+                | E::NotCancellable
                 | E::UsernameMissing
                 | E::PasswordMissing
                 | E::PasswordBlank
