@@ -9,14 +9,11 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::core::apps::App;
 use crate::core::codes::Origin;
+use crate::core::outbox::notices::{MAX_BATCH, MAX_SCHEDULE_DAYS, NoticeRequest, SignRef, TemplateRef};
 use crate::core::phone::Phone;
 use crate::core::{Core, Error, Result};
 use crate::store::{self, schedules::RecipientRow, schedules::ScheduleRow};
 
-/// Most recipients one schedule (or one batch) may have.
-pub const MAX_RECIPIENTS: usize = 1000;
-/// How far ahead a send may be scheduled.
-pub const MAX_AHEAD_DAYS: i64 = 366;
 
 #[derive(Debug, Clone)]
 pub struct Recipient {
@@ -161,14 +158,14 @@ impl Core {
 
     fn check_schedule(&self, req: &NewSchedule) -> Result<()> {
         let now = self.clock.now_naive();
-        if req.send_at <= now || req.send_at > now + TimeDelta::days(MAX_AHEAD_DAYS) {
+        if req.send_at <= now || req.send_at > now + TimeDelta::days(MAX_SCHEDULE_DAYS) {
             return Err(Error::InvalidSendTime);
         }
         if req.recipients.is_empty() {
             return Err(Error::InvalidParameter("a schedule needs at least one recipient".into()));
         }
-        if req.recipients.len() > MAX_RECIPIENTS {
-            return Err(Error::InvalidParameter(format!("a schedule has at most {MAX_RECIPIENTS} recipients")));
+        if req.recipients.len() > MAX_BATCH {
+            return Err(Error::InvalidParameter(format!("a schedule has at most {MAX_BATCH} recipients")));
         }
         Ok(())
     }
@@ -198,16 +195,16 @@ impl Core {
         let notices = req
             .recipients
             .iter()
-            .map(|r| crate::core::texts::notices::NoticeRequest {
+            .map(|r| NoticeRequest {
                 phone: r.phone.clone(),
-                template: crate::core::texts::notices::TemplateRef::Handle(req.template),
-                sign: req.sign.map(crate::core::texts::notices::SignRef::Handle),
+                template: TemplateRef::Handle(req.template),
+                sign: req.sign.map(SignRef::Handle),
                 vars: r.vars.clone(),
                 origin: req.origin.clone(),
                 send_at: Some(req.send_at),
             })
             .collect();
-        let results = self.send_notices(app, notices);
+        let results = self.send_notices(app, notices)?;
         let mut rows = Vec::new();
         let mut failures = Vec::new();
         for (position, (result, recipient)) in results.into_iter().zip(&req.recipients).enumerate() {

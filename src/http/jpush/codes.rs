@@ -8,9 +8,8 @@ use serde_json::json;
 use super::auth::JpAuth;
 use super::body;
 use super::error::JpError;
-use super::messages::{origin, sign_ref, template, usable};
+use super::messages::{not_rejected, origin, template};
 use crate::core::codes::{Channel, CodeRequest, CustomText, Purpose};
-use crate::core::texts::templates::Category;
 use crate::http::{AppState, blocking};
 
 /// Voice codes the caller brings are 4 to 8 digits (50038 otherwise).
@@ -32,7 +31,7 @@ pub async fn send_code(
     let sign = body::sign_id(&body)?;
     let origin = origin(&req, &state);
     let template = template(&state, &auth.app, temp_id).await?;
-    usable(&template, Category::Verification)?;
+    not_rejected(&template)?;
     let core = state.core.clone();
     let issued = blocking(move || {
         let ttl = core.item_extras(&auth.app, &template.id)?.ttl_secs;
@@ -41,18 +40,18 @@ pub async fn send_code(
             purpose: Purpose::Generic,
             channel: Channel::Sms,
             ttl_minutes: None,
-            ttl_secs: ttl.map(i64::from),
+            ttl_seconds: ttl.map(i64::from),
+            code: None,
             name: None,
             op: None,
             origin,
             user_id: None,
             custom: CustomText {
-                template: None,
                 template_handle: Some(temp_id),
-                sign: sign_ref(&core, &auth.app, sign)?,
-                vars: Default::default(),
+                sign_handle: sign,
+                strict_category: true,
+                ..Default::default()
             },
-            code: None,
         };
         core.send_code(&auth.app, request)
     })
@@ -95,13 +94,13 @@ pub async fn send_voice_code(
             purpose: Purpose::Generic,
             channel: Channel::Voice,
             ttl_minutes: None,
-            ttl_secs: Some(ttl),
+            ttl_seconds: Some(ttl),
+            code,
             name: None,
             op: None,
             origin,
             user_id: None,
             custom: CustomText::default(),
-            code,
         };
         core.send_code(&auth.app, request)
     })

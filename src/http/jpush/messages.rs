@@ -9,11 +9,10 @@ use super::body::{self, Body};
 use super::error::JpError;
 use crate::core::apps::App;
 use crate::core::codes::Origin;
-use crate::core::outbox::schedules::{MAX_RECIPIENTS, Recipient};
-use crate::core::review::{Content, Item, State};
-use crate::core::texts::templates::Category;
-use crate::core::{Core, Error, Result};
-
+use crate::core::outbox::notices::MAX_BATCH;
+use crate::core::outbox::schedules::Recipient;
+use crate::core::review::{Item, State};
+use crate::core::Error;
 use crate::http::{AppState, blocking, client_ip};
 
 /// Who asks: the client's address (JPush has no captcha).
@@ -30,31 +29,13 @@ pub(super) async fn template(state: &AppState, app: &std::sync::Arc<App>, temp_i
     })
 }
 
-/// Whether a template may be sent for `category`: a code template on `/v1/codes` only and a
-/// notice template on the message routes only (50025 otherwise); one in review is 50020 and a
-/// rejected one 50021.
-pub(super) fn usable(item: &Item, category: Category) -> Result<(), JpError> {
-    let Some(live) = item.live.as_ref().filter(|l| l.state == State::Approved) else {
-        return Err(match &item.open {
-            Some(open) if open.state == State::Rejected => JpError::template_not_pass(),
-            _ => JpError::template_auditing(),
-        });
-    };
-    match &live.content {
-        Content::Template { category: c, .. } if *c == category => Ok(()),
-        _ => Err(JpError::wrong_template_type()),
-    }
-}
-
-/// The signature `sign_id` names (None: the template's own, if any).
-pub(super) fn sign_ref(core: &Core, app: &App, sign_id: Option<i64>) -> Result<Option<String>> {
-    match sign_id {
-        None => Ok(None),
-        Some(handle) => match core.signature_by_handle(app, handle) {
-            Ok(item) => Ok(Some(item.name)),
-            Err(Error::ItemNotFound) => Err(Error::InvalidSignature),
-            Err(e) => Err(e),
-        },
+/// A template whose review failed is 50021 (the core only knows it is not approved, 50020);
+/// everything else about it (approved, its type) the core checks on the send.
+pub(super) fn not_rejected(item: &Item) -> Result<(), JpError> {
+    let serving = item.live.as_ref().is_some_and(|l| l.state == State::Approved);
+    match &item.open {
+        Some(open) if !serving && open.state == State::Rejected => Err(JpError::template_not_pass()),
+        _ => Ok(()),
     }
 }
 
@@ -84,7 +65,7 @@ pub async fn send(
     let notice = notice(&body)?;
     let origin = origin(&req, &state);
     let core = state.core.clone();
-    usable(&template(&state, &auth.app, notice.temp_id).await?, Category::Notification)?;
+    not_rejected(&template(&state, &auth.app, notice.temp_id).await?)?;
     let issued = blocking(move || {
         core.send_notice(&auth.app, notice_request(notice.temp_id, notice.sign_id, notice.recipient, origin, None))
     })
@@ -98,8 +79,8 @@ pub(super) fn notice_request(
     recipient: Recipient,
     origin: Origin,
     send_at: Option<chrono::NaiveDateTime>,
-) -> crate::core::texts::notices::NoticeRequest {
-    use crate::core::texts::notices::{NoticeRequest, SignRef, TemplateRef};
+) -> crate::core::outbox::notices::NoticeRequest {
+    use crate::core::outbox::notices::{NoticeRequest, SignRef, TemplateRef};
     NoticeRequest {
         phone: recipient.phone,
         template: TemplateRef::Handle(temp_id),
@@ -132,7 +113,7 @@ pub(super) fn batch(body: &Body) -> Result<Batch, JpError> {
     if list.is_empty() {
         return Err(JpError::recipients_empty());
     }
-    if list.len() > MAX_RECIPIENTS {
+    if list.len() > MAX_BATCH {
         return Err(JpError::too_many_recipients());
     }
     let recipients = list
@@ -177,8 +158,12 @@ pub async fn send_batch(
     let (temp_id, sign_id) = (batch.temp_id, batch.sign_id);
     let requests: Vec<_> =
         batch.recipients.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).map(|r| notice_request(temp_id, sign_id, r, origin.clone(), None)).collect();
-    usable(&template(&state, &auth.app, temp_id).await?, Category::Notification)?;
-    let results = blocking(move || Ok(core.send_notices(&auth.app, requests))).await?;
+    not_rejected(&template(&state, &auth.app, temp_id).await?)?;
+    let results = if requests.is_empty() {
+        Vec::new()
+    } else {
+        blocking(move || core.send_notices(&auth.app, requests)).await?
+    };
     let mut results = results.into_iter();
     let (mut ok, mut failures) = (0, 0);
     let mut listed = Vec::new();
@@ -206,7 +191,7 @@ pub async fn send_batch(
 /// allocated separately); an unlimited app has `null` everywhere.
 pub async fn app_balance(auth: JpAuth, state: web::Data<AppState>) -> Result<HttpResponse, JpError> {
     let core = state.core.clone();
-    let balance = blocking(move || core.balance(&auth.app)).await?;
+    let balance = blocking(move || core.balance(&auth.app.id)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "app_balance": balance,
         "app_voice": Value::Null,

@@ -9,9 +9,8 @@ use serde_json::{Value, json};
 use super::auth::JpAuth;
 use super::body::{self, Body};
 use super::error::JpError;
-use super::messages::{batch, failed, notice, origin, template, usable};
+use super::messages::{batch, failed, not_rejected, notice, origin, template};
 use crate::core::outbox::schedules::{NewSchedule, Schedule, ScheduleOutcome};
-use crate::core::texts::templates::Category;
 use crate::http::{AppState, blocking};
 
 const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -45,7 +44,7 @@ async fn single(req: &HttpRequest, payload: web::Payload, state: &AppState, auth
     let body = body::json(req, payload, state.config.body_limit_bytes).await?;
     let send_at = send_time(&body)?;
     let notice = notice(&body)?;
-    usable(&template(state, &auth.app, notice.temp_id).await?, Category::Notification)?;
+    not_rejected(&template(state, &auth.app, notice.temp_id).await?)?;
     Ok(NewSchedule {
         template: notice.temp_id,
         sign: notice.sign_id,
@@ -67,7 +66,7 @@ async fn batched(
     let body = body::json(req, payload, state.config.body_limit_bytes).await?;
     let send_at = send_time(&body)?;
     let batch = batch(&body)?;
-    usable(&template(state, &auth.app, batch.temp_id).await?, Category::Notification)?;
+    not_rejected(&template(state, &auth.app, batch.temp_id).await?)?;
     let mut recipients = Vec::new();
     let mut refused = Vec::new();
     let mut raws = Vec::new();
