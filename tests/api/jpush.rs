@@ -4,6 +4,7 @@
 //! time, across a restart) and the balance.
 
 use chrono::TimeDelta;
+use phonebase::core::clock::Clock;
 use phonebase::core::review::Decision;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -402,7 +403,9 @@ async fn schedules_wait_for_their_time_and_survive_a_restart() {
     assert_eq!(shown["recipients"][0]["mobile"], "13800138401");
     assert_eq!(shown["recipients"][0]["temp_para"], json!({"who": "李"}));
 
-    // Replaced: new time, new variables, same id.
+    // Replaced: new time, new variables, same id. (The cancelled send still counts towards the
+    // number's limits, as every accepted send does: room for it.)
+    app.update_settings(json!({"limits": {"phone_per_minute": 5}}));
     let in_two = at(TimeDelta::hours(2));
     let (status, body) = jp
         .call(Method::PUT, &format!("/v1/schedule/{id}"), Some(json!({"send_time": in_two, "mobile": "13800138401", "temp_id": temp_id, "temp_para": {"who": "赵"}})))

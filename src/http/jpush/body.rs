@@ -136,7 +136,18 @@ pub async fn multipart(req: &HttpRequest, payload: web::Payload, limit: usize) -
     if !content_type(req).starts_with("multipart/form-data") {
         return Err(JpError::media_not_supported());
     }
-    let mut parts = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
+    // ...which the multipart parser refuses: hand it the same type without the space.
+    let mut headers = req.headers().clone();
+    if let Some(tidy) = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').map(str::trim).collect::<Vec<_>>().join("; "))
+        .and_then(|v| actix_web::http::header::HeaderValue::from_str(&v).ok())
+    {
+        headers.insert(CONTENT_TYPE, tidy);
+    }
+    let mut parts = actix_multipart::Multipart::new(&headers, payload.into_inner());
     let mut form = Form::default();
     let mut total = 0usize;
     while let Some(field) = parts.next().await {

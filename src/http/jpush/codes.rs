@@ -123,7 +123,8 @@ pub async fn verify(
         let code = body::string(&body, "code")?.filter(|c| !c.is_empty()).ok_or_else(JpError::missing_code)?;
         let handle = path.trim().parse::<i64>().map_err(|_| JpError::wrong_msg_id())?;
         let core = state.core.clone();
-        Ok(blocking(move || core.verify_code_by_message(&auth.app, handle, &code)).await?)
+        blocking(move || core.verify_code_by_message(&auth.app, handle, &code)).await?;
+        Ok::<_, JpError>(())
     }
     .await;
     match result {

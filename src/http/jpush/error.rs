@@ -275,7 +275,7 @@ mod tests {
     /// One value of every core error, with the status and code it answers. The `match` makes a
     /// new variant a compile error here until it is mapped.
     fn walk() -> Vec<(core::Error, u16, i32)> {
-        use core::Error as E;
+        use crate::core::Error as E;
         let all = vec![
             (E::MissingPhone, 400, 50004),
             (E::InvalidPhone, 403, 50006),
