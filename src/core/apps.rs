@@ -91,11 +91,11 @@ impl Default for AppSettings {
 pub struct Policy {
     /// Verified numbers may log in with an SMS code.
     pub sms_login: bool,
-    /// Logging in by phone (password or code) needs a verified number (215 otherwise).
+    /// Logging in by phone (password or code) needs a verified number (`Error::PhoneNotVerified` otherwise).
     pub login_requires_verified_phone: bool,
     /// Unverified numbers may reset their password by SMS.
     pub reset_allows_unverified_phone: bool,
-    /// Every code send needs a captcha `validate_token` (608 otherwise).
+    /// Every code send needs a captcha `validate_token` (`Error::CaptchaRequired` otherwise).
     pub captcha_required: bool,
 }
 

@@ -20,6 +20,24 @@ pub enum Error {
     TooFrequentForIp,
     #[error("invalid SMS code")]
     InvalidCode,
+    /// The code matched one that has expired (only reported for the right value).
+    #[error("the SMS code has expired")]
+    CodeExpired,
+    /// The code matched one that was already used (only reported for the right value).
+    #[error("the SMS code has already been used")]
+    CodeUsed,
+    /// No message has this handle.
+    #[error("no such message")]
+    UnknownMessage,
+    /// The app's balance of billable SMS parts cannot pay for this send.
+    #[error("the app's SMS balance is exhausted")]
+    BalanceExhausted,
+    /// A template of another category: a code template for a notice, or the reverse.
+    #[error("the SMS template is of the wrong type for this send")]
+    WrongTemplateCategory,
+    /// The message was already sent, claimed by the outbox or cancelled.
+    #[error("the message can no longer be cancelled")]
+    NotCancellable,
     #[error("username is missing or blank")]
     UsernameMissing,
     #[error("password is missing or empty")]
@@ -92,9 +110,21 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// An internal error that remembers where it was raised (the caller's file and line), as
+    /// Lemmy's error type does: the log then names the failing line, not only the cause.
+    #[track_caller]
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        let location = std::panic::Location::caller();
+        Error::Internal(cause.into().context(format!("at {}:{}", location.file(), location.line())))
+    }
+}
+
 impl From<diesel::result::Error> for Error {
+    /// `?` on a query: the location is the line of the `?`.
+    #[track_caller]
     fn from(e: diesel::result::Error) -> Self {
-        Error::Internal(e.into())
+        Error::internal(e)
     }
 }
 
@@ -103,5 +133,23 @@ impl From<diesel::r2d2::PoolError> for Error {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %e, "database pool exhausted");
         Error::Busy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing_query() -> Result<()> {
+        Err(diesel::result::Error::NotFound)?;
+        Ok(())
+    }
+
+    #[test]
+    fn internal_errors_name_their_cause_and_where_they_were_raised() {
+        let Err(Error::Internal(e)) = failing_query() else { panic!("an internal error") };
+        let text = format!("{e:#}");
+        assert!(text.contains("src/core/error.rs:"), "{text}");
+        assert!(text.contains("Record not found"), "{text}");
     }
 }

@@ -120,14 +120,14 @@ impl Core {
         self.outbox_wakeup.clone()
     }
 
-    pub fn backend(&self) -> Result<store::Backend> {
-        Ok(self.conn()?.backend())
-    }
-
-    /// The database takes a write transaction now (what every use case needs); the backend.
-    pub fn health(&self) -> Result<store::Backend> {
+    /// The database takes a write transaction now (what every use case needs); which database
+    /// it is ("sqlite" or "postgres").
+    pub fn health(&self) -> Result<&'static str> {
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, store::ping)?;
-        Ok(conn.backend())
+        Ok(match conn.backend() {
+            store::Backend::Sqlite => "sqlite",
+            store::Backend::Postgres => "postgres",
+        })
     }
 }

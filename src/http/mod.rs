@@ -154,14 +154,7 @@ where
 /// balancers.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let core = state.core.clone();
-    let result = blocking(move || {
-        let backend = core.health()?;
-        Ok(match backend {
-            crate::store::Backend::Sqlite => "sqlite",
-            crate::store::Backend::Postgres => "postgres",
-        })
-    })
-    .await;
+    let result = blocking(move || core.health()).await;
     match result {
         Ok(db) => HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": db})),
         Err(e) => {

@@ -58,6 +58,38 @@ pub fn charge_attempt(
     .get_results(conn)
 }
 
+/// A spent code (used, or expired) that still took an attempt.
+#[derive(Debug, Clone, Queryable)]
+pub struct Spent {
+    pub id: String,
+    pub code_hash: String,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+/// Charges one attempt to every used or expired code of `phone` (of the given purposes) that has
+/// attempts left, and returns them: a guess may learn that it named a spent code, but only within
+/// the same attempt bound as a live one.
+pub fn charge_spent(
+    conn: &mut DbConn,
+    app_id: &str,
+    phone: &str,
+    purposes: &[&str],
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> QueryResult<Vec<Spent>> {
+    diesel::update(
+        vc::table
+            .filter(vc::app_id.eq(app_id))
+            .filter(vc::phone.eq(phone))
+            .filter(vc::purpose.eq_any(purposes))
+            .filter(vc::used_at.is_not_null().or(vc::expires_at.le(now)))
+            .filter(vc::attempts.lt(max_attempts)),
+    )
+    .set(vc::attempts.eq(vc::attempts + 1))
+    .returning((vc::id, vc::code_hash, vc::used_at))
+    .get_results(conn)
+}
+
 /// Marks a code used. Exactly one caller gets `true` for a given code.
 pub fn consume(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let n = diesel::update(vc::table.filter(vc::id.eq(id)).filter(vc::used_at.is_null()))

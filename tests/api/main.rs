@@ -17,6 +17,7 @@ mod limits;
 mod outbox;
 mod schema;
 mod secrets;
+mod sends;
 mod sms;
 mod templates;
 mod upstream;

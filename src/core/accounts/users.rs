@@ -231,8 +231,8 @@ pub(crate) fn checked_password(password: Option<&str>) -> Result<&str> {
 }
 
 /// The rule for every password that is being set (signup, save, updatePassword, reset, phone
-/// signup): missing or empty is 201, only whitespace is 218 (LeanCloud: "it must be a non-blank
-/// string"), then the login bounds.
+/// signup): missing or empty is `PasswordMissing`, only whitespace is `PasswordBlank` (LeanCloud's
+/// documented rule: "it must be a non-blank string"), then the login bounds.
 pub(crate) fn checked_new_password(password: Option<&str>) -> Result<&str> {
     let password = checked_password(password)?;
     if password.trim().is_empty() {
@@ -250,7 +250,7 @@ pub(crate) enum PasswordChange<'a> {
     ByOther,
 }
 
-/// The email as given and its lookup key (lower case), or 125.
+/// The email as given and its lookup key (lower case), or `Error::InvalidEmail`.
 pub(crate) fn checked_email(email: &str) -> Result<(String, String)> {
     let email = email.trim();
     let valid = email.chars().count() <= MAX_EMAIL_CHARS
@@ -452,7 +452,7 @@ impl Core {
                 let phone = Phone::parse(row.phone_e164.as_deref().unwrap_or_default())?;
                 match self.verify_code(app, &phone, code, Purpose::POSSESSION) {
                     Ok(_) => Some(None),
-                    Err(Error::InvalidCode) => None,
+                    Err(Error::InvalidCode | Error::CodeExpired | Error::CodeUsed) => None,
                     Err(e) => return Err(e),
                 }
             }
@@ -573,7 +573,7 @@ impl Core {
         User::from_row(&row)
     }
 
-    /// Changes the password after checking the old one (210 when wrong); every other session of
+    /// Changes the password after checking the old one (`Error::WrongPassword` when wrong); every other session of
     /// the user ends, the one making the change (`keep_session`) stays.
     pub fn update_password(
         &self,
@@ -601,7 +601,7 @@ impl Core {
         })
     }
 
-    /// Changes a user. Identifiers stay unique (202 / 203 / 214); a changed email or number is no
+    /// Changes a user. Identifiers stay unique (`UsernameTaken` / `EmailTaken` / `PhoneTaken`); a changed email or number is no
     /// longer verified; the verified flags themselves are the master key's to set. A new password
     /// ends the user's sessions: all of them, but `session` when the change comes through the
     /// user's own session (`session` is the caller's session of this user, if any).
@@ -756,7 +756,7 @@ impl Core {
         })
     }
 
-    /// Sends the code of a user flow to an existing user's number (213 when nobody has it).
+    /// Sends the code of a user flow to an existing user's number (`Error::PhoneNotFound` when nobody has it).
     pub fn request_user_code(&self, app: &App, flow: UserCodeFlow, phone: Phone, origin: Origin) -> Result<()> {
         // Lazy migration: the number's owner at the app's LeanCloud upstream (counted as a send).
         self.ensure_phone_for_code(app, &phone, &origin.client_ip)?;

@@ -186,6 +186,21 @@ fn new_code() -> String {
     format!("{:06}", rand::rng().random_range(0..1_000_000u32))
 }
 
+/// Why a code that matched no live code is refused: `CodeUsed` or `CodeExpired` only when the
+/// value matches one of the spent codes (each of which was just charged an attempt, so they too
+/// answer at most `MAX_ATTEMPTS` guesses and cannot be searched), `InvalidCode` otherwise. A code
+/// killed by wrong guesses is never among them: telling its value apart would be an oracle.
+fn spent_verdict(spent: &[store::codes::Spent], expected: &[String]) -> Error {
+    let mut verdict = Error::InvalidCode;
+    for c in spent {
+        // Every row is compared, so the time taken does not depend on which one matches.
+        if expected.iter().fold(false, |found, e| ct_eq(&c.code_hash, e) | found) {
+            verdict = if c.used_at.is_some() { Error::CodeUsed } else { Error::CodeExpired };
+        }
+    }
+    verdict
+}
+
 fn is_code_shaped(code: &str) -> bool {
     code.len() == CODE_LEN && code.bytes().all(|b| b.is_ascii_digit())
 }
@@ -326,7 +341,8 @@ impl Core {
     }
 
     /// Resolves the app's template and signature for a send: an unknown template is refused
-    /// (604), an unapproved one too (605), and so is an unknown or unapproved signature (600).
+    /// (`TemplateNotFound`), an unapproved one too (`TemplateNotApproved`), and so is an unknown or
+    /// unapproved signature (`InvalidSignature`).
     fn composer(&self, app: &App, req: &CodeRequest, language: Language, name: String, op: String) -> Result<Composer> {
         let custom = &req.custom;
         let template = match custom.template.as_deref().filter(|t| !t.is_empty()) {
@@ -455,7 +471,7 @@ impl Core {
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         // The closure returns Ok even for a wrong code: the charged attempt must commit.
-        let verified = store::write_tx(&mut conn, |conn| -> Result<Option<Verified>> {
+        store::write_tx(&mut conn, |conn| -> Result<Result<Verified>> {
             let candidates = store::codes::charge_attempt(conn, &app.id, phone.e164(), &purposes, now, MAX_ATTEMPTS)?;
             let mut matched = None;
             for c in candidates {
@@ -465,11 +481,14 @@ impl Core {
                 }
             }
             match matched {
-                Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(Some(Verified { user_id: c.user_id })),
-                _ => Ok(None),
+                Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(Ok(Verified { user_id: c.user_id })),
+                Some(_) => Ok(Err(Error::CodeUsed)),
+                None => {
+                    let spent = store::codes::charge_spent(conn, &app.id, phone.e164(), &purposes, now, MAX_ATTEMPTS)?;
+                    Ok(Err(spent_verdict(&spent, &expected)))
+                }
             }
-        })?;
-        verified.ok_or(Error::InvalidCode)
+        })?
     }
 }
 

@@ -73,7 +73,13 @@ impl From<core::Error> for LcError {
             E::SmsDisabled => Self::new(StatusCode::FORBIDDEN, 119, "SMS code service is disabled for this app."),
             E::TooFrequentForPhone => Self::bad_request(601, "Can't send SMS too frequently."),
             E::TooFrequentForIp => Self::bad_request(601, "SMS sending exceeds limit for this client address."),
-            E::InvalidCode => Self::bad_request(603, "Invalid SMS code."),
+            // LeanCloud never told these apart: one 603 for a wrong, expired or used code.
+            E::InvalidCode | E::CodeExpired | E::CodeUsed | E::UnknownMessage => {
+                Self::bad_request(603, "Invalid SMS code.")
+            }
+            E::BalanceExhausted => Self::bad_request(160, "Insufficient balance."),
+            E::WrongTemplateCategory => Self::bad_request(605, "SMS template is of the wrong type for this send."),
+            E::NotCancellable => Self::bad_request(1, "The SMS can no longer be cancelled."),
             E::UsernameMissing => Self::bad_request(200, "Username is missing or empty"),
             E::PasswordMissing => Self::bad_request(201, "Password is missing or empty."),
             E::PasswordBlank => Self::bad_request(218, "Invalid password, it must be a non-blank string."),
@@ -157,4 +163,27 @@ pub fn error_body(status: StatusCode) -> HttpResponse {
     };
     let message = status.canonical_reason().map_or_else(|| "Error.".to_string(), |r| format!("{r}."));
     LcError::new(status, code, message).error_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_refusal_is_603() {
+        use crate::core::Error as E;
+        for e in [E::InvalidCode, E::CodeExpired, E::CodeUsed, E::UnknownMessage] {
+            let lc = LcError::from(e);
+            assert_eq!((lc.status, lc.code, lc.message.as_str()), (StatusCode::BAD_REQUEST, 603, "Invalid SMS code."));
+        }
+    }
+
+    #[test]
+    fn send_refusals() {
+        use crate::core::Error as E;
+        for (e, code) in [(E::BalanceExhausted, 160), (E::WrongTemplateCategory, 605), (E::NotCancellable, 1)] {
+            let lc = LcError::from(e);
+            assert_eq!((lc.status, lc.code), (StatusCode::BAD_REQUEST, code));
+        }
+    }
 }
