@@ -122,9 +122,11 @@ cd "$data_dir"
 app_json="$("$bin" app create --name jpush --json 2>>"$server_log" | grep '^{' | tail -n 1 || true)"
 [[ -n "$app_json" ]] || { log "'$bin app create --name jpush --json' printed no JSON"; exit 1; }
 APP_ID="$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["appId"])' "$app_json")"
-show_json="$("$bin" app show "$APP_ID" --json 2>>"$server_log" | grep '^{' | tail -n 1 || true)"
-JPUSH_APP_KEY="$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["jpush"]["appKey"])' "$show_json")"
-JPUSH_MASTER_SECRET="$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["jpush"]["masterSecret"])' "$show_json")"
+# Printed indented: the whole output is one JSON document.
+show_json="$("$bin" app show "$APP_ID" --json 2>>"$server_log")"
+jpush_key() { python3 -c 'import json,sys;print(json.loads(sys.argv[1])["jpush"][sys.argv[2]])' "$show_json" "$1"; }
+JPUSH_APP_KEY="$(jpush_key appKey)"
+JPUSH_MASTER_SECRET="$(jpush_key masterSecret)"
 
 # ------------------------------------------------------------------------------------------------
 # Server
