@@ -86,7 +86,9 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, V
     let boundary = "----phonebase-jpush-test";
     let mut body = Vec::new();
     for (name, value) in fields {
-        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes());
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
     }
     if let Some((name, bytes)) = file {
         body.extend(
@@ -114,7 +116,8 @@ async fn the_error_table_over_http() {
     let (status, body) = read(app.client.post(&url).body("{}")).await;
     assert_eq!((status, code(&body)), (400, 50001));
     assert_eq!(body["error"]["message"], "missing auth");
-    let (status, body) = read(app.client.post(&url).basic_auth(&app.app.credentials.jpush.app_key, Some("nope")).body("{}")).await;
+    let (status, body) =
+        read(app.client.post(&url).basic_auth(&app.app.credentials.jpush.app_key, Some("nope")).body("{}")).await;
     assert_eq!((status, code(&body)), (401, 50002));
     let (status, body) = read(app.client.post(&url).basic_auth("unknown", Some("x")).body("{}")).await;
     assert_eq!((status, code(&body)), (401, 50002));
@@ -191,7 +194,8 @@ async fn codes_by_template_verified_by_msg_id_once() {
     let (_, sent) = jp.post("/v1/codes", json!({"mobile": "13800138102", "temp_id": temp_id})).await;
     let late = app.wait_for_code("+8613800138102", 1).await;
     app.clock.advance(TimeDelta::seconds(121));
-    let (status, body) = jp.post(&format!("/v1/codes/{}/valid", sent["msg_id"].as_str().unwrap()), json!({"code": late})).await;
+    let (status, body) =
+        jp.post(&format!("/v1/codes/{}/valid", sent["msg_id"].as_str().unwrap()), json!({"code": late})).await;
     assert_eq!((status, code(&body)), (403, 50011));
 
     // A notice template is no code template, and a code template no notice.
@@ -212,13 +216,15 @@ async fn voice_codes_take_the_callers_digits() {
     let message = app.wait_for_message("+8613800138201", 1).await;
     assert_eq!(message["channel"], "voice");
     assert!(message["text"].as_str().unwrap().contains("4321"));
-    let (status, body) = jp.post(&format!("/v1/codes/{}/valid", sent["msg_id"].as_str().unwrap()), json!({"code": "4321"})).await;
+    let (status, body) =
+        jp.post(&format!("/v1/codes/{}/valid", sent["msg_id"].as_str().unwrap()), json!({"code": "4321"})).await;
     assert_eq!((status, body), (200, json!({"is_valid": true})));
     // The server makes one when none is given.
     let (status, sent) = jp.post("/v1/voice_codes", json!({"mobile": "13800138202"})).await;
     assert_eq!(status, 200, "{sent}");
     let spoken = code_in(app.wait_for_message("+8613800138202", 1).await["text"].as_str().unwrap());
-    let (status, _) = jp.post(&format!("/v1/codes/{}/valid", sent["msg_id"].as_str().unwrap()), json!({"code": spoken})).await;
+    let (status, _) =
+        jp.post(&format!("/v1/codes/{}/valid", sent["msg_id"].as_str().unwrap()), json!({"code": spoken})).await;
     assert_eq!(status, 200);
     for (body, expected) in [
         (json!({"mobile": "13800138203", "code": "123"}), 50038),
@@ -250,8 +256,9 @@ async fn template_management_reads_the_review_state() {
         assert_eq!((status, code(&answer)), (403, expected), "{body}");
     }
     // Java sends temp_id 0 on create: ignored.
-    let (status, made) =
-        jp.post("/v1/templates", json!({"template": "码{{code}}", "type": 1, "ttl": 300, "remark": "登录", "temp_id": 0})).await;
+    let (status, made) = jp
+        .post("/v1/templates", json!({"template": "码{{code}}", "type": 1, "ttl": 300, "remark": "登录", "temp_id": 0}))
+        .await;
     assert_eq!(status, 200, "{made}");
     let temp_id = made["temp_id"].as_i64().unwrap();
     let path = format!("/v1/templates/{temp_id}");
@@ -270,7 +277,10 @@ async fn template_management_reads_the_review_state() {
     let (status, body) = jp.call(Method::PUT, &path, Some(change)).await;
     assert_eq!((status, body), (200, json!({"temp_id": temp_id})));
     let (_, shown) = jp.get(&path).await;
-    assert_eq!((shown["template"].clone(), shown["ttl"].clone(), shown["status"].clone()), (json!("新码{{code}}"), json!(60), json!(0)));
+    assert_eq!(
+        (shown["template"].clone(), shown["ttl"].clone(), shown["status"].clone()),
+        (json!("新码{{code}}"), json!(60), json!(0))
+    );
     jp.decide(temp_id, true, Decision::Approve);
     assert_eq!(jp.get(&path).await.1["status"], 1);
 
@@ -283,7 +293,8 @@ async fn template_management_reads_the_review_state() {
 
     // Another app does not see this app's templates.
     let mine = jp.approved_template("码{{code}}", 1).await;
-    let other = app.core.create_app(phonebase::core::apps::NewApp { name: "other".into(), ..Default::default() }).unwrap();
+    let other =
+        app.core.create_app(phonebase::core::apps::NewApp { name: "other".into(), ..Default::default() }).unwrap();
     let keys = &other.credentials.jpush;
     let (status, body) = read(
         app.client.get(app.url(&format!("/v1/templates/{mine}"))).basic_auth(&keys.app_key, Some(&keys.master_secret)),
@@ -298,9 +309,14 @@ async fn signatures_by_multipart() {
     let app = TestApp::spawn(&db).await;
     let jp = Jp::new(&app);
     // Python and PHP: image0.
-    let (boundary, body) = multipart(&[("sign", "极光测试"), ("type", "1"), ("remark", "营业执照")], Some(("image0", PNG)));
-    let (status, made) =
-        read(jp.request(Method::POST, "/v1/sign").header("Content-Type", format!("multipart/form-data; boundary={boundary}")).body(body)).await;
+    let (boundary, body) =
+        multipart(&[("sign", "极光测试"), ("type", "1"), ("remark", "营业执照")], Some(("image0", PNG)));
+    let (status, made) = read(
+        jp.request(Method::POST, "/v1/sign")
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body),
+    )
+    .await;
     assert_eq!(status, 200, "{made}");
     let sign_id = made["sign_id"].as_i64().unwrap();
     let path = format!("/v1/sign/{sign_id}");
@@ -317,8 +333,12 @@ async fn signatures_by_multipart() {
 
     // Java: `multipart/form-data ; boundary=` and `images`; an update is a POST.
     let (boundary, body) = multipart(&[("sign", "极光新签")], Some(("images", PNG)));
-    let (status, updated) =
-        read(jp.request(Method::POST, &path).header("Content-Type", format!("multipart/form-data ; boundary={boundary}")).body(body)).await;
+    let (status, updated) = read(
+        jp.request(Method::POST, &path)
+            .header("Content-Type", format!("multipart/form-data ; boundary={boundary}"))
+            .body(body),
+    )
+    .await;
     assert_eq!((status, updated), (200, json!({"sign_id": sign_id})));
     let (_, shown) = jp.get(&path).await;
     assert_eq!((shown["sign"].clone(), shown["status"].clone()), (json!("极光新签"), json!(0)));
@@ -331,7 +351,9 @@ async fn signatures_by_multipart() {
     ] {
         let (boundary, body) = multipart(&fields, file);
         let (status, answer) = read(
-            jp.request(Method::POST, "/v1/sign").header("Content-Type", format!("multipart/form-data; boundary={boundary}")).body(body),
+            jp.request(Method::POST, "/v1/sign")
+                .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+                .body(body),
         )
         .await;
         assert_eq!((status, code(&answer)), (403, expected), "{fields:?}");
@@ -350,13 +372,19 @@ async fn messages_and_batches() {
     let app = TestApp::spawn(&db).await;
     let jp = Jp::new(&app);
     let temp_id = jp.approved_template("{{name1}}您好，包裹{{parcel}}已到。", 2).await;
-    let (status, sent) =
-        jp.post("/v1/messages", json!({"mobile": "13800138301", "temp_id": temp_id, "temp_para": {"name1": "王", "parcel": 7}})).await;
+    let (status, sent) = jp
+        .post(
+            "/v1/messages",
+            json!({"mobile": "13800138301", "temp_id": temp_id, "temp_para": {"name1": "王", "parcel": 7}}),
+        )
+        .await;
     assert_eq!(status, 200, "{sent}");
     assert!(sent["msg_id"].as_str().unwrap().parse::<i64>().is_ok());
     assert!(app.wait_for_message("+8613800138301", 1).await["text"].as_str().unwrap().ends_with("王您好，包裹7已到。"));
     // A variable left out.
-    let (status, body) = jp.post("/v1/messages", json!({"mobile": "13800138302", "temp_id": temp_id, "temp_para": {"name1": "王"}})).await;
+    let (status, body) = jp
+        .post("/v1/messages", json!({"mobile": "13800138302", "temp_id": temp_id, "temp_para": {"name1": "王"}}))
+        .await;
     assert_eq!((status, code(&body)), (403, 50022));
 
     let (status, result) = jp
@@ -389,10 +417,15 @@ async fn schedules_wait_for_their_time_and_survive_a_restart() {
     let jp = Jp::new(&app);
     let temp_id = jp.approved_template("{{who}}，您的预约明天开始。", 2).await;
     // China time, one hour ahead of the test clock.
-    let at = |ahead: TimeDelta| (app.clock.now_naive() + TimeDelta::hours(8) + ahead).format("%Y-%m-%d %H:%M:%S").to_string();
+    let at = |ahead: TimeDelta| {
+        (app.clock.now_naive() + TimeDelta::hours(8) + ahead).format("%Y-%m-%d %H:%M:%S").to_string()
+    };
     let in_an_hour = at(TimeDelta::hours(1));
     let (status, made) = jp
-        .post("/v1/schedule", json!({"send_time": in_an_hour, "mobile": "13800138401", "temp_id": temp_id, "temp_para": {"who": "李"}}))
+        .post(
+            "/v1/schedule",
+            json!({"send_time": in_an_hour, "mobile": "13800138401", "temp_id": temp_id, "temp_para": {"who": "李"}}),
+        )
         .await;
     assert_eq!(status, 200, "{made}");
     let id = made["schedule_id"].as_str().unwrap().to_string();
@@ -408,11 +441,18 @@ async fn schedules_wait_for_their_time_and_survive_a_restart() {
     app.update_settings(json!({"limits": {"phone_per_minute": 5}}));
     let in_two = at(TimeDelta::hours(2));
     let (status, body) = jp
-        .call(Method::PUT, &format!("/v1/schedule/{id}"), Some(json!({"send_time": in_two, "mobile": "13800138401", "temp_id": temp_id, "temp_para": {"who": "赵"}})))
+        .call(
+            Method::PUT,
+            &format!("/v1/schedule/{id}"),
+            Some(json!({"send_time": in_two, "mobile": "13800138401", "temp_id": temp_id, "temp_para": {"who": "赵"}})),
+        )
         .await;
     assert_eq!((status, body), (200, json!({"schedule_id": id})));
     let (_, shown) = jp.get(&format!("/v1/schedule/{id}")).await;
-    assert_eq!((shown["send_time"].clone(), shown["recipients"][0]["temp_para"]["who"].clone()), (json!(in_two), json!("赵")));
+    assert_eq!(
+        (shown["send_time"].clone(), shown["recipients"][0]["temp_para"]["who"].clone()),
+        (json!(in_two), json!("赵"))
+    );
 
     // A batch schedule, then a restart: nothing goes before its time, everything after.
     let (status, batch) = jp
@@ -431,7 +471,11 @@ async fn schedules_wait_for_their_time_and_survive_a_restart() {
     let data_dir = app.data_dir.clone();
     app.kill();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let app = TestApp::spawn_with(&db, Options { clock: Some(clock.clone()), data_dir: Some(data_dir), ..Default::default() }).await;
+    let app = TestApp::spawn_with(
+        &db,
+        Options { clock: Some(clock.clone()), data_dir: Some(data_dir), ..Default::default() },
+    )
+    .await;
     assert!(app.sink_lines("+8613800138401").is_empty() && app.sink_lines("+8613800138402").is_empty());
     clock.advance(TimeDelta::hours(2) + TimeDelta::seconds(5));
     assert!(app.wait_for_message("+8613800138401", 1).await["text"].as_str().unwrap().contains("赵"));
@@ -445,10 +489,16 @@ async fn schedules_are_cancelled_until_their_time() {
     let app = TestApp::spawn(&db).await;
     let jp = Jp::new(&app);
     let temp_id = jp.approved_template("{{who}}，活动明天开始。", 2).await;
-    let at = |ahead: TimeDelta| (app.clock.now_naive() + TimeDelta::hours(8) + ahead).format("%Y-%m-%d %H:%M:%S").to_string();
+    let at = |ahead: TimeDelta| {
+        (app.clock.now_naive() + TimeDelta::hours(8) + ahead).format("%Y-%m-%d %H:%M:%S").to_string()
+    };
     for past in [at(TimeDelta::seconds(-5)), "2026-13-01 00:00:00".to_string()] {
-        let (status, body) =
-            jp.post("/v1/schedule", json!({"send_time": past, "mobile": "13800138501", "temp_id": temp_id, "temp_para": {"who": "x"}})).await;
+        let (status, body) = jp
+            .post(
+                "/v1/schedule",
+                json!({"send_time": past, "mobile": "13800138501", "temp_id": temp_id, "temp_para": {"who": "x"}}),
+            )
+            .await;
         assert_eq!((status, code(&body)), (403, 50027));
     }
     let (_, made) = jp

@@ -14,7 +14,6 @@ use crate::core::phone::Phone;
 use crate::core::{Core, Error, Result};
 use crate::store::{self, schedules::RecipientRow, schedules::ScheduleRow};
 
-
 #[derive(Debug, Clone)]
 pub struct Recipient {
     pub phone: Phone,

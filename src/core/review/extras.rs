@@ -140,9 +140,9 @@ impl Core {
             if item.kind == Kind::Signature.as_str() {
                 for template in store::templates::list_items(conn, &app.id, Kind::Template.as_str())? {
                     let named = store::templates::revisions_of(conn, &template.id)?.into_iter().any(|r| {
-                        super::Revision::try_from(r).is_ok_and(|r| {
-                            matches!(&r.content, Content::Template { signature: Some(s), .. } if *s == item.name)
-                        })
+                        super::Revision::try_from(r).is_ok_and(
+                            |r| matches!(&r.content, Content::Template { signature: Some(s), .. } if *s == item.name),
+                        )
                     });
                     if named {
                         return Err(Error::InvalidParameter(format!(

@@ -53,12 +53,12 @@ impl FromRequest for JpAuth {
         Box::pin(async move {
             let (key, secret) = parsed?;
             let core = state.core.clone();
-            let app = blocking(move || core.app_by_credential(Dialect::JPush, JPUSH_APP_KEY, &key))
-                .await
-                .map_err(|e| match e {
+            let app = blocking(move || core.app_by_credential(Dialect::JPush, JPUSH_APP_KEY, &key)).await.map_err(
+                |e| match e {
                     crate::core::Error::UnknownApp => JpError::auth_failed(),
                     other => other.into(),
-                })?;
+                },
+            )?;
             let expected = &app.credentials.jpush.master_secret;
             if expected.is_empty() || !ct_eq(&secret, expected) {
                 return Err(JpError::auth_failed());
@@ -85,7 +85,8 @@ mod tests {
         assert_eq!(code(&HeaderMap::new()), Err((400, 50001)));
         assert_eq!(code(&with("")), Err((400, 50001)));
         // base64("7d431e42dfa6a6d693ac2d04:5e987ac6d2e04d95a9d8f0d1"), the seed's curl -u.
-        let seed = base64::engine::general_purpose::STANDARD.encode("7d431e42dfa6a6d693ac2d04:5e987ac6d2e04d95a9d8f0d1");
+        let seed =
+            base64::engine::general_purpose::STANDARD.encode("7d431e42dfa6a6d693ac2d04:5e987ac6d2e04d95a9d8f0d1");
         assert_eq!(
             code(&with(&format!("Basic {seed}"))),
             Ok(("7d431e42dfa6a6d693ac2d04".into(), "5e987ac6d2e04d95a9d8f0d1".into()))

@@ -189,7 +189,8 @@ mod tests {
 
     #[test]
     fn fields() {
-        let b = body(serde_json::json!({"mobile": 13800138000u64, "temp_id": "7", "sign_id": 0, "temp_para": {"a": 1}}));
+        let b =
+            body(serde_json::json!({"mobile": 13800138000u64, "temp_id": "7", "sign_id": 0, "temp_para": {"a": 1}}));
         assert_eq!(mobile(&b).unwrap().e164(), "+8613800138000");
         assert_eq!(temp_id(&b).unwrap(), 7);
         assert_eq!(sign_id(&b).unwrap(), None);

@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 use super::auth::JpAuth;
 use super::body::{self, Body};
 use super::error::JpError;
+use crate::core::Error;
 use crate::core::apps::App;
 use crate::core::codes::Origin;
 use crate::core::outbox::notices::MAX_BATCH;
 use crate::core::outbox::schedules::Recipient;
 use crate::core::review::{Item, State};
-use crate::core::Error;
 use crate::http::{AppState, blocking, client_ip};
 
 /// Who asks: the client's address (JPush has no captcha).
@@ -156,20 +156,24 @@ pub async fn send_batch(
     let origin = origin(&req, &state);
     let core = state.core.clone();
     let (temp_id, sign_id) = (batch.temp_id, batch.sign_id);
-    let requests: Vec<_> =
-        batch.recipients.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).map(|r| notice_request(temp_id, sign_id, r, origin.clone(), None)).collect();
+    let requests: Vec<_> = batch
+        .recipients
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .map(|r| notice_request(temp_id, sign_id, r, origin.clone(), None))
+        .collect();
     not_rejected(&template(&state, &auth.app, temp_id).await?)?;
-    let results = if requests.is_empty() {
-        Vec::new()
-    } else {
-        blocking(move || core.send_notices(&auth.app, requests)).await?
-    };
+    let results =
+        if requests.is_empty() { Vec::new() } else { blocking(move || core.send_notices(&auth.app, requests)).await? };
     let mut results = results.into_iter();
     let (mut ok, mut failures) = (0, 0);
     let mut listed = Vec::new();
     for (raw, parsed) in batch.recipients {
         let outcome = match parsed {
-            Ok(_) => results.next().unwrap_or_else(|| Err(Error::Internal(anyhow::anyhow!("a result per recipient")))).map_err(JpError::from),
+            Ok(_) => results
+                .next()
+                .unwrap_or_else(|| Err(Error::Internal(anyhow::anyhow!("a result per recipient"))))
+                .map_err(JpError::from),
             Err(e) => Err(e),
         };
         match outcome {

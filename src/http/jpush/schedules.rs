@@ -40,7 +40,12 @@ fn schedule_id(path: &str) -> Result<String, JpError> {
 }
 
 /// A single schedule's body: `{send_time, mobile, temp_id, sign_id?, temp_para?}`.
-async fn single(req: &HttpRequest, payload: web::Payload, state: &AppState, auth: &JpAuth) -> Result<NewSchedule, JpError> {
+async fn single(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    auth: &JpAuth,
+) -> Result<NewSchedule, JpError> {
     let body = body::json(req, payload, state.config.body_limit_bytes).await?;
     let send_at = send_time(&body)?;
     let notice = notice(&body)?;
@@ -199,7 +204,11 @@ pub async fn show(auth: JpAuth, path: web::Path<String>, state: web::Data<AppSta
 }
 
 /// `DELETE /v1/schedule/{schedule_id}`: 200, empty body; 50029 once its time has come.
-pub async fn delete(auth: JpAuth, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, JpError> {
+pub async fn delete(
+    auth: JpAuth,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, JpError> {
     let id = schedule_id(&path)?;
     let core = state.core.clone();
     blocking(move || core.delete_schedule(&auth.app, &id)).await?;

@@ -73,7 +73,9 @@ fn template_fields(body: &Body) -> Result<(String, Category, Extras), JpError> {
     let ttl = body::integer(body, "ttl").map_err(|_| JpError::invalid_ttl())?;
     let ttl = match (category, ttl) {
         (Category::Verification, Some(t)) if (1..=86_400).contains(&t) => Some(t as i32),
-        (Category::Verification, _) => return Err(JpError::invalid_ttl().detail("a code template needs ttl 1 to 86400")),
+        (Category::Verification, _) => {
+            return Err(JpError::invalid_ttl().detail("a code template needs ttl 1 to 86400"));
+        }
         (Category::Notification, _) => None,
     };
     let remark = body::string(body, "remark")?;
@@ -187,11 +189,7 @@ fn sign_error(e: Error) -> JpError {
 
 /// The multipart fields of a signature: `sign` (2–8 characters, no brackets), `type` 1–7,
 /// `remark` (≤ 100), and an image.
-async fn sign_fields(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<(String, Extras), JpError> {
+async fn sign_fields(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<(String, Extras), JpError> {
     let form = body::multipart(req, payload, state.config.body_limit_bytes).await?;
     let sign = form.get("sign").map(str::trim).unwrap_or("").to_string();
     if !SIGN_CHARS.contains(&sign.chars().count()) || sign.contains(['【', '】', '[', ']']) {
@@ -268,7 +266,11 @@ pub async fn update_sign(
 /// `GET /v1/sign/{sign_id}`: `{sign_id, sign, status, is_default, use_status}`. Phonebase has no
 /// default signature (a send without one uses the template's own), so `is_default` is 0;
 /// `use_status` is 1 while the signature serves.
-pub async fn show_sign(auth: JpAuth, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, JpError> {
+pub async fn show_sign(
+    auth: JpAuth,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_sign_id)?;
     let core = state.core.clone();
     let item = blocking(move || core.signature_by_handle(&auth.app, handle)).await.map_err(sign_error)?;
