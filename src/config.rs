@@ -54,6 +54,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Seconds an instance may serve an app's settings from memory.
     pub app_cache_secs: u64,
+    /// When set, `GET /metrics` asks for `Authorization: Bearer <this>` (`PHONEBASE_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
     pub leancloud: LeanCloudConfig,
     pub delivery: DeliveryConfig,
     pub maintenance: MaintenanceConfig,
@@ -332,6 +334,7 @@ impl Default for Config {
             http_workers: None,
             log_format: LogFormat::Text,
             app_cache_secs: 5,
+            metrics_token: None,
             leancloud: LeanCloudConfig::default(),
             delivery: DeliveryConfig::default(),
             maintenance: MaintenanceConfig::default(),

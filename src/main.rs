@@ -278,8 +278,14 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum ReviewCommand {
-    /// List what waits for review (revision id, app, name, body or text).
+    /// List what waits for review (revision id, app, handle, name, body or text).
     Queue,
+    /// List an app's templates (or signatures): handle, name, live state, open state, id.
+    List {
+        app_id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Approve the pending revision (by revision id, or by template/signature id).
     Approve {
         id: String,
@@ -326,9 +332,41 @@ fn review(core: &phonebase::core::Core, command: ReviewCommand, kind: Kind) -> a
                     Content::Signature { text, .. } => text,
                 };
                 println!(
-                    "{}  app {}  {}  rev {}  {text:?}",
-                    entry.revision.id, entry.item.app_id, entry.item.name, entry.revision.number
+                    "{}  app {}  #{} {}  rev {}  {text:?}",
+                    entry.revision.id, entry.item.app_id, entry.item.handle, entry.item.name, entry.revision.number
                 );
+            }
+            return Ok(());
+        }
+        ReviewCommand::List { app_id, json } => {
+            core.app(&app_id)?;
+            let items = core.items(&app_id, kind)?;
+            let state = |r: Option<&phonebase::core::review::Revision>| r.map_or("-", |r| r.state.as_str());
+            if json {
+                let list: Vec<serde_json::Value> = items
+                    .iter()
+                    .map(|i| {
+                        serde_json::json!({
+                            "id": i.id,
+                            "handle": i.handle,
+                            "name": i.name,
+                            "live": state(i.live.as_ref()),
+                            "open": state(i.open.as_ref()),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for i in &items {
+                    println!(
+                        "#{}  {}  live {}  open {}  {}",
+                        i.handle,
+                        i.name,
+                        state(i.live.as_ref()),
+                        state(i.open.as_ref()),
+                        i.id
+                    );
+                }
             }
             return Ok(());
         }
@@ -372,6 +410,23 @@ enum AppCommand {
     Show {
         app_id: String,
         /// Accepted for symmetry with the other commands: the output is always JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show or change the app's balance of billable SMS parts (unlimited by default): every
+    /// message takes its parts when queued, and gives them back if it fails for good.
+    Balance {
+        app_id: String,
+        /// Add N parts (an unlimited app starts a balance of N).
+        #[arg(long, value_name = "N", conflicts_with_all = ["set", "unlimited"])]
+        add: Option<i64>,
+        /// Set the balance to N parts.
+        #[arg(long, value_name = "N", conflicts_with = "unlimited")]
+        set: Option<i64>,
+        /// Make the app unlimited again.
+        #[arg(long)]
+        unlimited: bool,
+        /// Print {"appId","balance"} (balance null when unlimited).
         #[arg(long)]
         json: bool,
     },
@@ -585,6 +640,22 @@ async fn main() -> anyhow::Result<()> {
                         let mut v = app_json(&app, true);
                         v["upstream"] = serde_json::to_value(core.upstream_status(&app_id)?)?;
                         println!("{}", serde_json::to_string_pretty(&v)?);
+                    }
+                    AppCommand::Balance { app_id, add, set, unlimited, json } => {
+                        let balance = match (add, set, unlimited) {
+                            (Some(n), _, _) => Some(core.top_up(&app_id, n)?),
+                            (_, Some(n), _) => core.set_balance(&app_id, Some(n))?,
+                            (_, _, true) => core.set_balance(&app_id, None)?,
+                            _ => core.balance(&app_id)?,
+                        };
+                        if json {
+                            println!("{}", serde_json::json!({"appId": app_id, "balance": balance}));
+                        } else {
+                            match balance {
+                                Some(n) => println!("{app_id}: {n} parts"),
+                                None => println!("{app_id}: unlimited"),
+                            }
+                        }
                     }
                     AppCommand::Update { app_id, settings, upstream, keys, rotate_keys } => {
                         let upstream_change = if upstream.upstream_off {

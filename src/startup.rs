@@ -248,9 +248,17 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState { core: core.clone(), config: Arc::new(config.clone()) });
         let prefix = config.route_prefix();
+        // Requests by route pattern (never the raw path: random 404s would grow the label set),
+        // method and status, with latencies, into the core's registry.
+        let http_metrics = actix_web_prom::PrometheusMetricsBuilder::new("")
+            .registry(core.metrics().registry.clone())
+            .mask_unmatched_patterns("UNKNOWN")
+            .build()
+            .map_err(|e| anyhow::anyhow!("HTTP metrics: {e}"))?;
         let mut server = HttpServer::new(move || {
             ActixApp::new()
                 .app_data(state.clone())
+                .wrap(http_metrics.clone())
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .wrap(cors())
                 // Outside CORS, so that a refused preflight gets a JSON body too.
@@ -259,6 +267,7 @@ impl Application {
                 .service(
                     web::scope(&prefix)
                         .route("/healthz", web::get().to(http::healthz))
+                        .route("/metrics", web::get().to(http::metrics))
                         .route("/.well-known/jwks.json", web::get().to(http::jwks))
                         .configure(http::leancloud::routes)
                         .configure(http::jpush::routes)

@@ -108,6 +108,123 @@ pub enum Error {
     Internal(#[source] anyhow::Error),
 }
 
+impl Error {
+    /// One value of every variant, in declaration order: each dialect's `error.rs` walks them
+    /// in a test that checks the wire status, code and message of each mapping.
+    pub fn examples() -> Vec<Error> {
+        vec![
+            Error::MissingPhone,
+            Error::InvalidPhone,
+            Error::InternationalDisabled,
+            Error::VoiceDomesticOnly,
+            Error::InvalidParameter("limit must be a number".into()),
+            Error::SmsDisabled,
+            Error::TooFrequentForPhone,
+            Error::TooFrequentForIp,
+            Error::InvalidCode,
+            Error::CodeExpired,
+            Error::CodeUsed,
+            Error::UnknownMessage,
+            Error::BalanceExhausted,
+            Error::WrongTemplateCategory,
+            Error::NotCancellable,
+            Error::UsernameMissing,
+            Error::PasswordMissing,
+            Error::PasswordBlank,
+            Error::UsernameTaken,
+            Error::EmailTaken,
+            Error::PhoneTaken,
+            Error::InvalidEmail,
+            Error::UserNotFound,
+            Error::EmailNotFound,
+            Error::PhoneNotFound,
+            Error::WrongPassword,
+            Error::PhoneNotVerified,
+            Error::AccountLocked,
+            Error::NotAllowed,
+            Error::MasterOnly,
+            Error::CaptchaRequired,
+            Error::InvalidValidateToken,
+            Error::WrongCaptcha,
+            Error::TooManyCaptchas,
+            Error::TooManyGuesses,
+            Error::TemplateNotFound,
+            Error::TemplateNotApproved,
+            Error::TemplateRender("variable code is missing".into()),
+            Error::InvalidSignature,
+            Error::IllegalTransition { from: "draft", action: "approve" },
+            Error::NameTaken,
+            Error::ItemNotFound,
+            Error::NoProvider("no provider sends to +1".into()),
+            Error::InvalidSendTime,
+            Error::ScheduleNotFound,
+            Error::ScheduleStarted,
+            Error::UnknownApp,
+            Error::Busy,
+            Error::Internal(anyhow::anyhow!("disk full")),
+        ]
+    }
+
+    /// The variant's place in the declaration (exhaustive: a new variant does not compile until it
+    /// has one, and then the test below fails until `examples` lists it).
+    pub fn variant_index(&self) -> usize {
+        match self {
+            Error::MissingPhone => 0,
+            Error::InvalidPhone => 1,
+            Error::InternationalDisabled => 2,
+            Error::VoiceDomesticOnly => 3,
+            Error::InvalidParameter(_) => 4,
+            Error::SmsDisabled => 5,
+            Error::TooFrequentForPhone => 6,
+            Error::TooFrequentForIp => 7,
+            Error::InvalidCode => 8,
+            Error::CodeExpired => 9,
+            Error::CodeUsed => 10,
+            Error::UnknownMessage => 11,
+            Error::BalanceExhausted => 12,
+            Error::WrongTemplateCategory => 13,
+            Error::NotCancellable => 14,
+            Error::UsernameMissing => 15,
+            Error::PasswordMissing => 16,
+            Error::PasswordBlank => 17,
+            Error::UsernameTaken => 18,
+            Error::EmailTaken => 19,
+            Error::PhoneTaken => 20,
+            Error::InvalidEmail => 21,
+            Error::UserNotFound => 22,
+            Error::EmailNotFound => 23,
+            Error::PhoneNotFound => 24,
+            Error::WrongPassword => 25,
+            Error::PhoneNotVerified => 26,
+            Error::AccountLocked => 27,
+            Error::NotAllowed => 28,
+            Error::MasterOnly => 29,
+            Error::CaptchaRequired => 30,
+            Error::InvalidValidateToken => 31,
+            Error::WrongCaptcha => 32,
+            Error::TooManyCaptchas => 33,
+            Error::TooManyGuesses => 34,
+            Error::TemplateNotFound => 35,
+            Error::TemplateNotApproved => 36,
+            Error::TemplateRender(_) => 37,
+            Error::InvalidSignature => 38,
+            Error::IllegalTransition { .. } => 39,
+            Error::NameTaken => 40,
+            Error::ItemNotFound => 41,
+            Error::NoProvider(_) => 42,
+            Error::InvalidSendTime => 43,
+            Error::ScheduleNotFound => 44,
+            Error::ScheduleStarted => 45,
+            Error::UnknownApp => 46,
+            Error::Busy => 47,
+            Error::Internal(_) => 48,
+        }
+    }
+
+    /// How many variants there are (one more than the last `variant_index`).
+    pub const VARIANTS: usize = 49;
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -151,5 +268,11 @@ mod tests {
         let text = format!("{e:#}");
         assert!(text.contains("src/core/error.rs:"), "{text}");
         assert!(text.contains("Record not found"), "{text}");
+    }
+
+    #[test]
+    fn examples_list_every_variant_once_in_order() {
+        let indexes: Vec<usize> = Error::examples().iter().map(Error::variant_index).collect();
+        assert_eq!(indexes, (0..Error::VARIANTS).collect::<Vec<_>>());
     }
 }

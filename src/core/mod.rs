@@ -6,6 +6,7 @@ pub mod apps;
 pub mod clock;
 pub mod credentials;
 mod error;
+pub mod metrics;
 pub mod phone;
 pub mod secrets;
 
@@ -75,6 +76,7 @@ pub struct Core {
     app_cache: Arc<apps::AppCache>,
     outbox_wakeup: Arc<tokio::sync::Notify>,
     upstream: Arc<accounts::upstream::Upstream>,
+    metrics: Arc<metrics::Metrics>,
     options: CoreOptions,
 }
 
@@ -83,6 +85,7 @@ impl Core {
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, keys: Keys, options: CoreOptions) -> anyhow::Result<Self> {
         let signer = accounts::tokens::load_signer(&pool, &keys)?;
         let core = Self {
+            metrics: Arc::new(metrics::Metrics::new()?),
             signer: Arc::new(signer),
             pool,
             clock,
@@ -104,7 +107,10 @@ impl Core {
     }
 
     pub(crate) fn conn(&self) -> Result<PooledConn> {
-        Ok(self.pool.get()?)
+        let started = std::time::Instant::now();
+        let conn = self.pool.get();
+        self.metrics.pool_wait_seconds.with_label_values(&[] as &[&str]).observe(started.elapsed().as_secs_f64());
+        Ok(conn?)
     }
 
     pub fn keys(&self) -> &Keys {

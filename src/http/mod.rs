@@ -1,10 +1,11 @@
 //! What every dialect shares at the HTTP edge: state, client address, body reading, running core
-//! calls off the async threads, health check. Dialects live in their own folders and never
-//! import each other.
+//! calls off the async threads, health check, and the dialect kit ([`kit`]: caller, fields,
+//! objects, URLs, routing). Dialects live in their own folders and never import each other.
 
 pub mod console;
 pub mod edge;
 pub mod jpush;
+pub mod kit;
 pub mod leancloud;
 pub mod reports;
 
@@ -50,33 +51,6 @@ pub fn client_ip(req: &HttpRequest, config: &Config) -> String {
         }
     }
     peer.to_string()
-}
-
-/// The base URL clients reach this server at, without a trailing slash: `public_url` when it is
-/// configured, else rebuilt from the request. Forwarded scheme and host are believed only from a
-/// trusted proxy, like `X-Forwarded-For`.
-pub fn public_base(req: &HttpRequest, config: &Config) -> String {
-    if let Some(url) = config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        return url.trim_end_matches('/').to_string();
-    }
-    let header = |name: &str| {
-        req.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(str::trim)
-    };
-    let trusted = req.peer_addr().is_some_and(|a| config.is_trusted_proxy(a.ip()));
-    let forwarded = |name: &str| if trusted { header(name).filter(|v| !v.is_empty()) } else { None };
-    let own_scheme = if req.app_config().secure() { "https" } else { "http" };
-    let scheme = forwarded("x-forwarded-proto").unwrap_or(own_scheme);
-    let host = forwarded("x-forwarded-host")
-        .or_else(|| header("host"))
-        .map(str::to_string)
-        .unwrap_or_else(|| req.app_config().host().to_string());
-    format!("{scheme}://{host}{}", config.route_prefix())
-}
-
-/// Whether clients reach this server over HTTPS, by the same rule as [`public_base`]: the console
-/// cookie's `Secure` flag follows it, so a client cannot switch it off with a forged header.
-pub fn public_https(req: &HttpRequest, config: &Config) -> bool {
-    public_base(req, config).starts_with("https://")
 }
 
 /// Why a request body could not be read; each dialect words it in its own format.
@@ -164,6 +138,32 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `GET /metrics`: Prometheus' text format (`core::metrics`, plus the HTTP series). With
+/// `metrics_token` configured, only for `Authorization: Bearer <token>`.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = state.config.metrics_token.as_deref().filter(|t| !t.is_empty()) {
+        let presented = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !presented.is_some_and(|p| core::secrets::ct_eq(p, token)) {
+            return HttpResponse::Unauthorized()
+                .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"))
+                .json(serde_json::json!({"error": "a bearer token is required"}));
+        }
+    }
+    let core = state.core.clone();
+    match blocking(move || core.render_metrics()).await {
+        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics unavailable");
+            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE).json(serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
 /// `GET /.well-known/jwks.json`: the public keys that verify the JWTs users get from
 /// `POST /1.1/users/me/jwt`. Cacheable: the key changes only with the server secret.
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
@@ -173,35 +173,4 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 /// Anything no route matched: JSON, never an HTML page.
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({"code": 404, "error": "Not found."}))
-}
-
-#[cfg(test)]
-mod tests {
-    use actix_web::test::TestRequest;
-
-    use super::*;
-
-    fn request(peer: &str) -> TestRequest {
-        TestRequest::default()
-            .peer_addr(format!("{peer}:40000").parse().unwrap())
-            .insert_header(("host", "phonebase.internal:8080"))
-            .insert_header(("x-forwarded-proto", "https"))
-            .insert_header(("x-forwarded-host", "api.example.com"))
-    }
-
-    #[test]
-    fn public_base_believes_forwarded_headers_only_from_trusted_proxies() {
-        let config = Config {
-            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
-            base_path: "/pb/".into(),
-            ..Config::default()
-        };
-        let proxied = request("10.1.2.3").to_http_request();
-        assert_eq!(public_base(&proxied, &config), "https://api.example.com/pb");
-        let direct = request("203.0.113.9").to_http_request();
-        assert_eq!(public_base(&direct, &config), "http://phonebase.internal:8080/pb");
-
-        let configured = Config { public_url: Some("https://sms.example.com/base/".into()), ..config };
-        assert_eq!(public_base(&direct, &configured), "https://sms.example.com/base");
-    }
 }

@@ -13,7 +13,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{AppState, blocking, not_found, public_base, read_body};
+use super::kit::urls;
+use super::{AppState, blocking, not_found, read_body};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::core::outbox::routing::Report;
 use crate::core::secrets::ct_eq;
@@ -96,7 +97,7 @@ async fn signed_report(
     // The URL Twilio was given (and signed): the configured callback, else this one.
     let url = status_callback_url(&state.config, p).unwrap_or_else(|| {
         let query = req.query_string();
-        let own = format!("{}/delivery/reports/{name}", public_base(&req, &state.config));
+        let own = urls::absolute(&req, &state.config, &format!("/delivery/reports/{name}"));
         if query.is_empty() { own } else { format!("{own}?{query}") }
     });
     let token = p.auth_token.as_ref().map(|t| t.expose()).unwrap_or_default();

@@ -19,6 +19,8 @@ pub struct NewCode<'a> {
     pub expires_at: NaiveDateTime,
     /// The client address that asked for the code.
     pub origin_ip: Option<&'a str>,
+    /// The handle of the message that carries it.
+    pub message_handle: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &NewCode<'_>) -> QueryResult<()> {
@@ -245,4 +247,60 @@ pub fn guesses_since(conn: &mut DbConn, app_id: &str, ip: Option<&str>, since: N
 pub fn purge_guesses_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     use super::schema::code_guesses as g;
     diesel::delete(g::table.filter(g::created_at.lt(before))).execute(conn)
+}
+
+/// The code a message carried.
+#[derive(Debug, Clone, Queryable)]
+pub struct ByMessage {
+    pub id: String,
+    pub phone: String,
+    pub purpose: String,
+    pub user_id: Option<String>,
+    pub used_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find_by_message(conn: &mut DbConn, app_id: &str, handle: i64) -> QueryResult<Option<ByMessage>> {
+    vc::table
+        .filter(vc::app_id.eq(app_id))
+        .filter(vc::message_handle.eq(handle))
+        .select((vc::id, vc::phone, vc::purpose, vc::user_id, vc::used_at, vc::created_at))
+        .first(conn)
+        .optional()
+}
+
+/// Charges one attempt to the code `id` if it is live and returns its keyed hash (as
+/// [`charge_attempt`], for one code).
+pub fn charge_one(conn: &mut DbConn, id: &str, now: NaiveDateTime, max_attempts: i32) -> QueryResult<Option<String>> {
+    diesel::update(
+        vc::table
+            .find(id)
+            .filter(vc::used_at.is_null())
+            .filter(vc::expires_at.gt(now))
+            .filter(vc::attempts.lt(max_attempts)),
+    )
+    .set(vc::attempts.eq(vc::attempts + 1))
+    .returning(vc::code_hash)
+    .get_result(conn)
+    .optional()
+}
+
+/// Charges one attempt to the code `id` if it is spent (used or expired) and still takes attempts
+/// (as [`charge_spent`], for one code).
+pub fn charge_one_spent(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> QueryResult<Option<Spent>> {
+    diesel::update(
+        vc::table
+            .find(id)
+            .filter(vc::used_at.is_not_null().or(vc::expires_at.le(now)))
+            .filter(vc::attempts.lt(max_attempts)),
+    )
+    .set(vc::attempts.eq(vc::attempts + 1))
+    .returning((vc::id, vc::code_hash, vc::used_at))
+    .get_result(conn)
+    .optional()
 }

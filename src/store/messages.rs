@@ -29,6 +29,12 @@ pub struct NewMessage<'a> {
     /// The variables the text was rendered from (JSON), sealed like the body: providers that
     /// take registered templates get them as parameters.
     pub vars_sealed: Option<&'a [u8]>,
+    /// The message's number (Bmob `smsId`, JPush `msg_id`), from the counter [`HANDLES`].
+    pub handle: i64,
+    /// When a scheduled message is due; `next_attempt_at` holds it until then.
+    pub send_at: Option<NaiveDateTime>,
+    /// Parts taken from the app's balance (0 when unlimited).
+    pub charged: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -61,12 +67,21 @@ pub struct MessageRow {
     pub vars_sealed: Option<Vec<u8>>,
     /// The provider's error code of the final failure (or of a failed delivery report).
     pub error_code: Option<String>,
+    pub handle: i64,
+    pub send_at: Option<NaiveDateTime>,
+    pub charged: i32,
+    pub refunded: bool,
 }
 
 pub const QUEUED: &str = "queued";
 pub const SENT: &str = "sent";
 pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
+/// A scheduled message cancelled before it was due.
+pub const CANCELLED: &str = "cancelled";
+
+/// The counter message handles come from.
+pub const HANDLES: &str = "message";
 
 pub fn insert(conn: &mut DbConn, row: &NewMessage<'_>) -> QueryResult<()> {
     diesel::insert_into(m::table).values(row).execute(conn).map(|_| ())
@@ -74,6 +89,56 @@ pub fn insert(conn: &mut DbConn, row: &NewMessage<'_>) -> QueryResult<()> {
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<MessageRow>> {
     m::table.find(id).select(MessageRow::as_select()).first(conn).optional()
+}
+
+pub fn find_by_handle(conn: &mut DbConn, app_id: &str, handle: i64) -> QueryResult<Option<MessageRow>> {
+    m::table
+        .filter(m::app_id.eq(app_id))
+        .filter(m::handle.eq(handle))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Cancels a scheduled message that no worker has taken: `true` when it was cancelled (its parts
+/// are given back in the same transaction).
+pub fn cancel(conn: &mut DbConn, app_id: &str, handle: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let ids: Vec<String> = diesel::update(
+        m::table
+            .filter(m::app_id.eq(app_id))
+            .filter(m::handle.eq(handle))
+            .filter(m::status.eq(QUEUED))
+            .filter(m::send_at.is_not_null())
+            .filter(m::attempts.eq(0))
+            .filter(m::lease_until.is_null().or(m::lease_until.lt(now))),
+    )
+    .set((
+        m::status.eq(CANCELLED),
+        m::body_sealed.eq(None::<Vec<u8>>),
+        m::vars_sealed.eq(None::<Vec<u8>>),
+        m::last_error.eq(Some("cancelled")),
+        m::updated_at.eq(now),
+    ))
+    .returning(m::id)
+    .get_results(conn)?;
+    for id in &ids {
+        refund(conn, id, now)?;
+    }
+    Ok(!ids.is_empty())
+}
+
+/// Gives a message's charged parts back to its app, once (a message that failed for good).
+pub fn refund(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    let refunded: Option<(String, i32)> =
+        diesel::update(m::table.find(id).filter(m::refunded.eq(false)).filter(m::charged.gt(0)))
+            .set(m::refunded.eq(true))
+            .returning((m::app_id, m::charged))
+            .get_result(conn)
+            .optional()?;
+    if let Some((app_id, parts)) = refunded {
+        super::balances::refund(conn, &app_id, i64::from(parts), now)?;
+    }
+    Ok(())
 }
 
 pub fn list_for_app(conn: &mut DbConn, app_id: &str, limit: i64) -> QueryResult<Vec<MessageRow>> {
@@ -176,7 +241,7 @@ pub fn mark_failed_by(
     error: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(m::table.find(id))
+    let n = diesel::update(m::table.find(id))
         .set((
             m::status.eq(FAILED),
             m::provider.eq(provider),
@@ -187,7 +252,9 @@ pub fn mark_failed_by(
             m::last_error.eq(Some(error)),
             m::updated_at.eq(now),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    refund(conn, id, now)?;
+    Ok(n)
 }
 
 /// Gives a claimed message back unsent (shutdown): no lease, and the attempt is not charged.
@@ -197,9 +264,10 @@ pub fn release(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<u
         .execute(conn)
 }
 
-/// Queued messages whose code has expired are no use to anybody: they fail without being sent.
+/// Queued messages whose code has expired are no use to anybody: they fail without being sent
+/// (and give their parts back).
 pub fn fail_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(m::table.filter(m::status.eq(QUEUED)).filter(m::expires_at.lt(now)))
+    let ids: Vec<String> = diesel::update(m::table.filter(m::status.eq(QUEUED)).filter(m::expires_at.lt(now)))
         .set((
             m::status.eq(FAILED),
             m::body_sealed.eq(None::<Vec<u8>>),
@@ -208,7 +276,12 @@ pub fn fail_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize>
             m::last_error.eq(Some("expired before delivery")),
             m::updated_at.eq(now),
         ))
-        .execute(conn)
+        .returning(m::id)
+        .get_results(conn)?;
+    for id in &ids {
+        refund(conn, id, now)?;
+    }
+    Ok(ids.len())
 }
 
 /// Deletes messages in a final state last touched before `before`.

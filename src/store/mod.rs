@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod attempts;
+pub mod balances;
 pub mod captchas;
 pub mod codes;
 pub mod counters;
@@ -17,6 +18,7 @@ pub mod schedules;
 pub mod schema;
 pub mod sends;
 pub mod sessions;
+pub mod stats;
 pub mod templates;
 pub mod upstreams;
 pub mod users;

@@ -26,6 +26,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         origin_ip -> Nullable<Text>,
+        message_handle -> Nullable<BigInt>,
     }
 }
 
@@ -66,6 +67,10 @@ diesel::table! {
         text_ref -> Nullable<Text>,
         vars_sealed -> Nullable<Binary>,
         error_code -> Nullable<Text>,
+        handle -> BigInt,
+        send_at -> Nullable<Timestamp>,
+        charged -> Integer,
+        refunded -> Bool,
     }
 }
 
@@ -172,6 +177,7 @@ diesel::table! {
         live_revision_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        handle -> BigInt,
     }
 }
 
@@ -347,6 +353,14 @@ diesel::table! {
         status -> Text,
         error_code -> Nullable<Text>,
         received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_balances (app_id) {
+        app_id -> Text,
+        parts -> BigInt,
+        updated_at -> Timestamp,
     }
 }
 

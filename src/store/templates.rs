@@ -16,7 +16,13 @@ pub struct ItemRow {
     pub live_revision_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The item's number (JPush `temp_id` / `sign_id`, MinCloud `signature_id`), from the
+    /// counter [`HANDLES`].
+    pub handle: i64,
 }
+
+/// The counter template and signature handles come from.
+pub const HANDLES: &str = "review_item";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = r)]
@@ -62,6 +68,16 @@ pub fn find_item_by_name(conn: &mut DbConn, app_id: &str, kind: &str, name: &str
         .filter(i::app_id.eq(app_id))
         .filter(i::kind.eq(kind))
         .filter(i::name.eq(name))
+        .select(ItemRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_item_by_handle(conn: &mut DbConn, app_id: &str, kind: &str, handle: i64) -> QueryResult<Option<ItemRow>> {
+    i::table
+        .filter(i::app_id.eq(app_id))
+        .filter(i::kind.eq(kind))
+        .filter(i::handle.eq(handle))
         .select(ItemRow::as_select())
         .first(conn)
         .optional()

@@ -44,6 +44,7 @@ fn master_sign(app: &TestApp) -> String {
 /// `src/startup.rs`, `src/http/reports.rs`): method and path, `{..}` where an id goes. Keep it whole when adding routes.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
+    ("GET", "/metrics"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/1.1/date"),
     ("POST", "/1.1/requestSmsCode"),
@@ -110,6 +111,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/apps/{app}/rotate"),
     ("POST", "/console/apps/{app}/settings"),
     ("POST", "/console/apps/{app}/upstream"),
+    ("POST", "/console/apps/{app}/balance"),
     ("GET", "/console/messages"),
     ("POST", "/console/api/session"),
     ("GET", "/console/api/queue"),
@@ -287,7 +289,10 @@ async fn hit(
     assert!(status < 500, "{what}: {status} {text}");
     let json = content_type.as_deref().is_some_and(|c| c.starts_with("application/json"));
     let html = content_type.as_deref().is_some_and(|c| c.starts_with("text/html"));
-    if route == "/.well-known/jwks.json" || route == "/healthz" || !page {
+    if route == "/metrics" {
+        // Prometheus' text format, whatever was sent.
+        assert!(content_type.as_deref().is_some_and(|c| c.starts_with("text/plain")), "{what}: {content_type:?}");
+    } else if route == "/.well-known/jwks.json" || route == "/healthz" || !page {
         assert!(json, "{what}: {status} {content_type:?} {text}");
         serde_json::from_str::<Value>(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
     } else {

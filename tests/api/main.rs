@@ -1,19 +1,22 @@
-//! One integration-test binary: every module spawns the real server (see `helpers`).
+//! One integration-test binary: every module spawns the real server (see `common`).
 //! SQLite by default; set PHONEBASE_TEST_DATABASE_URL=postgres://... to run it all on PostgreSQL.
 
 mod accounts;
 mod auth;
 mod captcha;
+mod common;
 mod concurrency;
 mod console;
 mod delivery;
 mod dialect_keys;
 mod edge;
-mod helpers;
+// The name the test files import from (`crate::helpers::...`).
+use common as helpers;
 mod import;
 mod jpush;
 mod legacy_sdk;
 mod limits;
+mod metrics;
 mod outbox;
 mod schema;
 mod secrets;

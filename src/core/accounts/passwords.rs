@@ -41,17 +41,30 @@ struct Permits {
     /// One entry per free permit; `None` until the permit first hashes (or after an idle trim).
     free: Mutex<Vec<Option<Workspace>>>,
     released: Condvar,
+    /// Permits in all, and callers waiting for one (read by the metrics).
+    total: usize,
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Permits {
     fn new(concurrency: usize) -> Self {
-        Self { free: Mutex::new((0..concurrency.max(1)).map(|_| None).collect()), released: Condvar::new() }
+        Self {
+            free: Mutex::new((0..concurrency.max(1)).map(|_| None).collect()),
+            released: Condvar::new(),
+            total: concurrency.max(1),
+            waiting: Default::default(),
+        }
     }
 
     fn acquire(&self) -> PermitGuard<'_> {
+        use std::sync::atomic::Ordering::Relaxed;
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while free.is_empty() {
-            free = self.released.wait(free).unwrap_or_else(|e| e.into_inner());
+        if free.is_empty() {
+            self.waiting.fetch_add(1, Relaxed);
+            while free.is_empty() {
+                free = self.released.wait(free).unwrap_or_else(|e| e.into_inner());
+            }
+            self.waiting.fetch_sub(1, Relaxed);
         }
         // Prefer a permit that already has memory.
         let at = free.iter().position(Option::is_some).unwrap_or(0);
@@ -148,6 +161,12 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 impl Passwords {
+    /// Hashes running now, and callers waiting for a turn.
+    pub fn queue(&self) -> (usize, usize) {
+        let free = self.permits.free.lock().unwrap_or_else(|e| e.into_inner()).len();
+        (self.permits.total - free, self.permits.waiting.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     pub fn new(concurrency: usize) -> Result<Self> {
         fix_mmap_threshold();
         let permits = Arc::new(Permits::new(concurrency));

@@ -13,8 +13,9 @@ use super::phone::Phone;
 use super::secrets::ct_eq;
 use super::texts::{Language, TextVars, Texts};
 use super::{Core, Error, Result};
+use crate::core::outbox::queue::Outgoing;
 use crate::core::outbox::routing;
-use crate::core::texts::templates::{self, BuiltIns, Placement};
+use crate::core::texts::templates::{self, BuiltIns, Category, Placement};
 use crate::store::sends::SendKey;
 use crate::store::{self, DbConn};
 
@@ -24,6 +25,12 @@ pub const MAX_ATTEMPTS: i32 = 5;
 pub const DEFAULT_TTL_MINUTES: i64 = 10;
 pub const CHANGE_PHONE_TTL_MINUTES: i64 = 6;
 pub const MAX_TTL_MINUTES: i64 = 30;
+/// Longest TTL a caller may give in seconds (JPush `ttl`).
+pub const MAX_TTL_SECONDS: i64 = 86_400;
+/// Lengths of a code the caller supplies (JPush voice codes).
+pub const SUPPLIED_CODE_LEN: std::ops::RangeInclusive<usize> = 4..=8;
+/// The purpose stored with a test number's code: nothing but its message handle finds it.
+const TEST_PURPOSE: &str = "test";
 /// Longest `name` / `op` that may go into a text (they are billed per character).
 const MAX_VAR_CHARS: usize = 32;
 const REDACTED_CODE: &str = "******";
@@ -75,8 +82,14 @@ pub struct CodeRequest {
     pub phone: Phone,
     pub purpose: Purpose,
     pub channel: Channel,
-    /// Minutes; the purpose's default when absent.
+    /// Minutes (1 to `MAX_TTL_MINUTES`); the purpose's default when absent.
     pub ttl_minutes: Option<i64>,
+    /// Seconds (1 to `MAX_TTL_SECONDS`, JPush `ttl`); wins over `ttl_minutes`. Texts show it in
+    /// minutes, rounded up.
+    pub ttl_seconds: Option<i64>,
+    /// The code to send, when the caller chooses it (voice only, 4 to 8 digits, JPush
+    /// `voice_codes`); otherwise a random 6-digit one.
+    pub code: Option<String>,
     /// Shown in the text; the app's name when absent.
     pub name: Option<String>,
     /// The operation shown in the text.
@@ -93,8 +106,15 @@ pub struct CodeRequest {
 pub struct CustomText {
     /// The name of an approved template.
     pub template: Option<String>,
+    /// The handle of an approved template (JPush `temp_id`); wins over `template`.
+    pub template_handle: Option<i64>,
     /// The name of an approved signature; without it, the template's own signature if any.
     pub sign: Option<String>,
+    /// The handle of an approved signature (JPush `sign_id`); wins over `sign`.
+    pub sign_handle: Option<i64>,
+    /// Refuse a template that is not a verification template (`WrongTemplateCategory`), as JPush
+    /// does; LeanCloud never checked.
+    pub strict_category: bool,
     /// The request's template variables (reserved names are ignored).
     pub vars: BTreeMap<String, String>,
 }
@@ -173,6 +193,11 @@ pub struct Origin {
 pub struct IssuedCode {
     /// The outbox message; `None` for a test number (nothing is sent).
     pub message_id: Option<String>,
+    /// The message's number (Bmob `smsId`, JPush `msg_id`): a test number gets one too, and
+    /// `verify_code_by_message` / `message_status` know it.
+    pub handle: i64,
+    /// Billable parts (0 for a test number).
+    pub parts: i32,
     pub expires_at: NaiveDateTime,
 }
 
@@ -199,6 +224,10 @@ fn spent_verdict(spent: &[store::codes::Spent], expected: &[String]) -> Error {
         }
     }
     verdict
+}
+
+fn is_supplied_code(code: &str) -> bool {
+    SUPPLIED_CODE_LEN.contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_code_shaped(code: &str) -> bool {
@@ -247,13 +276,31 @@ impl Core {
                 return Err(Error::InternationalDisabled);
             }
         }
-        let ttl = req.ttl_minutes.unwrap_or(match req.purpose {
-            Purpose::ChangePhone => CHANGE_PHONE_TTL_MINUTES,
-            _ => DEFAULT_TTL_MINUTES,
-        });
-        if !(1..=MAX_TTL_MINUTES).contains(&ttl) {
-            return Err(Error::InvalidParameter(format!("ttl must be 1 to {MAX_TTL_MINUTES} minutes")));
-        }
+        let ttl_secs = match (req.ttl_seconds, req.ttl_minutes) {
+            (Some(secs), _) if !(1..=MAX_TTL_SECONDS).contains(&secs) => {
+                return Err(Error::InvalidParameter(format!("ttl must be 1 to {MAX_TTL_SECONDS} seconds")));
+            }
+            (Some(secs), _) => secs,
+            (None, Some(min)) if !(1..=MAX_TTL_MINUTES).contains(&min) => {
+                return Err(Error::InvalidParameter(format!("ttl must be 1 to {MAX_TTL_MINUTES} minutes")));
+            }
+            (None, Some(min)) => min * 60,
+            (None, None) => {
+                60 * match req.purpose {
+                    Purpose::ChangePhone => CHANGE_PHONE_TTL_MINUTES,
+                    _ => DEFAULT_TTL_MINUTES,
+                }
+            }
+        };
+        // What the text says: minutes, rounded up.
+        let ttl = (ttl_secs + 59) / 60;
+        let supplied = match req.code.as_deref() {
+            None => None,
+            Some(c) if req.channel == Channel::Voice && is_supplied_code(c) => Some(c.to_string()),
+            Some(_) => {
+                return Err(Error::InvalidParameter("a code may be chosen for voice only, 4 to 8 digits".into()));
+            }
+        };
         let language = if req.phone.prefers_chinese() { Language::Chinese } else { Language::English };
         let name = checked_var("name", req.name.clone())?.unwrap_or_else(|| app.name.clone());
         let op = checked_var("op", req.op.clone())?.unwrap_or_else(|| Texts::default_op(language).to_string());
@@ -265,7 +312,7 @@ impl Core {
         let test_code = settings.test_numbers.get(phone);
 
         let now = self.clock.now_naive();
-        let expires_at = now + TimeDelta::minutes(ttl);
+        let expires_at = now + TimeDelta::seconds(ttl_secs);
         let mut conn = self.conn()?;
         let text_ref = composer.text_ref();
         if test_code.is_none() {
@@ -273,7 +320,7 @@ impl Core {
             // template): refuse now rather than queue a message that can only fail.
             self.check_sendable(&mut conn, app, phone, req.channel, &text_ref, &composer.vars(REDACTED_CODE, ttl))?;
         }
-        let message_id = store::write_tx(&mut conn, |conn| -> Result<Option<String>> {
+        let issued = store::write_tx(&mut conn, |conn| -> Result<(Option<String>, i64, i32)> {
             // Spent in the send's transaction: a send refused later (limits) keeps its token.
             self.spend_validate_token(
                 conn,
@@ -284,15 +331,43 @@ impl Core {
             )?;
             self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
             store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.origin.client_ip, now)?;
-            if test_code.is_some() {
-                return Ok(None);
+            if let Some(fixed) = test_code {
+                let handle = store::counters::allocate(conn, store::messages::HANDLES, 1)?;
+                // Nothing is sent, but the handle finds the number's fixed code (single use per
+                // handle, like any code found by its message). Its purpose and value hash keep it
+                // out of every other lookup.
+                store::codes::insert(
+                    conn,
+                    &store::codes::NewCode {
+                        id: &uuid::Uuid::now_v7().to_string(),
+                        app_id: &app.id,
+                        phone,
+                        purpose: TEST_PURPOSE,
+                        code_hash: &self.keys.keyed_hash(&[&app.id, phone, fixed]),
+                        value_hash: &uuid::Uuid::new_v4().to_string(),
+                        user_id: req.user_id.as_deref(),
+                        attempts: 0,
+                        created_at: now,
+                        expires_at,
+                        origin_ip: Some(&req.origin.client_ip),
+                        message_handle: Some(handle),
+                    },
+                )?;
+                return Ok((None, handle, 0));
             }
-            let (code, value_hash) = self.unique_code(conn, app, req.purpose, now)?;
-            let code_id = uuid::Uuid::now_v7().to_string();
+            let (code, value_hash) = match &supplied {
+                // Never found by value (only 6-digit codes are): a value hash nobody can name.
+                Some(c) => (c.clone(), uuid::Uuid::new_v4().to_string()),
+                None => self.unique_code(conn, app, req.purpose, now)?,
+            };
+            let text = composer.compose(&self.texts, &code, ttl)?;
+            let vars = serde_json::to_string(&composer.vars(&code, ttl)).map_err(|e| Error::Internal(e.into()))?;
+            // Last, so that the counter's row is held as briefly as possible.
+            let handle = store::counters::allocate(conn, store::messages::HANDLES, 1)?;
             store::codes::insert(
                 conn,
                 &store::codes::NewCode {
-                    id: &code_id,
+                    id: &uuid::Uuid::now_v7().to_string(),
                     app_id: &app.id,
                     phone,
                     purpose: req.purpose.as_str(),
@@ -303,41 +378,35 @@ impl Core {
                     created_at: now,
                     expires_at,
                     origin_ip: Some(&req.origin.client_ip),
+                    message_handle: Some(handle),
                 },
             )?;
-            let text = composer.compose(&self.texts, &code, ttl)?;
-            let vars = serde_json::to_string(&composer.vars(&code, ttl)).map_err(|e| Error::Internal(e.into()))?;
-            let size = templates::size(&text);
-            let message_id = uuid::Uuid::now_v7().to_string();
-            store::messages::insert(
+            let (message_id, parts) = self.queue_message(
                 conn,
-                &store::messages::NewMessage {
-                    id: &message_id,
-                    app_id: &app.id,
-                    to_phone: phone,
-                    channel: req.channel.as_str(),
+                app,
+                &Outgoing {
+                    handle,
+                    phone,
+                    channel: req.channel,
                     purpose: req.purpose.as_str(),
-                    body_sealed: Some(&self.keys.seal(&text)),
-                    body_redacted: &redacted,
-                    status: store::messages::QUEUED,
-                    attempts: 0,
-                    next_attempt_at: now,
-                    expires_at,
-                    created_at: now,
-                    updated_at: now,
-                    chars: size.chars as i32,
-                    parts: size.parts as i32,
+                    text: &text,
+                    redacted: &redacted,
                     template: composer.template.as_ref().map(|(name, _)| name.as_str()),
-                    text_ref: Some(&text_ref),
-                    vars_sealed: Some(&self.keys.seal(&vars)),
+                    text_ref: &text_ref,
+                    vars_json: &vars,
+                    due_at: now,
+                    expires_at,
+                    send_at: None,
+                    now,
                 },
             )?;
-            Ok(Some(message_id))
+            Ok((Some(message_id), handle, parts))
         })?;
+        let (message_id, handle, parts) = issued;
         if message_id.is_some() {
             self.outbox_wakeup.notify_one();
         }
-        Ok(IssuedCode { message_id, expires_at })
+        Ok(IssuedCode { message_id, handle, parts, expires_at })
     }
 
     /// Resolves the app's template and signature for a send: an unknown template is refused
@@ -345,12 +414,22 @@ impl Core {
     /// unapproved signature (`InvalidSignature`).
     fn composer(&self, app: &App, req: &CodeRequest, language: Language, name: String, op: String) -> Result<Composer> {
         let custom = &req.custom;
-        let template = match custom.template.as_deref().filter(|t| !t.is_empty()) {
-            Some(t) => Some(self.live_template(&app.id, t)?),
+        let template = match (custom.template_handle, custom.template.as_deref().filter(|t| !t.is_empty())) {
+            (Some(handle), _) => Some(self.live_template_by_handle(&app.id, handle)?),
+            (None, Some(t)) => Some(self.live_template(&app.id, t)?),
+            (None, None) => None,
+        };
+        if custom.strict_category && template.as_ref().is_some_and(|t| t.category != Category::Verification) {
+            return Err(Error::WrongTemplateCategory);
+        }
+        let sign_by_handle = match custom.sign_handle {
+            Some(handle) => Some(self.live_signature_by_handle(&app.id, handle)?),
             None => None,
         };
-        let sign =
-            custom.sign.as_deref().filter(|s| !s.is_empty()).or(template.as_ref().and_then(|t| t.signature.as_deref()));
+        let sign = sign_by_handle
+            .as_deref()
+            .or(custom.sign.as_deref().filter(|s| !s.is_empty()))
+            .or(template.as_ref().and_then(|t| t.signature.as_deref()));
         let signature = match sign {
             Some(s) => Some(self.live_signature(&app.id, s)?),
             None => None,
@@ -488,6 +567,42 @@ impl Core {
                     Ok(Err(spent_verdict(&spent, &expected)))
                 }
             }
+        })?
+    }
+}
+
+impl Core {
+    /// Checks `code` against the code message `handle` carried (JPush `/v1/codes/{msg_id}/valid`):
+    /// `UnknownMessage` when the app has no such message or it carried no code, else the same
+    /// attempt bound, single use and answers as [`Core::verify_code`]. A caller-chosen code of 4
+    /// to 8 digits is accepted here. A `ChangePhone` code is bound to its user and never found
+    /// this way.
+    pub fn verify_code_by_message(&self, app: &App, handle: i64, code: &str) -> Result<Verified> {
+        let code = code.trim();
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        let row = store::codes::find_by_message(&mut conn, &app.id, handle)?
+            .filter(|c| c.purpose != Purpose::ChangePhone.as_str())
+            .ok_or(Error::UnknownMessage)?;
+        if !is_supplied_code(code) {
+            return Err(Error::InvalidCode);
+        }
+        // Under the current secret and any previous one still accepted (rotation).
+        let expected = self.keys.keyed_hashes(&[&app.id, &row.phone, code]);
+        // The closure returns Ok even for a wrong code: the charged attempt must commit.
+        store::write_tx(&mut conn, |conn| -> Result<Result<Verified>> {
+            if let Some(hash) = store::codes::charge_one(conn, &row.id, now, MAX_ATTEMPTS)? {
+                if !expected.iter().fold(false, |found, e| ct_eq(&hash, e) | found) {
+                    return Ok(Err(Error::InvalidCode));
+                }
+                return Ok(if store::codes::consume(conn, &row.id, now)? {
+                    Ok(Verified { user_id: row.user_id.clone() })
+                } else {
+                    Err(Error::CodeUsed)
+                });
+            }
+            let spent = store::codes::charge_one_spent(conn, &row.id, now, MAX_ATTEMPTS)?;
+            Ok(Err(spent_verdict(spent.as_slice(), &expected)))
         })?
     }
 }

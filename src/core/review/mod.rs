@@ -226,6 +226,9 @@ pub struct Item {
     pub app_id: String,
     pub kind: Kind,
     pub name: String,
+    /// The item's number, unique in the instance (JPush `temp_id` / `sign_id`, MinCloud
+    /// `signature_id`).
+    pub handle: i64,
     /// The approved (or disabled) revision.
     pub live: Option<Revision>,
     /// The newest draft, pending or rejected revision.
@@ -329,6 +332,7 @@ impl Core {
                 live_revision_id: None,
                 created_at: now,
                 updated_at: now,
+                handle: store::counters::allocate(conn, store::templates::HANDLES, 1)?,
             };
             store::templates::insert_item(conn, &item)?;
             let revision = revision_row(&item, new_id(), 1, &content, now);
@@ -513,6 +517,26 @@ impl Core {
         to_item(item, revisions).map(Some)
     }
 
+    /// The app's template or signature with this handle.
+    pub fn item_by_handle(&self, app_id: &str, kind: Kind, handle: i64) -> Result<Option<Item>> {
+        let mut conn = self.conn()?;
+        let Some(item) = store::templates::find_item_by_handle(&mut conn, app_id, kind.as_str(), handle)? else {
+            return Ok(None);
+        };
+        let revisions = store::templates::revisions_of(&mut conn, &item.id)?;
+        to_item(item, revisions).map(Some)
+    }
+
+    /// The app's template with this handle (`ItemNotFound` when none).
+    pub fn template_by_handle(&self, app: &App, handle: i64) -> Result<Item> {
+        self.item_by_handle(&app.id, Kind::Template, handle)?.ok_or(Error::ItemNotFound)
+    }
+
+    /// The app's signature with this handle (`ItemNotFound` when none).
+    pub fn signature_by_handle(&self, app: &App, handle: i64) -> Result<Item> {
+        self.item_by_handle(&app.id, Kind::Signature, handle)?.ok_or(Error::ItemNotFound)
+    }
+
     pub fn items(&self, app_id: &str, kind: Kind) -> Result<Vec<Item>> {
         let mut conn = self.conn()?;
         let rows = store::templates::list_items(&mut conn, app_id, kind.as_str())?;
@@ -596,6 +620,7 @@ fn to_item(row: ItemRow, revisions: Vec<RevisionRow>) -> Result<Item> {
         id: row.id,
         app_id: row.app_id,
         name: row.name,
+        handle: row.handle,
         live,
         open,
         created_at: row.created_at,

@@ -290,6 +290,7 @@ pub fn size(text: &str) -> Size {
 #[derive(Debug, Clone)]
 pub struct LiveTemplate {
     pub name: String,
+    pub handle: i64,
     pub body: String,
     pub category: Category,
     pub signature: Option<String>,
@@ -383,13 +384,31 @@ impl Core {
     /// The serving revision of the app's template `name`: unknown is `TemplateNotFound`, one
     /// without an approved revision (pending, rejected, disabled) `TemplateNotApproved`.
     pub fn live_template(&self, app_id: &str, name: &str) -> Result<LiveTemplate> {
-        let item = self.item_by_name(app_id, Kind::Template, name)?.ok_or(Error::TemplateNotFound)?;
+        Self::live_of(self.item_by_name(app_id, Kind::Template, name)?)
+    }
+
+    /// The app's approved template with this handle (JPush `temp_id`).
+    pub fn live_template_by_handle(&self, app_id: &str, handle: i64) -> Result<LiveTemplate> {
+        Self::live_of(self.item_by_handle(app_id, Kind::Template, handle)?)
+    }
+
+    /// The approved signature with this handle: its name (what a send names it by).
+    pub fn live_signature_by_handle(&self, app_id: &str, handle: i64) -> Result<String> {
+        let item = self.item_by_handle(app_id, Kind::Signature, handle)?.ok_or(Error::InvalidSignature)?;
+        self.live_signature(app_id, &item.name)?;
+        Ok(item.name)
+    }
+
+    fn live_of(item: Option<crate::core::review::Item>) -> Result<LiveTemplate> {
+        let item = item.ok_or(Error::TemplateNotFound)?;
         match item.live {
             Some(Revision {
                 state: State::Approved,
                 content: Content::Template { body, category, signature, captcha_required },
                 ..
-            }) => Ok(LiveTemplate { name: item.name, body, category, signature, captcha_required }),
+            }) => {
+                Ok(LiveTemplate { name: item.name, handle: item.handle, body, category, signature, captcha_required })
+            }
             _ => Err(Error::TemplateNotApproved),
         }
     }

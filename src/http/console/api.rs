@@ -189,6 +189,7 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .map(|m| {
             json!({"id": m.id, "app": m.app_id, "to": m.to_phone, "template": m.template, "channel": m.channel,
                    "status": m.status, "chars": m.chars, "parts": m.parts, "attempts": m.attempts,
+                   "handle": m.handle, "cost": m.charged, "refunded": m.refunded, "sendAt": m.send_at.map(iso),
                    "createdAt": iso(m.created_at), "sentAt": m.sent_at.map(iso), "deliveredAt": m.delivered_at.map(iso),
                    "text": m.body_redacted})
         })

@@ -80,6 +80,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/apps/{id}/rotate", web::post().to(pages::rotate_keys))
             .route("/apps/{id}/settings", web::post().to(pages::update_settings))
             .route("/apps/{id}/upstream", web::post().to(pages::update_upstream))
+            .route("/apps/{id}/balance", web::post().to(pages::update_balance))
             .route("/messages", web::get().to(pages::messages))
             .route("/api/session", web::post().to(api::sign_in))
             .route("/api/queue", web::get().to(api::queue))
@@ -284,7 +285,7 @@ fn cookie<'a>(req: &HttpRequest, state: &AppState, name: &'a str, value: String)
         .path(cookie_path(state))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(crate::http::public_https(req, &state.config))
+        .secure(crate::http::kit::urls::public_https(req, &state.config))
         .finish()
 }
 

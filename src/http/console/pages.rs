@@ -12,11 +12,12 @@ use crate::core::apps::NewApp;
 use crate::core::credentials::Dialect;
 use crate::core::operators::MessageFilter;
 use crate::core::phone::Phone;
+use crate::core::review::Kind;
 use crate::core::review::{Content, Decision, QueueEntry};
 use crate::core::secrets::{Keys, ct_eq};
 use crate::core::texts::templates::{self, Change, Encoding, Preview};
 use crate::http::{AppState, blocking, query_params};
-use crate::store::messages::{DELIVERED, FAILED, QUEUED, SENT};
+use crate::store::messages::{CANCELLED, DELIVERED, FAILED, QUEUED, SENT};
 
 type Form = web::Form<HashMap<String, String>>;
 
@@ -251,15 +252,25 @@ async fn app_page(
     let user_query = query(req, "user");
     let core = state.core.clone();
     let wanted = user_query.clone();
-    let (app, user, upstream) = blocking(move || {
+    let (app, user, upstream, balance, items) = blocking(move || {
         let app = core.app(&id)?;
         let user = match wanted {
             Some(q) => core.find_user(&app, &q)?,
             None => None,
         };
-        Ok((app, user, core.upstream_status(&id)?))
+        let mut items = core.items(&id, Kind::Template)?;
+        items.extend(core.items(&id, Kind::Signature)?);
+        Ok((app, user, core.upstream_status(&id)?, core.balance(&id)?, items))
     })
     .await?;
+    let state_of = |r: Option<&crate::core::review::Revision>| r.map(|r| r.state.as_str());
+    let items: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            json!({"handle": i.handle, "name": i.name, "kind": i.kind.as_str(),
+                   "live": state_of(i.live.as_ref()), "open": state_of(i.open.as_ref())})
+        })
+        .collect();
     let settings = serde_json::to_string_pretty(&app.settings).unwrap_or_default();
     let user = user.map(|u| {
         json!({"id": u.id, "username": u.username, "phone": u.mobile_phone, "verified": u.mobile_verified,
@@ -271,6 +282,7 @@ async fn app_page(
         Some("saved") => Some("Settings saved."),
         Some("upstream") => Some("Upstream saved."),
         Some("upstream-off") => Some("Lazy migration switched off; the upstream's keys are forgotten."),
+        Some("balance") => Some("Balance saved."),
         _ => None,
     };
     let ctx = json!({
@@ -278,7 +290,7 @@ async fn app_page(
         "app": {"id": app.id, "name": app.name, "app_key": app.app_key, "master_key": app.master_key,
                 "bmob": app.credentials.bmob, "jpush": app.credentials.jpush, "mincloud": app.credentials.mincloud},
         "settings": settings, "user": user, "query": user_query, "error": error, "notice": notice,
-        "upstream": upstream,
+        "upstream": upstream, "balance": balance, "items": items,
     });
     Ok(render(state, status, "app", Some(s), ctx))
 }
@@ -337,6 +349,49 @@ pub async fn update_settings(
     let target = id.clone();
     match blocking(move || core.update_app_settings(&target, patch)).await {
         Ok(_) => Ok(see_other(format!("{}/console/apps/{id}?notice=saved", base(&state)))),
+        Err(e @ crate::core::Error::InvalidParameter(_)) => {
+            app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The app's balance of billable parts: `add` tops it up, `set` sets it, `unlimited` removes it.
+pub async fn update_balance(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let s = form_session(&req, &form, &state).await?;
+    let id = path.into_inner();
+    let number = |name: &str| -> Result<Option<i64>, String> {
+        match form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| format!("{name} must be a whole number of parts")),
+        }
+    };
+    let change = match (number("add"), number("set"), form.get("unlimited").is_some()) {
+        (Err(e), _, _) | (_, Err(e), _) => Err(e),
+        (Ok(Some(n)), _, _) => Ok((Some(n), None, false)),
+        (_, Ok(Some(n)), _) => Ok((None, Some(n), false)),
+        (_, _, true) => Ok((None, None, true)),
+        _ => Err("give a number of parts to add or to set, or make the app unlimited".to_string()),
+    };
+    let (add, set, unlimited) = match change {
+        Ok(c) => c,
+        Err(e) => return app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e)).await,
+    };
+    let core = state.core.clone();
+    let target = id.clone();
+    let result = blocking(move || match (add, set, unlimited) {
+        (Some(n), _, _) => core.top_up(&target, n).map(Some),
+        (_, Some(n), _) => core.set_balance(&target, Some(n)),
+        _ => core.set_balance(&target, None),
+    })
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(format!("{}/console/apps/{id}?notice=balance", base(&state)))),
         Err(e @ crate::core::Error::InvalidParameter(_)) => {
             app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await
         }
@@ -405,7 +460,7 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     let s = session(&req, &state).await?;
     let raw_filter = json!({"app": query(&req, "app"), "to": query(&req, "to"), "template": query(&req, "template")});
     let status_filter = query(&req, "status");
-    let statuses: Vec<Value> = [QUEUED, SENT, DELIVERED, FAILED]
+    let statuses: Vec<Value> = [QUEUED, SENT, DELIVERED, FAILED, CANCELLED]
         .iter()
         .map(|st| json!({"value": st, "selected": status_filter.as_deref() == Some(*st)}))
         .collect();
@@ -433,7 +488,8 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .map(|m| {
             json!({"created": iso(m.created_at), "to": m.to_phone, "app": m.app_id, "template": m.template,
                    "channel": m.channel, "status": m.status, "chars": m.chars, "parts": m.parts,
-                   "sent": m.sent_at.map(iso), "delivered": m.delivered_at.map(iso), "text": m.body_redacted})
+                   "sent": m.sent_at.map(iso), "delivered": m.delivered_at.map(iso), "text": m.body_redacted,
+                   "handle": m.handle, "cost": m.charged, "refunded": m.refunded, "send_at": m.send_at.map(iso)})
         })
         .collect();
     let ctx = json!({

@@ -1,25 +1,40 @@
-//! Who is calling: HTTP Basic `appKey:masterSecret` (contract B.1). No header is 400 50001;
-//! anything else that does not name an app with that secret is 401 50002.
+//! Who is calling: HTTP Basic `appKey:masterSecret` (contract B.1), read through the kit's
+//! caller. No header is 400 50001; anything else that does not name an app with that secret is
+//! 401 50002. The master secret is JPush's only key, so every caller is `master`.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
-use actix_web::dev::Payload;
+use actix_web::HttpRequest;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap};
-use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
 
 use super::error::JpError;
 use crate::core::apps::App;
 use crate::core::credentials::{Dialect, JPUSH_APP_KEY};
 use crate::core::secrets::ct_eq;
-use crate::http::{AppState, blocking};
+use crate::http::AppState;
+use crate::http::kit::caller::{AppRef, Caller, Rules};
+
+/// JPush's rule for the kit's caller.
+pub struct JPush;
 
 /// An authenticated JPush request.
-#[derive(Debug, Clone)]
-pub struct JpAuth {
-    pub app: Arc<App>,
+pub type JpAuth = Caller<JPush>;
+
+impl Rules for JPush {
+    type Error = JpError;
+
+    fn app(req: &HttpRequest, _: &AppState) -> Result<AppRef, JpError> {
+        let (key, _) = basic_credentials(req.headers())?;
+        Ok(AppRef::Lookup(Box::new(move |core| core.app_by_credential(Dialect::JPush, JPUSH_APP_KEY, &key))))
+    }
+
+    fn master(req: &HttpRequest, _: &AppState, app: &App) -> Result<bool, JpError> {
+        let (_, secret) = basic_credentials(req.headers())?;
+        let expected = &app.credentials.jpush.master_secret;
+        if expected.is_empty() || !ct_eq(&secret, expected) {
+            return Err(JpError::auth_failed());
+        }
+        Ok(true)
+    }
 }
 
 /// The `(appKey, masterSecret)` pair of a Basic `Authorization` header.
@@ -41,31 +56,6 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), JpErro
         return Err(JpError::auth_failed());
     }
     Ok((key.to_string(), secret.to_string()))
-}
-
-impl FromRequest for JpAuth {
-    type Error = JpError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, JpError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = basic_credentials(req.headers());
-        let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
-        Box::pin(async move {
-            let (key, secret) = parsed?;
-            let core = state.core.clone();
-            let app = blocking(move || core.app_by_credential(Dialect::JPush, JPUSH_APP_KEY, &key)).await.map_err(
-                |e| match e {
-                    crate::core::Error::UnknownApp => JpError::auth_failed(),
-                    other => other.into(),
-                },
-            )?;
-            let expected = &app.credentials.jpush.master_secret;
-            if expected.is_empty() || !ct_eq(&secret, expected) {
-                return Err(JpError::auth_failed());
-            }
-            Ok(JpAuth { app })
-        })
-    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,14 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::JpError;
 use crate::core::phone::Phone;
 use crate::http::{edge, read_body};
 
-pub type Body = Map<String, Value>;
+pub use crate::http::kit::fields::Body;
+use crate::http::kit::fields::FieldError;
 
 fn content_type(req: &HttpRequest) -> String {
     req.headers()
@@ -41,35 +42,15 @@ pub async fn json(req: &HttpRequest, payload: web::Payload, limit: usize) -> Res
     }
 }
 
-/// A text field; numbers are taken as their digits.
-pub fn string(body: &Body, key: &str) -> Result<Option<String>, JpError> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(JpError::invalid_body().detail(format!("{key} must be a string"))),
-    }
-}
-
-/// An integer field; strings of digits are taken too (`"temp_id":"1"`).
-pub fn integer(body: &Body, key: &str) -> Result<Option<i64>, JpError> {
-    let bad = || JpError::invalid_body().detail(format!("{key} must be an integer"));
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(bad),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
-        Some(_) => Err(bad()),
-    }
-}
+pub use crate::http::kit::fields::{integer, string};
 
 /// The number under `mobile`: 50004 when absent, 50006 when it is no mobile number.
 pub fn mobile(body: &Body) -> Result<Phone, JpError> {
-    let raw = string(body, "mobile")
-        .map_err(|_| JpError::invalid_mobile())?
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(JpError::missing_mobile)?;
-    Phone::parse(&raw).map_err(|_| JpError::invalid_mobile())
+    match crate::http::kit::fields::phone(body, "mobile") {
+        Ok(phone) => Ok(phone),
+        Err(FieldError::Core(crate::core::Error::MissingPhone)) => Err(JpError::missing_mobile()),
+        Err(_) => Err(JpError::invalid_mobile()),
+    }
 }
 
 /// `temp_id`: 50005 when absent, 50013 when it is not a positive integer.
@@ -171,7 +152,7 @@ pub async fn multipart(req: &HttpRequest, payload: web::Payload, limit: usize) -
             form.image =
                 Some(Image { content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()), bytes });
         } else {
-            let text = String::from_utf8(bytes).map_err(|_| JpError::invalid_body().detail(format!("{name}")))?;
+            let text = String::from_utf8(bytes).map_err(|_| JpError::invalid_body().detail(format!("{name} is not UTF-8")))?;
             edge::check_text(&name, &text)?;
             form.fields.push((name, text));
         }

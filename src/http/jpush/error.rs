@@ -192,6 +192,17 @@ impl From<core::Error> for JpError {
     }
 }
 
+/// A body field of the wrong type: 50007 with which field; a core refusal as that error.
+impl From<crate::http::kit::fields::FieldError> for JpError {
+    fn from(e: crate::http::kit::fields::FieldError) -> Self {
+        use crate::http::kit::fields::FieldError as F;
+        match e {
+            F::WrongType { .. } | F::Invalid(_) => Self::invalid_body().detail(e),
+            F::Core(core) => core.into(),
+        }
+    }
+}
+
 impl From<BodyError> for JpError {
     fn from(e: BodyError) -> Self {
         Self::invalid_body().detail(e)
@@ -272,120 +283,63 @@ mod tests {
         assert!(TABLE.iter().any(|r| r.2 == 50005 && r.0 == "missing_temp_id"));
     }
 
-    /// One value of every core error, with the status and code it answers. The `match` makes a
-    /// new variant a compile error here until it is mapped.
-    fn walk() -> Vec<(core::Error, u16, i32)> {
-        use crate::core::Error as E;
-        let all = vec![
-            (E::MissingPhone, 400, 50004),
-            (E::InvalidPhone, 403, 50006),
-            (E::InternationalDisabled, 403, 50006),
-            (E::VoiceDomesticOnly, 403, 50006),
-            (E::InvalidParameter("x".into()), 403, 50007),
-            (E::SmsDisabled, 403, 50008),
-            (E::TooFrequentForPhone, 403, 50009),
-            (E::TooFrequentForIp, 403, 50009),
-            (E::InvalidCode, 403, 50010),
-            (E::CodeExpired, 403, 50011),
-            (E::CodeUsed, 403, 50012),
-            (E::UnknownMessage, 403, 50026),
-            (E::BalanceExhausted, 403, 50014),
-            (E::WrongTemplateCategory, 403, 50025),
-            (E::NotCancellable, 403, 50029),
-            (E::UsernameMissing, 403, 50007),
-            (E::PasswordMissing, 403, 50007),
-            (E::PasswordBlank, 403, 50007),
-            (E::UsernameTaken, 403, 50007),
-            (E::EmailTaken, 403, 50007),
-            (E::PhoneTaken, 403, 50007),
-            (E::InvalidEmail, 403, 50007),
-            (E::UserNotFound, 403, 50007),
-            (E::EmailNotFound, 403, 50007),
-            (E::PhoneNotFound, 403, 50007),
-            (E::WrongPassword, 403, 50007),
-            (E::PhoneNotVerified, 403, 50007),
-            (E::AccountLocked, 403, 50007),
-            (E::NotAllowed, 403, 50008),
-            (E::MasterOnly, 403, 50008),
-            (E::CaptchaRequired, 403, 50008),
-            (E::InvalidValidateToken, 403, 50008),
-            (E::WrongCaptcha, 403, 50008),
-            (E::TooManyCaptchas, 403, 50009),
-            (E::TooManyGuesses, 403, 50009),
-            (E::TemplateNotFound, 403, 50013),
-            (E::TemplateNotApproved, 403, 50020),
-            (E::TemplateRender("x".into()), 403, 50022),
-            (E::InvalidSignature, 403, 50102),
-            (E::IllegalTransition { from: "pending", action: "edit" }, 403, 50047),
-            (E::NameTaken, 403, 50007),
-            (E::ItemNotFound, 403, 50013),
-            (E::NoProvider("x".into()), 500, 50019),
-            (E::InvalidSendTime, 403, 50027),
-            (E::ScheduleNotFound, 403, 50028),
-            (E::ScheduleStarted, 403, 50029),
-            (E::UnknownApp, 401, 50002),
-            (E::Busy, 500, 50019),
-            (E::Internal(anyhow::anyhow!("x")), 500, 50019),
-        ];
-        for (e, _, _) in &all {
-            match e {
-                E::MissingPhone
-                | E::InvalidPhone
-                | E::InternationalDisabled
-                | E::VoiceDomesticOnly
-                | E::InvalidParameter(_)
-                | E::SmsDisabled
-                | E::TooFrequentForPhone
-                | E::TooFrequentForIp
-                | E::InvalidCode
-                | E::CodeExpired
-                | E::CodeUsed
-                | E::UnknownMessage
-                | E::BalanceExhausted
-                | E::WrongTemplateCategory
-                | E::NotCancellable
-                | E::UsernameMissing
-                | E::PasswordMissing
-                | E::PasswordBlank
-                | E::UsernameTaken
-                | E::EmailTaken
-                | E::PhoneTaken
-                | E::InvalidEmail
-                | E::UserNotFound
-                | E::EmailNotFound
-                | E::PhoneNotFound
-                | E::WrongPassword
-                | E::PhoneNotVerified
-                | E::AccountLocked
-                | E::NotAllowed
-                | E::MasterOnly
-                | E::CaptchaRequired
-                | E::InvalidValidateToken
-                | E::WrongCaptcha
-                | E::TooManyCaptchas
-                | E::TooManyGuesses
-                | E::TemplateNotFound
-                | E::TemplateNotApproved
-                | E::TemplateRender(_)
-                | E::InvalidSignature
-                | E::IllegalTransition { .. }
-                | E::NameTaken
-                | E::ItemNotFound
-                | E::NoProvider(_)
-                | E::InvalidSendTime
-                | E::ScheduleNotFound
-                | E::ScheduleStarted
-                | E::UnknownApp
-                | E::Busy
-                | E::Internal(_) => {}
-            }
-        }
-        all
-    }
-
     #[test]
     fn every_core_error_has_its_row() {
-        for (e, status, code) in walk() {
+        // In the order of `core::Error::examples()`: status and code of each.
+        let expected: &[(u16, i32)] = &[
+            (400, 50004), // MissingPhone
+            (403, 50006), // InvalidPhone
+            (403, 50006), // InternationalDisabled
+            (403, 50006), // VoiceDomesticOnly
+            (403, 50007), // InvalidParameter
+            (403, 50008), // SmsDisabled
+            (403, 50009), // TooFrequentForPhone
+            (403, 50009), // TooFrequentForIp
+            (403, 50010), // InvalidCode
+            (403, 50011), // CodeExpired
+            (403, 50012), // CodeUsed
+            (403, 50026), // UnknownMessage
+            (403, 50014), // BalanceExhausted
+            (403, 50025), // WrongTemplateCategory
+            (403, 50029), // NotCancellable
+            (403, 50007), // UsernameMissing
+            (403, 50007), // PasswordMissing
+            (403, 50007), // PasswordBlank
+            (403, 50007), // UsernameTaken
+            (403, 50007), // EmailTaken
+            (403, 50007), // PhoneTaken
+            (403, 50007), // InvalidEmail
+            (403, 50007), // UserNotFound
+            (403, 50007), // EmailNotFound
+            (403, 50007), // PhoneNotFound
+            (403, 50007), // WrongPassword
+            (403, 50007), // PhoneNotVerified
+            (403, 50007), // AccountLocked
+            (403, 50008), // NotAllowed
+            (403, 50008), // MasterOnly
+            (403, 50008), // CaptchaRequired
+            (403, 50008), // InvalidValidateToken
+            (403, 50008), // WrongCaptcha
+            (403, 50009), // TooManyCaptchas
+            (403, 50009), // TooManyGuesses
+            (403, 50013), // TemplateNotFound
+            (403, 50020), // TemplateNotApproved
+            (403, 50022), // TemplateRender
+            (403, 50102), // InvalidSignature
+            (403, 50047), // IllegalTransition
+            (403, 50007), // NameTaken
+            (403, 50013), // ItemNotFound
+            (500, 50019), // NoProvider
+            (403, 50027), // InvalidSendTime
+            (403, 50028), // ScheduleNotFound
+            (403, 50029), // ScheduleStarted
+            (401, 50002), // UnknownApp
+            (500, 50019), // Busy
+            (500, 50019), // Internal
+        ];
+        let examples = core::Error::examples();
+        assert_eq!(examples.len(), expected.len(), "one row per core error");
+        for (e, &(status, code)) in examples.into_iter().zip(expected) {
             let what = format!("{e:?}");
             let mapped = JpError::from(e);
             assert_eq!((mapped.status.as_u16(), mapped.code), (status, code), "{what}");

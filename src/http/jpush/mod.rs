@@ -19,13 +19,10 @@ use error::JpError;
 pub use error::error_body;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use actix_web::Resource;
-    // A resource answers its methods; any other gets 405 50018.
-    fn resource(path: &str) -> Resource {
-        web::resource(path).default_service(web::to(method_not_allowed))
-    }
+    // A resource answers its methods, any other gets 405 50018; an unknown path 404 50016.
+    let resource = |path: &str| crate::http::kit::routing::resource(path, method_not_allowed);
     cfg.service(
-        web::scope("/v1")
+        crate::http::kit::routing::scope("/v1", not_found)
             .wrap(actix_web::middleware::from_fn(refuse_bad_text))
             .service(resource("/codes").route(web::post().to(codes::send_code)))
             .service(resource("/voice_codes").route(web::post().to(codes::send_voice_code)))
@@ -55,8 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(templates::show_sign))
                     .route(web::post().to(templates::update_sign))
                     .route(web::delete().to(templates::delete_sign)),
-            )
-            .default_service(web::to(not_found)),
+            ),
     );
 }
 

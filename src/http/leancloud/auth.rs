@@ -1,35 +1,49 @@
-//! Who is calling: the app and whether the master key was used (contract §2). Header names are
-//! matched case-insensitively by HTTP itself; the hex signature is accepted in either case.
+//! Who is calling (contract §2): LeanCloud's headers and signature rule, read into the kit's
+//! [`Caller`]. Header names are matched case-insensitively by HTTP itself; the hex signature is
+//! accepted in either case.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
-use actix_web::dev::Payload;
+use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
-use actix_web::{FromRequest, HttpRequest, web};
 use md5::{Digest, Md5};
 
 use super::error::LcError;
 use crate::core::apps::App;
 use crate::core::secrets::ct_eq;
-use crate::http::{AppState, blocking};
+use crate::http::AppState;
+use crate::http::kit::caller::{AppRef, Caller, Rules};
 
 const APP_ID: &[&str] = &["x-lc-id", "x-avoscloud-application-id", "x-uluru-application-id"];
 const APP_KEY: &[&str] = &["x-lc-key", "x-avoscloud-application-key", "x-uluru-application-key"];
 const MASTER_KEY: &[&str] = &["x-avoscloud-master-key", "x-uluru-master-key"];
 const SIGN: &[&str] = &["x-lc-sign", "x-avoscloud-request-sign"];
-pub const SESSION: &[&str] = &["x-lc-session", "x-avoscloud-session-token", "x-uluru-session-token"];
+const SESSION: &[&str] = &["x-lc-session", "x-avoscloud-session-token", "x-uluru-session-token"];
+
+/// LeanCloud's way of naming the app and proving a key.
+pub struct LeanCloud;
 
 /// An authenticated LeanCloud request.
-#[derive(Debug, Clone)]
-pub struct LcAuth {
-    /// Shared with the app cache: settings (test numbers included) are not copied per request.
-    pub app: Arc<App>,
-    pub master: bool,
+pub type LcAuth = Caller<LeanCloud>;
+
+impl Rules for LeanCloud {
+    type Error = LcError;
+
+    fn app(req: &HttpRequest, _: &AppState) -> Result<AppRef, LcError> {
+        header(req.headers(), APP_ID).map(|id| AppRef::Id(id.to_string())).ok_or_else(LcError::unauthorized)
+    }
+
+    fn master(req: &HttpRequest, state: &AppState, app: &App) -> Result<bool, LcError> {
+        let now_ms = state.core.clock.now().timestamp_millis();
+        check_keys(req.headers(), app, now_ms, state.config.leancloud.signature_max_age_secs)
+            .ok_or_else(LcError::unauthorized)
+    }
+
+    /// `X-LC-Session` (or an alias).
+    fn session_token(req: &HttpRequest) -> Option<String> {
+        header(req.headers(), SESSION).map(str::to_string)
+    }
 }
 
-pub fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
+fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
     names.iter().find_map(|n| headers.get(*n)).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
@@ -65,31 +79,6 @@ fn check_keys(headers: &HeaderMap, app: &App, now_ms: i64, max_age_secs: u64) ->
         Some("master") => ct_eq(&sig, &md5_hex(&format!("{ts}{}", app.master_key))).then_some(true),
         None => ct_eq(&sig, &md5_hex(&format!("{ts}{}", app.app_key))).then_some(false),
         Some(_) => None,
-    }
-}
-
-impl FromRequest for LcAuth {
-    type Error = LcError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, LcError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
-            let app_id = header(req.headers(), APP_ID).ok_or_else(LcError::unauthorized)?.to_string();
-            let app = match state.core.cached_app(&app_id) {
-                Some(app) => app,
-                None => {
-                    let core = state.core.clone();
-                    blocking(move || core.app(&app_id)).await?
-                }
-            };
-            let now_ms = state.core.clock.now().timestamp_millis();
-            match check_keys(req.headers(), &app, now_ms, state.config.leancloud.signature_max_age_secs) {
-                Some(master) => Ok(LcAuth { app, master }),
-                None => Err(LcError::unauthorized()),
-            }
-        })
     }
 }
 

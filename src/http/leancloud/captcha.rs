@@ -1,15 +1,15 @@
 //! `GET /requestCaptcha`, `GET /captchaImage` and `POST /verifyCaptcha` (contract §5.4).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, EXPIRES, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::auth::LcAuth;
 use super::error::LcError;
-use super::params::{self, Body};
 use crate::core::codes::captcha::CaptchaSpec;
-use crate::http::{AppState, blocking, client_ip, json_object_body, public_base, query_params};
+use crate::http::kit::fields::{self, query_body};
+use crate::http::kit::urls;
+use crate::http::{AppState, blocking, json_object_body, query_params};
 
 /// `GET /requestCaptcha?width=&height=[&size=&ttl=]`: `size` and `ttl` need the master key (the
 /// SDK's docs say so); out-of-range values are refused, not clamped.
@@ -18,8 +18,8 @@ pub async fn request_captcha(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
-    let query: Body = query_params(&req).into_iter().map(|(k, v)| (k, v.into())).collect();
-    let number = |key: &str| -> Result<Option<i64>, LcError> { params::integer(&query, key) };
+    let query = query_body(&req);
+    let number = |key: &str| -> Result<Option<i64>, LcError> { Ok(fields::integer(&query, key)?) };
     let positive = |key: &str| -> Result<Option<u32>, LcError> {
         number(key)?
             .map(|v| u32::try_from(v).map_err(|_| LcError::invalid_parameter(format!("{key} must be positive"))))
@@ -32,21 +32,13 @@ pub async fn request_captcha(
         ttl_secs: number("ttl")?,
     };
     if !auth.master && (spec.size.is_some() || spec.ttl_secs.is_some()) {
-        return Err(LcError::new(StatusCode::FORBIDDEN, 119, "size and ttl may only be set with the master key."));
+        return Err(LcError::captcha_options_need_master());
     }
-    let (core, app, ip) = (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config));
-    let captcha = blocking(move || core.request_captcha(&app, &spec, &ip)).await?;
-    let url = format!(
-        "{}/1.1/captchaImage?appId={}&token={}",
-        public_base(&req, &state.config),
-        urlencode(&auth.app.id),
-        urlencode(&captcha.token)
-    );
+    let ip = auth.client_ip.clone();
+    let captcha = auth.run(move |core, app| core.request_captcha(app, &spec, &ip)).await?;
+    let path = format!("/1.1/captchaImage?appId={}&token={}", urls::encode(&auth.app.id), urls::encode(&captcha.token));
+    let url = urls::absolute(&req, &state.config, &path);
     Ok(HttpResponse::Ok().json(json!({"captcha_token": captcha.token, "captcha_url": url})))
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// `GET /captchaImage?appId=&token=`: loaded by `<img src>`, so no headers are asked for. Only a
@@ -58,7 +50,7 @@ pub async fn captcha_image(req: HttpRequest, state: web::Data<AppState>) -> Resu
     let core = state.core.clone();
     let png = blocking(move || core.captcha_image(&app_id, &token)).await?;
     let Some(png) = png else {
-        return Err(LcError::new(StatusCode::NOT_FOUND, 404, "Captcha not found, expired or already answered."));
+        return Err(LcError::captcha_not_found());
     };
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "image/png"))
@@ -75,9 +67,8 @@ pub async fn verify_captcha(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
-    let code = params::string(&body, "captcha_code")?.unwrap_or_default();
-    let token = params::string(&body, "captcha_token")?.unwrap_or_default();
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    let validate_token = blocking(move || core.verify_captcha(&app, &token, &code)).await?;
+    let code = fields::string(&body, "captcha_code")?.unwrap_or_default();
+    let token = fields::string(&body, "captcha_token")?.unwrap_or_default();
+    let validate_token = auth.run(move |core, app| core.verify_captcha(app, &token, &code)).await?;
     Ok(HttpResponse::Ok().json(json!({"validate_token": validate_token})))
 }

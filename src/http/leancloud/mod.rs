@@ -5,7 +5,6 @@ pub mod auth;
 mod captcha;
 pub mod error;
 mod legacy;
-mod params;
 mod providers;
 mod sms;
 mod templates;
@@ -13,7 +12,6 @@ pub mod users;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError, web};
 
@@ -21,13 +19,11 @@ use error::LcError;
 pub use error::error_body;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use actix_web::Resource;
-    // A resource answers its methods; any other gets a JSON 405, not an empty body.
-    fn resource(path: &str) -> Resource {
-        web::resource(path).default_service(web::to(method_not_allowed))
-    }
+    use crate::http::kit::routing;
+    // A resource answers its methods; any other gets LeanCloud's 405, not an empty body.
+    let resource = |path: &str| routing::resource(path, method_not_allowed);
     cfg.service(
-        web::scope("/1.1")
+        routing::scope("/1.1", not_found)
             // Runs after the legacy rewrite (wraps run last-registered first), so that what an old
             // SDK put in its body is checked as the path, query and headers it becomes.
             .wrap(actix_web::middleware::from_fn(refuse_bad_text))
@@ -81,8 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 resource("/sms/{kind}/{id}").route(web::get().to(templates::get)).route(web::put().to(templates::edit)),
             )
             .service(resource("/sms/{kind}/{id}/history").route(web::get().to(templates::history)))
-            .service(resource("/sms/{kind}/{id}/{action}").route(web::post().to(templates::act)))
-            .default_service(web::to(not_found)),
+            .service(resource("/sms/{kind}/{id}/{action}").route(web::post().to(templates::act))),
     );
 }
 
@@ -105,9 +100,9 @@ async fn refuse_bad_text(
 }
 
 async fn not_found() -> HttpResponse {
-    LcError::new(StatusCode::NOT_FOUND, 404, "Not found.").error_response()
+    LcError::not_found().error_response()
 }
 
 async fn method_not_allowed() -> HttpResponse {
-    LcError::new(StatusCode::METHOD_NOT_ALLOWED, 405, "Method not allowed.").error_response()
+    LcError::method_not_allowed().error_response()
 }

@@ -6,21 +6,16 @@
 //! - `PUT /1.1/sms/providers/<provider>/mappings` `{text, code, params, signName}`
 //! - `DELETE /1.1/sms/providers/<provider>/mappings?text=builtin:verification`
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::auth::LcAuth;
 use super::error::LcError;
 use crate::core::outbox::routing::{Mapping, parse_params};
-use crate::http::{AppState, blocking, json_object_body, query_params};
+use crate::http::{AppState, json_object_body, query_params};
 
 fn master(auth: &LcAuth) -> Result<(), LcError> {
-    if auth.master {
-        Ok(())
-    } else {
-        Err(LcError::new(StatusCode::FORBIDDEN, 403, "Forbidden: SMS providers need the master key."))
-    }
+    if auth.master { Ok(()) } else { Err(LcError::providers_need_master()) }
 }
 
 fn mapping_json(m: &Mapping) -> Value {
@@ -37,9 +32,8 @@ fn mapping_json(m: &Mapping) -> Value {
 /// `GET /sms/providers`
 pub async fn list(auth: LcAuth, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
-    let core = state.core.clone();
     let app_id = auth.app.id.clone();
-    let mappings = blocking(move || core.list_mappings(None)).await?;
+    let mappings = auth.run(|core, _| core.list_mappings(None)).await?;
     let own = &auth.app.settings.providers;
     let providers: Vec<Value> = state
         .core
@@ -95,27 +89,17 @@ pub async fn put_mapping(
         params: parse_params(&params)?,
         sign_name: string("signName"),
     };
-    let core = state.core.clone();
-    let mapping = blocking(move || core.set_mapping(mapping)).await?;
+    let mapping = auth.run(move |core, _| core.set_mapping(mapping)).await?;
     Ok(HttpResponse::Ok().json(mapping_json(&mapping)))
 }
 
 /// `DELETE /sms/providers/{provider}/mappings?text=...`
-pub async fn delete_mapping(
-    auth: LcAuth,
-    req: HttpRequest,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
+pub async fn delete_mapping(auth: LcAuth, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let Some(text) = query_params(&req).into_iter().find(|(k, _)| k == "text").map(|(_, v)| v) else {
         return Err(LcError::invalid_parameter("text is required"));
     };
-    let (core, provider, app_id) = (state.core.clone(), path.into_inner(), auth.app.id.clone());
-    let removed = blocking(move || core.remove_mapping(&provider, Some(&app_id), &text)).await?;
-    if removed {
-        Ok(HttpResponse::Ok().json(json!({})))
-    } else {
-        Err(LcError::new(StatusCode::NOT_FOUND, 101, "Object doesn't exist."))
-    }
+    let provider = path.into_inner();
+    let removed = auth.run(move |core, app| core.remove_mapping(&provider, Some(&app.id), &text)).await?;
+    if removed { Ok(HttpResponse::Ok().json(json!({}))) } else { Err(LcError::object_not_found()) }
 }

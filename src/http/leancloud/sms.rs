@@ -6,20 +6,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::LcAuth;
 use super::error::LcError;
-use super::params;
-use crate::core::Error;
 use crate::core::codes::{Channel, CodeRequest, CustomText, Origin, Purpose};
-use crate::http::{AppState, blocking, client_ip, json_object_body, query_params};
+use crate::http::kit::fields::{self, Body};
+use crate::http::{AppState, json_object_body, query_params};
 
 pub async fn request_sms_code(
     auth: LcAuth,
-    req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
-    let phone = params::phone(&body, "mobilePhoneNumber")?;
-    let channel = match params::string(&body, "smsType")?.as_deref() {
+    let phone = fields::phone(&body, "mobilePhoneNumber")?;
+    let channel = match fields::string(&body, "smsType")?.as_deref() {
         None | Some("") | Some("sms") => Channel::Sms,
         Some("voice") => Channel::Voice,
         Some(other) => {
@@ -27,29 +25,31 @@ pub async fn request_sms_code(
         }
     };
     let custom = CustomText {
-        template: params::string(&body, "template")?,
-        sign: params::string(&body, "sign")?,
+        template: fields::string(&body, "template")?,
+        sign: fields::string(&body, "sign")?,
         vars: template_vars(&body)?,
+        ..Default::default()
     };
     let request = CodeRequest {
         phone,
         purpose: Purpose::Generic,
         channel,
-        ttl_minutes: params::integer(&body, "ttl")?,
-        name: params::string(&body, "name")?,
-        op: params::string(&body, "op")?,
-        origin: origin(&req, &state, &body)?,
+        ttl_minutes: fields::integer(&body, "ttl")?,
+        ttl_seconds: None,
+        code: None,
+        name: fields::string(&body, "name")?,
+        op: fields::string(&body, "op")?,
+        origin: origin(&auth, &body)?,
         user_id: None,
         custom,
     };
-    let core = state.core.clone();
-    blocking(move || core.send_code(&auth.app, request)).await?;
+    auth.run(move |core, app| core.send_code(app, request)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }
 
 /// The sender's address and captcha token (`validate_token`, which the JS SDK adds to the body).
-pub(super) fn origin(req: &HttpRequest, state: &AppState, body: &params::Body) -> Result<Origin, LcError> {
-    Ok(Origin { client_ip: client_ip(req, &state.config), validate_token: params::string(body, "validate_token")? })
+pub(super) fn origin(auth: &LcAuth, body: &Body) -> Result<Origin, LcError> {
+    Ok(auth.origin(fields::string(body, "validate_token")?))
 }
 
 /// Keys of `requestSmsCode` that are not template variables (contract 5.2: any other key is).
@@ -57,7 +57,7 @@ const NOT_VARIABLES: &[&str] =
     &["mobilePhoneNumber", "smsType", "ttl", "name", "op", "template", "sign", "validate_token"];
 
 /// The template variables of a request: strings, numbers and booleans as text; null is absent.
-fn template_vars(body: &serde_json::Map<String, serde_json::Value>) -> Result<BTreeMap<String, String>, LcError> {
+fn template_vars(body: &Body) -> Result<BTreeMap<String, String>, LcError> {
     let mut vars = BTreeMap::new();
     for (key, value) in body.iter().filter(|(k, _)| !NOT_VARIABLES.contains(&k.as_str())) {
         let text = match value {
@@ -65,12 +65,7 @@ fn template_vars(body: &serde_json::Map<String, serde_json::Value>) -> Result<BT
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
-            _ => {
-                return Err(LcError::bad_request(
-                    606,
-                    format!("Template variable {key} must be a string or a number."),
-                ));
-            }
+            _ => return Err(LcError::bad_template_variable(key)),
         };
         vars.insert(key.clone(), text);
     }
@@ -91,11 +86,8 @@ pub async fn verify_sms_code(
     {
         body.insert("mobilePhoneNumber".into(), v.into());
     }
-    let phone = params::phone(&body, "mobilePhoneNumber")?;
-    let core = state.core.clone();
+    let phone = fields::phone(&body, "mobilePhoneNumber")?;
     let code = code.into_inner();
-    blocking(move || core.verify_code(&auth.app, &phone, &code, Purpose::POSSESSION))
-        .await
-        .map_err(|e: Error| LcError::from(e))?;
+    auth.run(move |core, app| core.verify_code(app, &phone, &code, Purpose::POSSESSION)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }

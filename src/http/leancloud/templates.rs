@@ -5,41 +5,36 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::auth::LcAuth;
 use super::error::LcError;
-use super::params::{self, Body};
 use super::users::iso;
 use crate::core::review::{Content, Event, Item, Kind, Revision};
 use crate::core::texts::templates::{Category, Encoding, Placement, Preview};
-use crate::http::{AppState, blocking, json_object_body};
+use crate::http::kit::fields::{self, Body};
+use crate::http::{AppState, json_object_body};
 
 const OWNER: &str = "owner";
 
 fn master(auth: &LcAuth) -> Result<(), LcError> {
-    if auth.master {
-        Ok(())
-    } else {
-        Err(LcError::new(StatusCode::FORBIDDEN, 403, "Forbidden: templates and signatures need the master key."))
-    }
+    if auth.master { Ok(()) } else { Err(LcError::templates_need_master()) }
 }
 
 fn kind(segment: &str) -> Result<Kind, LcError> {
     match segment {
         "templates" => Ok(Kind::Template),
         "signatures" => Ok(Kind::Signature),
-        _ => Err(LcError::new(StatusCode::NOT_FOUND, 404, "Not found.")),
+        _ => Err(LcError::not_found()),
     }
 }
 
 /// The item `id` of the caller's app, when it is of the route's kind: a route acts only on items
 /// of its own kind, so a signature's id under `/sms/templates/` is not found (and the reverse).
-async fn own_item(state: &AppState, auth: &LcAuth, kind: Kind, id: &str) -> Result<Item, LcError> {
-    let (core, app_id, id) = (state.core.clone(), auth.app.id.clone(), id.to_string());
-    let item = blocking(move || core.item(&app_id, &id)).await?;
+async fn own_item(auth: &LcAuth, kind: Kind, id: &str) -> Result<Item, LcError> {
+    let id = id.to_string();
+    let item = auth.run(move |core, app| core.item(&app.id, &id)).await?;
     if item.kind != kind {
         return Err(crate::core::Error::ItemNotFound.into());
     }
@@ -55,20 +50,20 @@ fn boolean(body: &Body, key: &str) -> Result<Option<bool>, LcError> {
 }
 
 fn required(body: &Body, key: &str) -> Result<String, LcError> {
-    params::string(body, key)?.ok_or_else(|| LcError::invalid_parameter(format!("{key} is required")))
+    fields::string(body, key)?.ok_or_else(|| LcError::invalid_parameter(format!("{key} is required")))
 }
 
 fn content(kind: Kind, body: &Body) -> Result<Content, LcError> {
     Ok(match kind {
         Kind::Template => Content::Template {
             body: required(body, "body")?,
-            category: Category::parse(params::string(body, "category")?.as_deref().unwrap_or("verification"))?,
-            signature: params::string(body, "signature")?,
+            category: Category::parse(fields::string(body, "category")?.as_deref().unwrap_or("verification"))?,
+            signature: fields::string(body, "signature")?,
             captcha_required: boolean(body, "captchaRequired")?.unwrap_or(false),
         },
         Kind::Signature => Content::Signature {
             text: required(body, "text")?,
-            placement: Placement::parse(params::string(body, "placement")?.as_deref().unwrap_or("start"))?,
+            placement: Placement::parse(fields::string(body, "placement")?.as_deref().unwrap_or("start"))?,
         },
     })
 }
@@ -101,6 +96,7 @@ pub fn item_json(item: &Item) -> Value {
     json!({
         "objectId": item.id,
         "name": item.name,
+        "handle": item.handle,
         "kind": item.kind.as_str(),
         "live": item.live.as_ref().map(revision_json),
         "pending": item.open.as_ref().map(revision_json),
@@ -131,11 +127,10 @@ pub fn preview_json(p: &Preview) -> Value {
 }
 
 /// `GET /sms/{kind}`
-pub async fn list(auth: LcAuth, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+pub async fn list(auth: LcAuth, path: web::Path<String>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let kind = kind(&path)?;
-    let core = state.core.clone();
-    let items = blocking(move || core.items(&auth.app.id, kind)).await?;
+    let items = auth.run(move |core, app| core.items(&app.id, kind)).await?;
     Ok(HttpResponse::Ok().json(json!({"results": items.iter().map(item_json).collect::<Vec<_>>()})))
 }
 
@@ -153,20 +148,15 @@ pub async fn create(
     let name = required(&body, "name")?;
     let content = content(kind, &body)?;
     let submit = boolean(&body, "submit")?.unwrap_or(true);
-    let core = state.core.clone();
-    let item = blocking(move || core.create_item(&auth.app, &name, content, submit, OWNER)).await?;
+    let item = auth.run(move |core, app| core.create_item(app, &name, content, submit, OWNER)).await?;
     Ok(HttpResponse::Created().json(item_json(&item)))
 }
 
 /// `GET /sms/{kind}/{id}`
-pub async fn get(
-    auth: LcAuth,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
+pub async fn get(auth: LcAuth, path: web::Path<(String, String)>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
-    let item = own_item(&state, &auth, kind(&kind_segment)?, &id).await?;
+    let item = own_item(&auth, kind(&kind_segment)?, &id).await?;
     Ok(HttpResponse::Ok().json(item_json(&item)))
 }
 
@@ -180,50 +170,38 @@ pub async fn edit(
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
     let kind = kind(&kind_segment)?;
-    own_item(&state, &auth, kind, &id).await?;
+    own_item(&auth, kind, &id).await?;
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let content = content(kind, &body)?;
     let submit = boolean(&body, "submit")?.unwrap_or(true);
-    let core = state.core.clone();
-    let item = blocking(move || core.edit_item(&auth.app, &id, content, submit, OWNER)).await?;
+    let item = auth.run(move |core, app| core.edit_item(app, &id, content, submit, OWNER)).await?;
     Ok(HttpResponse::Ok().json(item_json(&item)))
 }
 
 /// `POST /sms/{kind}/{id}/{action}`: `submit`, `disable` or `enable`.
-pub async fn act(
-    auth: LcAuth,
-    path: web::Path<(String, String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
+pub async fn act(auth: LcAuth, path: web::Path<(String, String, String)>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id, action) = path.into_inner();
     if !matches!(action.as_str(), "submit" | "disable" | "enable") {
-        return Err(LcError::new(StatusCode::NOT_FOUND, 404, "Not found."));
+        return Err(LcError::not_found());
     }
-    own_item(&state, &auth, kind(&kind_segment)?, &id).await?;
-    let core = state.core.clone();
+    own_item(&auth, kind(&kind_segment)?, &id).await?;
     let item = match action.as_str() {
-        "submit" => blocking(move || core.submit_item(&auth.app, &id, OWNER)).await?,
-        "disable" => blocking(move || core.set_item_disabled(&auth.app.id, &id, true, OWNER)).await?,
-        "enable" => blocking(move || core.set_item_disabled(&auth.app.id, &id, false, OWNER)).await?,
-        _ => return Err(LcError::new(StatusCode::NOT_FOUND, 404, "Not found.")),
+        "submit" => auth.run(move |core, app| core.submit_item(app, &id, OWNER)).await?,
+        "disable" => auth.run(move |core, app| core.set_item_disabled(&app.id, &id, true, OWNER)).await?,
+        "enable" => auth.run(move |core, app| core.set_item_disabled(&app.id, &id, false, OWNER)).await?,
+        _ => return Err(LcError::not_found()),
     };
     Ok(HttpResponse::Ok().json(item_json(&item)))
 }
 
 /// `GET /sms/{kind}/{id}/history`: every revision and every review step.
-pub async fn history(
-    auth: LcAuth,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
+pub async fn history(auth: LcAuth, path: web::Path<(String, String)>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
-    own_item(&state, &auth, kind(&kind_segment)?, &id).await?;
-    let core = state.core.clone();
-    let app_id = auth.app.id.clone();
+    own_item(&auth, kind(&kind_segment)?, &id).await?;
     let (revisions, events) =
-        blocking(move || Ok((core.item_revisions(&app_id, &id)?, core.item_history(&app_id, &id)?))).await?;
+        auth.run(move |core, app| Ok((core.item_revisions(&app.id, &id)?, core.item_history(&app.id, &id)?))).await?;
     Ok(HttpResponse::Ok().json(json!({
         "revisions": revisions.iter().map(revision_json).collect::<Vec<_>>(),
         "events": events.iter().map(event_json).collect::<Vec<_>>(),
@@ -250,26 +228,28 @@ pub async fn preview(auth: LcAuth, payload: web::Payload, state: web::Data<AppSt
         }
         Some(_) => return Err(LcError::invalid_parameter("variables must be an object")),
     }
-    let text = params::string(&body, "body")?;
-    let template = params::string(&body, "template")?;
-    let signature = params::string(&body, "signature")?;
-    let core = state.core.clone();
-    let preview = blocking(move || {
-        let (text, signature) = match (text, template) {
-            (Some(text), _) => (text, signature),
-            (None, Some(name)) => {
-                let item = core
-                    .item_by_name(&auth.app.id, Kind::Template, &name)?
-                    .ok_or(crate::core::Error::TemplateNotFound)?;
-                match item.open.or(item.live).map(|r| r.content) {
-                    Some(Content::Template { body, signature: own, .. }) => (body, signature.or(own)),
-                    _ => return Err(crate::core::Error::TemplateNotFound),
+    let text = fields::string(&body, "body")?;
+    let template = fields::string(&body, "template")?;
+    let signature = fields::string(&body, "signature")?;
+    let preview = auth
+        .run(move |core, app| {
+            let (text, signature) = match (text, template) {
+                (Some(text), _) => (text, signature),
+                (None, Some(name)) => {
+                    let item = core
+                        .item_by_name(&app.id, Kind::Template, &name)?
+                        .ok_or(crate::core::Error::TemplateNotFound)?;
+                    match item.open.or(item.live).map(|r| r.content) {
+                        Some(Content::Template { body, signature: own, .. }) => (body, signature.or(own)),
+                        _ => return Err(crate::core::Error::TemplateNotFound),
+                    }
                 }
-            }
-            (None, None) => return Err(crate::core::Error::InvalidParameter("body or template is required".into())),
-        };
-        core.preview(&auth.app.id, &text, signature.as_deref(), &variables)
-    })
-    .await?;
+                (None, None) => {
+                    return Err(crate::core::Error::InvalidParameter("body or template is required".into()));
+                }
+            };
+            core.preview(&app.id, &text, signature.as_deref(), &variables)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(preview_json(&preview)))
 }

@@ -3,24 +3,28 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::auth::{LcAuth, SESSION, header};
+use super::auth::LcAuth;
 use super::error::LcError;
-use super::params::{self, Body};
 use super::sms;
 use crate::core::Error;
 use crate::core::accounts::sessions::Session;
-use crate::core::accounts::users::{
-    Credential, FieldChange, LoginId, NewUser, PhoneInput, SignedIn, User, UserCodeFlow, UserPatch,
-};
+use crate::core::accounts::users::{Credential, LoginId, NewUser, PhoneInput, SignedIn, User, UserCodeFlow, UserPatch};
 use crate::core::phone::Phone;
-use crate::http::{AppState, blocking, client_ip, json_object_body, public_base, query_params};
+use crate::http::kit::fields::{self, Body};
+use crate::http::kit::objects::{self, USER_KEYS};
+use crate::http::kit::urls;
+use crate::http::{AppState, json_object_body, query_params};
 
-/// Keys of a user body that are not custom fields: columns, server-managed values, and what
-/// must never be stored as a field (the SDKs send `smsCode` along; `sessionToken` is ours).
+/// Keys of a user body that are not custom fields: the `_User` keys every Parse-family dialect
+/// reserves, and `smsCode`, which the SDKs send along and must never be stored.
 const NOT_FIELDS: &[&str] = &[
     "objectId",
+    "createdAt",
+    "updatedAt",
     "username",
     "password",
+    "salt",
+    "bcryptPassword",
     "email",
     "emailVerified",
     "mobilePhoneNumber",
@@ -28,11 +32,33 @@ const NOT_FIELDS: &[&str] = &[
     "authData",
     "sessionToken",
     "smsCode",
-    "createdAt",
-    "updatedAt",
-    "salt",
-    "bcryptPassword",
 ];
+
+/// [`NOT_FIELDS`] is [`USER_KEYS`] and `smsCode` (checked at compile time).
+const _: () = {
+    assert!(NOT_FIELDS.len() == USER_KEYS.len() + 1);
+    let mut i = 0;
+    while i < USER_KEYS.len() {
+        assert!(const_str_eq(NOT_FIELDS[i], USER_KEYS[i]));
+        i += 1;
+    }
+    assert!(const_str_eq(NOT_FIELDS[USER_KEYS.len()], "smsCode"));
+};
+
+const fn const_str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// LeanCloud's date form for createdAt / updatedAt: ISO with milliseconds and Z, a plain string.
 pub fn iso(t: chrono::NaiveDateTime) -> String {
@@ -67,17 +93,8 @@ fn signed_in_json(s: &SignedIn) -> Value {
     user_json(&s.user, Some(&s.token))
 }
 
-/// Custom fields from a body: everything that is not a known key. Operations (`{"__op": ...}`)
-/// make no sense on a new user and are dropped.
-fn custom_fields(body: &Body) -> Map<String, Value> {
-    body.iter()
-        .filter(|(k, v)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_') && v.get("__op").is_none())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 fn phone_input(body: &Body) -> Result<Option<PhoneInput>, LcError> {
-    match params::string(body, "mobilePhoneNumber")? {
+    match fields::string(body, "mobilePhoneNumber")? {
         Some(raw) if !raw.trim().is_empty() => Ok(Some(PhoneInput::parse(&raw)?)),
         _ => Ok(None),
     }
@@ -85,47 +102,18 @@ fn phone_input(body: &Body) -> Result<Option<PhoneInput>, LcError> {
 
 fn new_user(body: &Body) -> Result<NewUser, LcError> {
     Ok(NewUser {
-        username: params::string(body, "username")?,
-        password: params::string(body, "password")?,
-        email: params::string(body, "email")?.filter(|e| !e.trim().is_empty()),
+        username: fields::string(body, "username")?,
+        password: fields::string(body, "password")?,
+        email: fields::string(body, "email")?.filter(|e| !e.trim().is_empty()),
         phone: phone_input(body)?,
         auth_data: None,
-        fields: custom_fields(body),
+        fields: objects::custom_fields(body, NOT_FIELDS),
     })
 }
 
-/// The caller's session token: `X-LC-Session` (or an alias).
-fn header_token(req: &HttpRequest) -> Option<String> {
-    header(req.headers(), SESSION).map(str::to_string)
-}
-
-/// The session behind a token, or `None` for no token or a dead one.
-async fn session_of(state: &AppState, auth: &LcAuth, token: Option<String>) -> Result<Option<Session>, LcError> {
-    let Some(token) = token else { return Ok(None) };
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    Ok(blocking(move || core.session(&app, &token)).await?)
-}
-
-/// The session behind a token where the call needs a user: a token this app has never seen may
-/// be one of its LeanCloud upstream's (lazy migration), which is asked.
-async fn required_session_of(
-    state: &AppState,
-    auth: &LcAuth,
-    token: Option<String>,
-) -> Result<Option<Session>, LcError> {
-    let Some(token) = token else { return Ok(None) };
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    Ok(blocking(move || core.session_or_upstream(&app, &token)).await?)
-}
-
 /// Who may act on user `id`: the master key, or that user's own session (206 otherwise).
-async fn require_self_or_master(
-    state: &AppState,
-    auth: &LcAuth,
-    req: &HttpRequest,
-    id: &str,
-) -> Result<Option<Session>, LcError> {
-    let session = required_session_of(state, auth, header_token(req)).await?;
+async fn require_self_or_master(auth: &LcAuth, id: &str) -> Result<Option<Session>, LcError> {
+    let session = auth.session_or_upstream().await?;
     match &session {
         Some(s) if s.user.id == id => Ok(session),
         _ if auth.master => Ok(session.filter(|s| s.user.id == id)),
@@ -136,7 +124,7 @@ async fn require_self_or_master(
 /// 201 with `Location: <base>/1.1/users/<id>`, absolute, on the public base URL (`public_url`,
 /// else the Host header or a trusted proxy's forwarded headers: never a client's).
 fn created(req: &HttpRequest, state: &AppState, s: &SignedIn) -> HttpResponse {
-    let location = format!("{}/1.1/users/{}", public_base(req, &state.config), s.user.id);
+    let location = urls::absolute(req, &state.config, &format!("/1.1/users/{}", s.user.id));
     HttpResponse::Created().insert_header(("Location", location)).json(signed_in_json(s))
 }
 
@@ -152,8 +140,7 @@ pub async fn sign_up(
         return Err(LcError::invalid_parameter("Signing up with authData is not supported by this server."));
     }
     let new = new_user(&body)?;
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    let signed_in = blocking(move || core.sign_up(&app, new)).await?;
+    let signed_in = auth.run(move |core, app| core.sign_up(app, new)).await?;
     Ok(created(&req, &state, &signed_in))
 }
 
@@ -170,24 +157,23 @@ pub async fn log_in(
         body = query_params(&req).into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     }
     let non_blank = |key: &str| -> Result<Option<String>, LcError> {
-        Ok(params::string(&body, key)?.filter(|v| !v.trim().is_empty()))
+        Ok(fields::string(&body, key)?.filter(|v| !v.trim().is_empty()))
     };
     let id = if let Some(username) = non_blank("username")? {
         LoginId::Username(username)
     } else if let Some(email) = non_blank("email")? {
         LoginId::Email(email)
     } else if body.get("mobilePhoneNumber").is_some_and(|v| !v.is_null()) {
-        LoginId::Phone(params::phone(&body, "mobilePhoneNumber")?)
+        LoginId::Phone(fields::phone(&body, "mobilePhoneNumber")?)
     } else {
-        return Err(LcError::bad_request(200, "Username is missing or empty"));
+        return Err(LcError::username_missing());
     };
-    let credential = match (non_blank("smsCode")?, params::string(&body, "password")?) {
+    let credential = match (non_blank("smsCode")?, fields::string(&body, "password")?) {
         (Some(code), _) => Credential::SmsCode(code),
         (None, Some(password)) if !password.is_empty() => Credential::Password(password),
-        _ => return Err(LcError::bad_request(201, "Password is missing or empty.")),
+        _ => return Err(LcError::password_missing()),
     };
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    let signed_in = blocking(move || core.log_in(&app, id, credential)).await?;
+    let signed_in = auth.run(move |core, app| core.log_in(app, id, credential)).await?;
     Ok(HttpResponse::Ok().json(signed_in_json(&signed_in)))
 }
 
@@ -200,10 +186,9 @@ pub async fn by_mobile_phone(
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = phone_input(&body)?.ok_or_else(LcError::missing_phone)?;
-    let code = params::string(&body, "smsCode")?.unwrap_or_default();
+    let code = fields::string(&body, "smsCode")?.unwrap_or_default();
     let new = new_user(&body)?;
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    let signed_in = blocking(move || core.sign_up_or_log_in_by_phone(&app, phone, &code, new)).await?;
+    let signed_in = auth.run(move |core, app| core.sign_up_or_log_in_by_phone(app, phone, &code, new)).await?;
     Ok(if signed_in.created {
         created(&req, &state, &signed_in)
     } else {
@@ -212,13 +197,13 @@ pub async fn by_mobile_phone(
 }
 
 /// `GET /users/me`: `?session_token=` wins over the header (Python's become()).
-pub async fn me(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+pub async fn me(auth: LcAuth, req: HttpRequest) -> Result<HttpResponse, LcError> {
     let token = query_params(&req)
         .into_iter()
         .find(|(k, _)| k == "session_token")
         .map(|(_, v)| v)
-        .or_else(|| header_token(&req));
-    let session = required_session_of(&state, &auth, token.clone()).await?;
+        .or_else(|| auth.session_token.clone());
+    let session = auth.session_or_upstream_of(token.clone()).await?;
     match (session, token) {
         (Some(s), Some(token)) => Ok(HttpResponse::Ok().json(user_json(&s.user, Some(&token)))),
         _ => Err(Error::UserNotFound.into()),
@@ -226,27 +211,17 @@ pub async fn me(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> R
 }
 
 /// `GET /users/<id>` and `GET /classes/_User/<id>`: never with a sessionToken.
-pub async fn get_user(
-    auth: LcAuth,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
-    let (core, app, id) = (state.core.clone(), auth.app.clone(), id.into_inner());
-    let user = blocking(move || core.user(&app, &id)).await?;
+pub async fn get_user(auth: LcAuth, id: web::Path<String>) -> Result<HttpResponse, LcError> {
+    let id = id.into_inner();
+    let user = auth.run(move |core, app| core.user(app, &id)).await?;
     Ok(HttpResponse::Ok().json(user_json(&user, None)))
 }
 
 /// `PUT /users/<id>/refreshSessionToken`: the user's session or the master key; every old token dies.
-pub async fn refresh_session_token(
-    auth: LcAuth,
-    req: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
+pub async fn refresh_session_token(auth: LcAuth, id: web::Path<String>) -> Result<HttpResponse, LcError> {
     let id = id.into_inner();
-    require_self_or_master(&state, &auth, &req, &id).await?;
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    let (user, token) = blocking(move || core.refresh_session(&app, &id)).await?;
+    require_self_or_master(&auth, &id).await?;
+    let (user, token) = auth.run(move |core, app| core.refresh_session(app, &id)).await?;
     Ok(HttpResponse::Ok().json(user_json(&user, Some(&token))))
 }
 
@@ -254,24 +229,24 @@ pub async fn refresh_session_token(
 /// returns the user with that (still valid) token, other sessions end.
 pub async fn update_password(
     auth: LcAuth,
-    req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let id = id.into_inner();
-    let token = header_token(&req);
-    let session = required_session_of(&state, &auth, token.clone()).await?.filter(|s| s.user.id == id);
+    let token = auth.session_token.clone();
+    let session = auth.session_or_upstream().await?.filter(|s| s.user.id == id);
     let (Some(session), Some(token)) = (session, token) else {
         return Err(LcError::cannot_alter());
     };
-    let old = params::string(&body, "old_password")?.unwrap_or_default();
-    let new = params::string(&body, "new_password")?;
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    let user =
-        blocking(move || core.update_password(&app, &id, &old, new.as_deref().unwrap_or_default(), Some(&session.id)))
-            .await?;
+    let old = fields::string(&body, "old_password")?.unwrap_or_default();
+    let new = fields::string(&body, "new_password")?;
+    let user = auth
+        .run(move |core, app| {
+            core.update_password(app, &id, &old, new.as_deref().unwrap_or_default(), Some(&session.id))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(user_json(&user, Some(&token))))
 }
 
@@ -289,10 +264,9 @@ pub async fn request_user_code(
         _ => UserCodeFlow::VerifyPhone,
     };
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
-    let phone = params::phone(&body, "mobilePhoneNumber")?;
-    let origin = sms::origin(&req, &state, &body)?;
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    blocking(move || core.request_user_code(&app, flow, phone, origin)).await?;
+    let phone = fields::phone(&body, "mobilePhoneNumber")?;
+    let origin = sms::origin(&auth, &body)?;
+    auth.run(move |core, app| core.request_user_code(app, flow, phone, origin)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -304,35 +278,33 @@ fn optional_phone(body: &Body) -> Result<Option<Phone>, LcError> {
 /// `POST /verifyMobilePhone/<code>`: `{"objectId","updatedAt"}` of the verified user.
 pub async fn verify_mobile_phone(
     auth: LcAuth,
-    req: HttpRequest,
     code: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = optional_phone(&body)?;
-    let session_user = session_of(&state, &auth, header_token(&req)).await?.map(|s| s.user.id);
-    let (core, app, ip, code) =
-        (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config), code.into_inner());
-    let user = blocking(move || core.verify_phone(&app, &code, phone.as_ref(), session_user.as_deref(), &ip)).await?;
+    let session_user = auth.session().await?.map(|s| s.user.id);
+    let (ip, code) = (auth.client_ip.clone(), code.into_inner());
+    let user =
+        auth.run(move |core, app| core.verify_phone(app, &code, phone.as_ref(), session_user.as_deref(), &ip)).await?;
     Ok(HttpResponse::Ok().json(json!({"objectId": user.id, "updatedAt": iso(user.updated_at)})))
 }
 
 /// `PUT /resetPasswordBySmsCode/<code>` `{password, mobilePhoneNumber?}`.
 pub async fn reset_password(
     auth: LcAuth,
-    req: HttpRequest,
     code: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = optional_phone(&body)?;
-    let password = params::string(&body, "password")?.unwrap_or_default();
-    let session_user = session_of(&state, &auth, header_token(&req)).await?.map(|s| s.user.id);
-    let (core, app, ip, code) =
-        (state.core.clone(), auth.app.clone(), client_ip(&req, &state.config), code.into_inner());
-    blocking(move || core.reset_password(&app, &code, phone.as_ref(), &password, session_user.as_deref(), &ip)).await?;
+    let password = fields::string(&body, "password")?.unwrap_or_default();
+    let session_user = auth.session().await?.map(|s| s.user.id);
+    let (ip, code) = (auth.client_ip.clone(), code.into_inner());
+    auth.run(move |core, app| core.reset_password(app, &code, phone.as_ref(), &password, session_user.as_deref(), &ip))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -340,20 +312,18 @@ pub async fn reset_password(
 /// key with a session) asks for a code on the new number.
 pub async fn request_change_phone(
     auth: LcAuth,
-    req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
-    let session = required_session_of(&state, &auth, header_token(&req)).await?;
+    let session = auth.session_or_upstream().await?;
     let Some(session) = session else {
         return Err(LcError::cannot_alter());
     };
-    let phone = params::phone(&body, "mobilePhoneNumber")?;
-    let ttl = params::integer(&body, "ttl")?;
-    let origin = sms::origin(&req, &state, &body)?;
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    blocking(move || core.request_phone_change(&app, &session.user.id, phone, ttl, origin)).await?;
+    let phone = fields::phone(&body, "mobilePhoneNumber")?;
+    let ttl = fields::integer(&body, "ttl")?;
+    let origin = sms::origin(&auth, &body)?;
+    auth.run(move |core, app| core.request_phone_change(app, &session.user.id, phone, ttl, origin)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -366,54 +336,9 @@ pub async fn change_phone(
 ) -> Result<HttpResponse, LcError> {
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     let phone = phone_input(&body)?.ok_or_else(LcError::missing_phone)?;
-    let code = params::string(&body, "code")?.unwrap_or_default();
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    blocking(move || core.change_phone(&app, phone, &code)).await?;
+    let code = fields::string(&body, "code")?.unwrap_or_default();
+    auth.run(move |core, app| core.change_phone(app, phone, &code)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
-}
-
-/// A LeanCloud field operation (`{"__op": ...}`) or a plain value.
-fn field_change(key: &str, value: &Value) -> Result<FieldChange, LcError> {
-    let Some(op) = value.get("__op").and_then(Value::as_str) else {
-        return Ok(FieldChange::Set(value.clone()));
-    };
-    let objects = || match value.get("objects") {
-        Some(Value::Array(items)) => Ok(items.clone()),
-        _ => Err(LcError::invalid_parameter(format!("{op} on {key} needs an objects array"))),
-    };
-    Ok(match op {
-        "Delete" => FieldChange::Unset,
-        "Increment" | "Decrement" => {
-            let amount = match value.get("amount") {
-                None => serde_json::Number::from(1),
-                Some(Value::Number(n)) => n.clone(),
-                Some(_) => return Err(LcError::invalid_parameter(format!("{op} on {key} needs a numeric amount"))),
-            };
-            let amount = if op == "Increment" {
-                amount
-            } else {
-                match amount.as_i64() {
-                    Some(i) => serde_json::Number::from(-i),
-                    None => serde_json::Number::from_f64(-amount.as_f64().unwrap_or(0.0)).unwrap_or_else(|| 0.into()),
-                }
-            };
-            FieldChange::Increment(amount)
-        }
-        "Add" => FieldChange::Append(objects()?),
-        "AddUnique" => FieldChange::AppendUnique(objects()?),
-        "Remove" => FieldChange::RemoveAll(objects()?),
-        other => return Err(LcError::invalid_parameter(format!("operation {other} is not supported"))),
-    })
-}
-
-/// A value or `{"__op":"Delete"}` / null (removal) for an optional column.
-fn optional_string(body: &Body, key: &str) -> Result<Option<Option<String>>, LcError> {
-    match body.get(key) {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(v) if v.get("__op").and_then(Value::as_str) == Some("Delete") => Ok(Some(None)),
-        Some(_) => Ok(Some(params::string(body, key)?.filter(|s| !s.trim().is_empty()))),
-    }
 }
 
 fn user_patch(body: &Body) -> Result<UserPatch, LcError> {
@@ -425,31 +350,27 @@ fn user_patch(body: &Body) -> Result<UserPatch, LcError> {
     if body.contains_key("authData") {
         return Err(LcError::invalid_parameter("authData cannot be changed by this server yet."));
     }
-    let phone = match optional_string(body, "mobilePhoneNumber")? {
+    let phone = match objects::optional_string(body, "mobilePhoneNumber")? {
         Some(Some(raw)) => Some(Some(PhoneInput::parse(&raw)?)),
         Some(None) => Some(None),
         None => None,
     };
     Ok(UserPatch {
-        username: match optional_string(body, "username")? {
+        username: match objects::optional_string(body, "username")? {
             Some(Some(u)) => Some(u),
-            Some(None) => return Err(LcError::bad_request(217, "Invalid username, it must be a non-blank string.")),
+            Some(None) => return Err(LcError::invalid_username()),
             None => None,
         },
         // A null password is an empty one; core refuses it (and blank ones) once for every entry.
         password: match body.get("password") {
             None => None,
-            Some(_) => Some(params::string(body, "password")?.unwrap_or_default()),
+            Some(_) => Some(fields::string(body, "password")?.unwrap_or_default()),
         },
-        email: optional_string(body, "email")?,
+        email: objects::optional_string(body, "email")?,
         phone,
         email_verified: boolean("emailVerified")?,
         mobile_verified: boolean("mobilePhoneVerified")?,
-        fields: body
-            .iter()
-            .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'))
-            .map(|(k, v)| Ok((k.clone(), field_change(k, v)?)))
-            .collect::<Result<_, LcError>>()?,
+        fields: objects::field_changes(body, NOT_FIELDS)?,
     })
 }
 
@@ -467,15 +388,14 @@ pub async fn update_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, LcError> {
     let id = id.into_inner();
-    let session = require_self_or_master(&state, &auth, &req, &id).await?;
+    let session = require_self_or_master(&auth, &id).await?;
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;
     if query_params(&req).iter().any(|(k, _)| k == "where") {
         return Err(LcError::invalid_parameter("Conditional saves (where) are not supported by this server."));
     }
     let patch = user_patch(&body)?;
-    let (core, app, master) = (state.core.clone(), auth.app.clone(), auth.master);
-    let session_id = session.map(|s| s.id);
-    let user = blocking(move || core.update_user(&app, &id, patch, master, session_id.as_deref())).await?;
+    let (master, session_id) = (auth.master, session.map(|s| s.id));
+    let user = auth.run(move |core, app| core.update_user(app, &id, patch, master, session_id.as_deref())).await?;
     Ok(HttpResponse::Ok().json(if wants_object(&req) {
         user_json(&user, None)
     } else {
@@ -484,24 +404,18 @@ pub async fn update_user(
 }
 
 /// `DELETE /users/<id>` and `DELETE /classes/_User/<id>`: own session or master key.
-pub async fn delete_user(
-    auth: LcAuth,
-    req: HttpRequest,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, LcError> {
+pub async fn delete_user(auth: LcAuth, id: web::Path<String>) -> Result<HttpResponse, LcError> {
     let id = id.into_inner();
-    require_self_or_master(&state, &auth, &req, &id).await?;
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    blocking(move || core.delete_user(&app, &id)).await?;
+    require_self_or_master(&auth, &id).await?;
+    auth.run(move |core, app| core.delete_user(app, &id)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
 /// `POST /users/me/jwt` (a Phonebase extension): trades the caller's session for a short-lived
 /// JWT that the app's other services verify with `/.well-known/jwks.json`.
-pub async fn issue_jwt(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
-    let session = required_session_of(&state, &auth, header_token(&req)).await?.ok_or(Error::UserNotFound)?;
-    let (token, claims) = state.core.issue_jwt(&auth.app, &session)?;
+pub async fn issue_jwt(auth: LcAuth) -> Result<HttpResponse, LcError> {
+    let session = auth.session_or_upstream().await?.ok_or(Error::UserNotFound)?;
+    let (token, claims) = auth.core.issue_jwt(&auth.app, &session)?;
     Ok(HttpResponse::Ok().json(json!({"jwt": token, "expiresAt": claims.exp, "tokenType": "Bearer"})))
 }
 
@@ -509,7 +423,7 @@ pub async fn issue_jwt(auth: LcAuth, req: HttpRequest, state: web::Data<AppState
 /// of `objectId`, `username`, `email`, `mobilePhoneNumber` (a value or `{"$in": [...]}`), as
 /// LeanCloud answers them (`{"results": [...]}`, never a sessionToken). What lazy migration asks
 /// a LeanCloud upstream, so that a Phonebase can stand in for one.
-pub async fn query(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
+pub async fn query(auth: LcAuth, req: HttpRequest) -> Result<HttpResponse, LcError> {
     use crate::core::accounts::upstream::UserField;
     if !auth.master {
         return Err(Error::NotAllowed.into());
@@ -522,7 +436,7 @@ pub async fn query(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -
     let params = query_params(&req);
     let text = params.iter().find(|(k, _)| k == "where").map(|(_, v)| v.as_str()).ok_or_else(unsupported)?;
     let Ok(Value::Object(condition)) = serde_json::from_str::<Value>(text) else {
-        return Err(LcError::bad_request(107, "Malformed json object. A json dictionary is expected."));
+        return Err(LcError::malformed_json());
     };
     let mut entries = condition.into_iter();
     let (Some((key, value)), None) = (entries.next(), entries.next()) else { return Err(unsupported()) };
@@ -544,7 +458,6 @@ pub async fn query(auth: LcAuth, req: HttpRequest, state: web::Data<AppState>) -
         },
         _ => return Err(unsupported()),
     };
-    let (core, app) = (state.core.clone(), auth.app.clone());
-    let users = blocking(move || core.query_users(&app, field, &values)).await?;
+    let users = auth.run(move |core, app| core.query_users(app, field, &values)).await?;
     Ok(HttpResponse::Ok().json(json!({"results": users.iter().map(|u| user_json(u, None)).collect::<Vec<_>>()})))
 }

@@ -1,5 +1,6 @@
-//! Spawns the real application on a random port against a fresh SQLite file, or, when
-//! `PHONEBASE_TEST_DATABASE_URL` is set, against a fresh PostgreSQL database of its own.
+//! The dialect-neutral part: a test database (a fresh SQLite file, or, when
+//! `PHONEBASE_TEST_DATABASE_URL` is set, a fresh PostgreSQL database of its own), the real
+//! application spawned on a random port against it, its movable clock and its development sink.
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
@@ -14,6 +15,8 @@ use phonebase::core::codes::captcha::CaptchaText;
 use phonebase::delivery::Sender;
 use phonebase::startup::{Application, Hooks, RunningApp};
 use serde_json::Value;
+
+use super::code_in;
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var("TEST_LOG").is_ok() {
@@ -192,28 +195,6 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    /// A request signed like the SDKs sign (`X-LC-Sign` with the app key).
-    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.signed(reqwest::Method::POST, path, false)
-    }
-
-    /// A request signed with the app key, or with the master key (`,master`).
-    pub fn signed(&self, method: reqwest::Method, path: &str, master: bool) -> reqwest::RequestBuilder {
-        let ts = chrono::Utc::now().timestamp_millis().to_string();
-        let (key, suffix) = if master { (&self.app.master_key, ",master") } else { (&self.app.app_key, "") };
-        let sign = format!("{},{ts}{suffix}", md5_hex(&format!("{ts}{key}")));
-        self.client.request(method, self.url(path)).header("X-LC-Id", &self.app.id).header("X-LC-Sign", sign)
-    }
-
-    pub async fn request_code(&self, body: Value) -> (u16, Value) {
-        send(self.post("/1.1/requestSmsCode").json(&body)).await
-    }
-
-    pub async fn verify_code(&self, code: &str, phone: &str) -> (u16, Value) {
-        send(self.post(&format!("/1.1/verifySmsCode/{code}")).json(&serde_json::json!({"mobilePhoneNumber": phone})))
-            .await
-    }
-
     /// Messages the sink wrote to `e164`, oldest first.
     pub fn sink_lines(&self, e164: &str) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.sink).unwrap_or_default();
@@ -248,41 +229,4 @@ impl Drop for TestApp {
             r.kill();
         }
     }
-}
-
-pub fn md5_hex(input: &str) -> String {
-    use md5::Digest;
-    hex::encode(md5::Md5::digest(input.as_bytes()))
-}
-
-/// The first run of exactly six digits in a text.
-pub fn code_in(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i - start == 6 {
-                return chars[start..i].iter().collect();
-            }
-        } else {
-            i += 1;
-        }
-    }
-    panic!("no code in {text:?}");
-}
-
-pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
-    let body = response.text().await.unwrap();
-    assert!(
-        content_type.as_deref().is_some_and(|c| c.starts_with("application/json")),
-        "status {status}: content type {content_type:?}, body {body:?}"
-    );
-    (status, serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")))
 }

@@ -1,0 +1,11 @@
+DROP TABLE app_balances;
+DROP INDEX sms_items_handle;
+ALTER TABLE sms_items DROP COLUMN handle;
+DELETE FROM counters WHERE name IN ('message', 'review_item');
+DROP INDEX verification_codes_by_message;
+ALTER TABLE verification_codes DROP COLUMN message_handle;
+ALTER TABLE messages DROP COLUMN refunded;
+ALTER TABLE messages DROP COLUMN charged;
+ALTER TABLE messages DROP COLUMN send_at;
+DROP INDEX messages_handle;
+ALTER TABLE messages DROP COLUMN handle;

@@ -1,0 +1,62 @@
+//! `GET /metrics`: Prometheus' text format with the HTTP series by route pattern, the outbox, the
+//! pool and the password queue; behind a bearer token when one is configured.
+
+use phonebase::startup::{Application, Hooks};
+use serde_json::json;
+
+use crate::helpers::{Options, TestApp, TestDb, config, send};
+
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find(|l| l.starts_with(series)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_show_the_outbox() {
+    let db = TestDb::new();
+    let app = TestApp::spawn_with(&db, Options { no_worker: true, ..Default::default() }).await;
+    for phone in ["13800138401", "13800138402"] {
+        let (status, body) = app.request_code(json!({"mobilePhoneNumber": phone})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // A random path counts under one label, not its own.
+    for i in 0..3 {
+        app.client.get(app.url(&format!("/nowhere/{i}"))).send().await.unwrap();
+    }
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    let sends = r#"phonebase_http_requests_total{endpoint="/1.1/requestSmsCode",method="POST",status="200"}"#;
+    assert_eq!(value(&text, sends), Some(2.0), "{text}");
+    assert_eq!(
+        value(&text, r#"phonebase_http_requests_total{endpoint="UNKNOWN",method="GET",status="404"}"#),
+        Some(3.0)
+    );
+    assert!(!text.contains("/nowhere/"), "raw paths never become labels");
+    assert!(text.contains("phonebase_http_requests_duration_seconds_bucket"));
+    // No worker: both messages wait in the outbox.
+    assert_eq!(value(&text, r#"phonebase_outbox_messages{status="queued"}"#), Some(2.0), "{text}");
+    assert!(value(&text, "phonebase_outbox_oldest_queued_seconds").is_some());
+    assert!(value(&text, r#"phonebase_db_pool_connections{state="idle"}"#).is_some());
+    assert_eq!(value(&text, r#"phonebase_password_hashes{state="waiting"}"#), Some(0.0));
+    assert!(value(&text, "phonebase_db_pool_wait_seconds_count").is_some_and(|n| n > 0.0));
+}
+
+#[tokio::test]
+async fn a_configured_token_guards_the_metrics() {
+    let db = TestDb::new();
+    let mut config = config(&db, &Options::default());
+    config.metrics_token = Some("s3cret-scrape".into());
+    let application = Application::build_with(config, Hooks::default()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", application.port());
+    let running = application.spawn();
+    let client = reqwest::Client::new();
+    let (status, body) = send(client.get(format!("{base}/metrics"))).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = send(client.get(format!("{base}/metrics")).bearer_auth("wrong")).await;
+    assert_eq!(status, 401);
+    let response = client.get(format!("{base}/metrics")).bearer_auth("s3cret-scrape").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("phonebase_outbox_messages"));
+    running.stop().await;
+}
