@@ -152,7 +152,8 @@ pub async fn multipart(req: &HttpRequest, payload: web::Payload, limit: usize) -
             form.image =
                 Some(Image { content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()), bytes });
         } else {
-            let text = String::from_utf8(bytes).map_err(|_| JpError::invalid_body().detail(format!("{name} is not UTF-8")))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| JpError::invalid_body().detail(format!("{name} is not UTF-8")))?;
             edge::check_text(&name, &text)?;
             form.fields.push((name, text));
         }

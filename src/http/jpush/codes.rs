@@ -8,7 +8,7 @@ use serde_json::json;
 use super::auth::JpAuth;
 use super::body;
 use super::error::JpError;
-use super::messages::{not_rejected, origin, template};
+use super::messages::{not_rejected, template};
 use crate::core::codes::{Channel, CodeRequest, CustomText, Purpose};
 use crate::http::{AppState, blocking};
 
@@ -29,7 +29,7 @@ pub async fn send_code(
     let phone = body::mobile(&body)?;
     let temp_id = body::temp_id(&body)?;
     let sign = body::sign_id(&body)?;
-    let origin = origin(&req, &state);
+    let origin = auth.origin(None);
     let template = template(&state, &auth.app, temp_id).await?;
     not_rejected(&template)?;
     let core = state.core.clone();
@@ -86,7 +86,7 @@ pub async fn send_voice_code(
         Ok(Some(t)) if (1..=86_400).contains(&t) => t,
         _ => return Err(JpError::invalid_ttl()),
     };
-    let origin = origin(&req, &state);
+    let origin = auth.origin(None);
     let core = state.core.clone();
     let issued = blocking(move || {
         let request = CodeRequest {

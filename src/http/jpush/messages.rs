@@ -13,12 +13,7 @@ use crate::core::codes::Origin;
 use crate::core::outbox::notices::MAX_BATCH;
 use crate::core::outbox::schedules::Recipient;
 use crate::core::review::{Item, State};
-use crate::http::{AppState, blocking, client_ip};
-
-/// Who asks: the client's address (JPush has no captcha).
-pub(super) fn origin(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { client_ip: client_ip(req, &state.config), validate_token: None }
-}
+use crate::http::{AppState, blocking};
 
 /// The template `temp_id` names (50013 when there is none).
 pub(super) async fn template(state: &AppState, app: &std::sync::Arc<App>, temp_id: i64) -> Result<Item, JpError> {
@@ -63,7 +58,7 @@ pub async fn send(
 ) -> Result<HttpResponse, JpError> {
     let body = body::json(&req, payload, state.config.body_limit_bytes).await?;
     let notice = notice(&body)?;
-    let origin = origin(&req, &state);
+    let origin = auth.origin(None);
     let core = state.core.clone();
     not_rejected(&template(&state, &auth.app, notice.temp_id).await?)?;
     let issued = blocking(move || {
@@ -153,7 +148,7 @@ pub async fn send_batch(
 ) -> Result<HttpResponse, JpError> {
     let body = body::json(&req, payload, state.config.body_limit_bytes).await?;
     let batch = batch(&body)?;
-    let origin = origin(&req, &state);
+    let origin = auth.origin(None);
     let core = state.core.clone();
     let (temp_id, sign_id) = (batch.temp_id, batch.sign_id);
     let requests: Vec<_> = batch

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::auth::JpAuth;
 use super::body::{self, Body};
 use super::error::JpError;
-use super::messages::{batch, failed, not_rejected, notice, origin, template};
+use super::messages::{batch, failed, not_rejected, notice, template};
 use crate::core::outbox::schedules::{NewSchedule, Schedule, ScheduleOutcome};
 use crate::http::{AppState, blocking};
 
@@ -57,7 +57,7 @@ async fn single(
         tag: None,
         batch: false,
         recipients: vec![notice.recipient],
-        origin: origin(req, state),
+        origin: auth.origin(None),
     })
 }
 
@@ -94,7 +94,7 @@ async fn batched(
         tag: batch.tag,
         batch: true,
         recipients,
-        origin: origin(req, state),
+        origin: auth.origin(None),
     };
     Ok((new, Listed { refused, raws }))
 }
