@@ -10,7 +10,7 @@ use super::body;
 use super::error::JpError;
 use super::messages::{not_rejected, template};
 use crate::core::codes::{Channel, CodeRequest, CustomText, Purpose};
-use crate::http::{AppState, blocking};
+use crate::http::AppState;
 
 /// Voice codes the caller brings are 4 to 8 digits (50038 otherwise).
 const VOICE_CODE_LEN: std::ops::RangeInclusive<usize> = 4..=8;
@@ -30,32 +30,32 @@ pub async fn send_code(
     let temp_id = body::temp_id(&body)?;
     let sign = body::sign_id(&body)?;
     let origin = auth.origin(None);
-    let template = template(&state, &auth.app, temp_id).await?;
+    let template = template(&auth, temp_id).await?;
     not_rejected(&template)?;
-    let core = state.core.clone();
-    let issued = blocking(move || {
-        let ttl = core.item_extras(&auth.app, &template.id)?.ttl_secs;
-        let request = CodeRequest {
-            phone,
-            purpose: Purpose::Generic,
-            channel: Channel::Sms,
-            ttl_minutes: None,
-            ttl_seconds: ttl.map(i64::from),
-            code: None,
-            name: None,
-            op: None,
-            origin,
-            user_id: None,
-            custom: CustomText {
-                template_handle: Some(temp_id),
-                sign_handle: sign,
-                strict_category: true,
-                ..Default::default()
-            },
-        };
-        core.send_code(&auth.app, request)
-    })
-    .await?;
+    let issued = auth
+        .run(move |core, app| {
+            let ttl = core.item_extras(app, &template.id)?.ttl_secs;
+            let request = CodeRequest {
+                phone,
+                purpose: Purpose::Generic,
+                channel: Channel::Sms,
+                ttl_minutes: None,
+                ttl_seconds: ttl.map(i64::from),
+                code: None,
+                name: None,
+                op: None,
+                origin,
+                user_id: None,
+                custom: CustomText {
+                    template_handle: Some(temp_id),
+                    sign_handle: sign,
+                    strict_category: true,
+                    ..Default::default()
+                },
+            };
+            core.send_code(app, request)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"msg_id": issued.handle.to_string()})))
 }
 
@@ -87,24 +87,24 @@ pub async fn send_voice_code(
         _ => return Err(JpError::invalid_ttl()),
     };
     let origin = auth.origin(None);
-    let core = state.core.clone();
-    let issued = blocking(move || {
-        let request = CodeRequest {
-            phone,
-            purpose: Purpose::Generic,
-            channel: Channel::Voice,
-            ttl_minutes: None,
-            ttl_seconds: Some(ttl),
-            code,
-            name: None,
-            op: None,
-            origin,
-            user_id: None,
-            custom: CustomText::default(),
-        };
-        core.send_code(&auth.app, request)
-    })
-    .await?;
+    let issued = auth
+        .run(move |core, app| {
+            let request = CodeRequest {
+                phone,
+                purpose: Purpose::Generic,
+                channel: Channel::Voice,
+                ttl_minutes: None,
+                ttl_seconds: Some(ttl),
+                code,
+                name: None,
+                op: None,
+                origin,
+                user_id: None,
+                custom: CustomText::default(),
+            };
+            core.send_code(app, request)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"msg_id": issued.handle.to_string()})))
 }
 
@@ -122,8 +122,7 @@ pub async fn verify(
         let body = body::json(&req, payload, state.config.body_limit_bytes).await?;
         let code = body::string(&body, "code")?.filter(|c| !c.is_empty()).ok_or_else(JpError::missing_code)?;
         let handle = path.trim().parse::<i64>().map_err(|_| JpError::wrong_msg_id())?;
-        let core = state.core.clone();
-        blocking(move || core.verify_code_by_message(&auth.app, handle, &code)).await?;
+        auth.run(move |core, app| core.verify_code_by_message(app, handle, &code)).await?;
         Ok::<_, JpError>(())
     }
     .await;

@@ -8,17 +8,15 @@ use super::auth::JpAuth;
 use super::body::{self, Body};
 use super::error::JpError;
 use crate::core::Error;
-use crate::core::apps::App;
 use crate::core::codes::Origin;
 use crate::core::outbox::notices::MAX_BATCH;
 use crate::core::outbox::schedules::Recipient;
 use crate::core::review::{Item, State};
-use crate::http::{AppState, blocking};
+use crate::http::AppState;
 
 /// The template `temp_id` names (50013 when there is none).
-pub(super) async fn template(state: &AppState, app: &std::sync::Arc<App>, temp_id: i64) -> Result<Item, JpError> {
-    let (core, app) = (state.core.clone(), app.clone());
-    blocking(move || core.template_by_handle(&app, temp_id)).await.map_err(|e| match e {
+pub(super) async fn template(auth: &JpAuth, temp_id: i64) -> Result<Item, JpError> {
+    auth.run(move |core, app| core.template_by_handle(app, temp_id)).await.map_err(|e| match e {
         Error::ItemNotFound => JpError::invalid_temp_id(),
         other => other.into(),
     })
@@ -59,12 +57,12 @@ pub async fn send(
     let body = body::json(&req, payload, state.config.body_limit_bytes).await?;
     let notice = notice(&body)?;
     let origin = auth.origin(None);
-    let core = state.core.clone();
-    not_rejected(&template(&state, &auth.app, notice.temp_id).await?)?;
-    let issued = blocking(move || {
-        core.send_notice(&auth.app, notice_request(notice.temp_id, notice.sign_id, notice.recipient, origin, None))
-    })
-    .await?;
+    not_rejected(&template(&auth, notice.temp_id).await?)?;
+    let issued = auth
+        .run(move |core, app| {
+            core.send_notice(app, notice_request(notice.temp_id, notice.sign_id, notice.recipient, origin, None))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"msg_id": issued.handle.to_string()})))
 }
 
@@ -149,7 +147,6 @@ pub async fn send_batch(
     let body = body::json(&req, payload, state.config.body_limit_bytes).await?;
     let batch = batch(&body)?;
     let origin = auth.origin(None);
-    let core = state.core.clone();
     let (temp_id, sign_id) = (batch.temp_id, batch.sign_id);
     let requests: Vec<_> = batch
         .recipients
@@ -157,9 +154,12 @@ pub async fn send_batch(
         .filter_map(|(_, r)| r.as_ref().ok().cloned())
         .map(|r| notice_request(temp_id, sign_id, r, origin.clone(), None))
         .collect();
-    not_rejected(&template(&state, &auth.app, temp_id).await?)?;
-    let results =
-        if requests.is_empty() { Vec::new() } else { blocking(move || core.send_notices(&auth.app, requests)).await? };
+    not_rejected(&template(&auth, temp_id).await?)?;
+    let results = if requests.is_empty() {
+        Vec::new()
+    } else {
+        auth.run(move |core, app| core.send_notices(app, requests)).await?
+    };
     let mut results = results.into_iter();
     let (mut ok, mut failures) = (0, 0);
     let mut listed = Vec::new();
@@ -188,9 +188,8 @@ pub async fn send_batch(
 /// `GET /v1/accounts/app`: the app's balance of billable parts. Phonebase keeps one balance for
 /// every kind of message, so `app_balance` carries it and the per-kind fields are `null` (not
 /// allocated separately); an unlimited app has `null` everywhere.
-pub async fn app_balance(auth: JpAuth, state: web::Data<AppState>) -> Result<HttpResponse, JpError> {
-    let core = state.core.clone();
-    let balance = blocking(move || core.balance(&auth.app.id)).await?;
+pub async fn app_balance(auth: JpAuth) -> Result<HttpResponse, JpError> {
+    let balance = auth.run(move |core, app| core.balance(&app.id)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "app_balance": balance,
         "app_voice": Value::Null,

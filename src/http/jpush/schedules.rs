@@ -11,7 +11,7 @@ use super::body::{self, Body};
 use super::error::JpError;
 use super::messages::{batch, failed, not_rejected, notice, template};
 use crate::core::outbox::schedules::{NewSchedule, Schedule, ScheduleOutcome};
-use crate::http::{AppState, blocking};
+use crate::http::AppState;
 
 const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// JPush's times are China Standard Time (UTC+8, no daylight saving); the server keeps UTC.
@@ -49,7 +49,7 @@ async fn single(
     let body = body::json(req, payload, state.config.body_limit_bytes).await?;
     let send_at = send_time(&body)?;
     let notice = notice(&body)?;
-    not_rejected(&template(state, &auth.app, notice.temp_id).await?)?;
+    not_rejected(&template(auth, notice.temp_id).await?)?;
     Ok(NewSchedule {
         template: notice.temp_id,
         sign: notice.sign_id,
@@ -71,7 +71,7 @@ async fn batched(
     let body = body::json(req, payload, state.config.body_limit_bytes).await?;
     let send_at = send_time(&body)?;
     let batch = batch(&body)?;
-    not_rejected(&template(state, &auth.app, batch.temp_id).await?)?;
+    not_rejected(&template(auth, batch.temp_id).await?)?;
     let mut recipients = Vec::new();
     let mut refused = Vec::new();
     let mut raws = Vec::new();
@@ -129,8 +129,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JpError> {
     let new = single(&req, payload, &state, &auth).await?;
-    let core = state.core.clone();
-    let outcome = blocking(move || core.create_schedule(&auth.app, new)).await?;
+    let outcome = auth.run(move |core, app| core.create_schedule(app, new)).await?;
     Ok(HttpResponse::Ok().json(json!({"schedule_id": outcome.schedule.id})))
 }
 
@@ -142,8 +141,7 @@ pub async fn create_batch(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JpError> {
     let (new, listed) = batched(&req, payload, &state, &auth).await?;
-    let core = state.core.clone();
-    let outcome = blocking(move || core.create_schedule(&auth.app, new)).await?;
+    let outcome = auth.run(move |core, app| core.create_schedule(app, new)).await?;
     Ok(HttpResponse::Ok().json(batch_answer(outcome, listed)))
 }
 
@@ -157,8 +155,7 @@ pub async fn update(
 ) -> Result<HttpResponse, JpError> {
     let id = schedule_id(&path)?;
     let new = single(&req, payload, &state, &auth).await?;
-    let core = state.core.clone();
-    let outcome = blocking(move || core.replace_schedule(&auth.app, &id, new)).await?;
+    let outcome = auth.run(move |core, app| core.replace_schedule(app, &id, new)).await?;
     Ok(HttpResponse::Ok().json(json!({"schedule_id": outcome.schedule.id})))
 }
 
@@ -172,8 +169,7 @@ pub async fn update_batch(
 ) -> Result<HttpResponse, JpError> {
     let id = schedule_id(&path)?;
     let (new, listed) = batched(&req, payload, &state, &auth).await?;
-    let core = state.core.clone();
-    let outcome = blocking(move || core.replace_schedule(&auth.app, &id, new)).await?;
+    let outcome = auth.run(move |core, app| core.replace_schedule(app, &id, new)).await?;
     Ok(HttpResponse::Ok().json(batch_answer(outcome, listed)))
 }
 
@@ -196,22 +192,16 @@ fn schedule_json(s: &Schedule) -> Value {
 }
 
 /// `GET /v1/schedule/{schedule_id}`
-pub async fn show(auth: JpAuth, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, JpError> {
+pub async fn show(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let id = schedule_id(&path)?;
-    let core = state.core.clone();
-    let schedule = blocking(move || core.schedule(&auth.app, &id)).await?;
+    let schedule = auth.run(move |core, app| core.schedule(app, &id)).await?;
     Ok(HttpResponse::Ok().json(schedule_json(&schedule)))
 }
 
 /// `DELETE /v1/schedule/{schedule_id}`: 200, empty body; 50029 once its time has come.
-pub async fn delete(
-    auth: JpAuth,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, JpError> {
+pub async fn delete(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let id = schedule_id(&path)?;
-    let core = state.core.clone();
-    blocking(move || core.delete_schedule(&auth.app, &id)).await?;
+    auth.run(move |core, app| core.delete_schedule(app, &id)).await?;
     Ok(super::empty_ok())
 }
 

@@ -14,7 +14,7 @@ use crate::core::Error;
 use crate::core::review::extras::{Extras, Image};
 use crate::core::review::{Content, Item, State};
 use crate::core::texts::templates::{Category, Placement};
-use crate::http::{AppState, blocking};
+use crate::http::AppState;
 
 const OWNER: &str = "owner";
 /// JPush's bound on a template, signature included (contract B.5).
@@ -98,14 +98,14 @@ pub async fn create_template(
 ) -> Result<HttpResponse, JpError> {
     let body = body::json(&req, payload, state.config.body_limit_bytes).await?;
     let (text, category, extras) = template_fields(&body)?;
-    let core = state.core.clone();
-    let item = blocking(move || {
-        let content = Content::Template { body: text, category, signature: None, captcha_required: false };
-        let item = core.create_item(&auth.app, &generated_name(), content, true, OWNER)?;
-        core.set_item_extras(&auth.app, &item.id, extras)?;
-        Ok(item)
-    })
-    .await?;
+    let item = auth
+        .run(move |core, app| {
+            let content = Content::Template { body: text, category, signature: None, captcha_required: false };
+            let item = core.create_item(app, &generated_name(), content, true, OWNER)?;
+            core.set_item_extras(app, &item.id, extras)?;
+            Ok(item)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"temp_id": item.handle})))
 }
 
@@ -120,15 +120,14 @@ pub async fn update_template(
     let handle = handle_of(&path, JpError::invalid_temp_id)?;
     let body = body::json(&req, payload, state.config.body_limit_bytes).await?;
     let (text, category, extras) = template_fields(&body)?;
-    let core = state.core.clone();
-    blocking(move || {
-        let item = core.template_by_handle(&auth.app, handle)?;
+    auth.run(move |core, app| {
+        let item = core.template_by_handle(app, handle)?;
         if status(&item) != 2 {
             return Err(Error::IllegalTransition { from: "unrejected", action: "change" });
         }
         let content = Content::Template { body: text, category, signature: None, captcha_required: false };
-        core.edit_item(&auth.app, &item.id, content, true, OWNER)?;
-        core.set_item_extras(&auth.app, &item.id, extras)?;
+        core.edit_item(app, &item.id, content, true, OWNER)?;
+        core.set_item_extras(app, &item.id, extras)?;
         Ok(())
     })
     .await?;
@@ -136,19 +135,15 @@ pub async fn update_template(
 }
 
 /// `GET /v1/templates/{temp_id}`
-pub async fn show_template(
-    auth: JpAuth,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, JpError> {
+pub async fn show_template(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_temp_id)?;
-    let core = state.core.clone();
-    let (item, extras) = blocking(move || {
-        let item = core.template_by_handle(&auth.app, handle)?;
-        let extras = core.item_extras(&auth.app, &item.id)?;
-        Ok((item, extras))
-    })
-    .await?;
+    let (item, extras) = auth
+        .run(move |core, app| {
+            let item = core.template_by_handle(app, handle)?;
+            let extras = core.item_extras(app, &item.id)?;
+            Ok((item, extras))
+        })
+        .await?;
     let Some(Content::Template { body, category, .. }) = newest(&item) else {
         return Err(JpError::invalid_temp_id());
     };
@@ -163,16 +158,11 @@ pub async fn show_template(
 }
 
 /// `DELETE /v1/templates/{temp_id}`: 200, empty body.
-pub async fn delete_template(
-    auth: JpAuth,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, JpError> {
+pub async fn delete_template(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_temp_id)?;
-    let core = state.core.clone();
-    blocking(move || {
-        let item = core.template_by_handle(&auth.app, handle)?;
-        core.delete_item(&auth.app, &item.id)
+    auth.run(move |core, app| {
+        let item = core.template_by_handle(app, handle)?;
+        core.delete_item(app, &item.id)
     })
     .await?;
     Ok(super::empty_ok())
@@ -228,15 +218,15 @@ pub async fn create_sign(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JpError> {
     let (sign, extras) = sign_fields(&req, payload, &state).await?;
-    let core = state.core.clone();
-    let item = blocking(move || {
-        let content = Content::Signature { text: sign, placement: Placement::Start };
-        let item = core.create_item(&auth.app, &generated_name(), content, true, OWNER)?;
-        core.set_item_extras(&auth.app, &item.id, extras)?;
-        Ok(item)
-    })
-    .await
-    .map_err(sign_error)?;
+    let item = auth
+        .run(move |core, app| {
+            let content = Content::Signature { text: sign, placement: Placement::Start };
+            let item = core.create_item(app, &generated_name(), content, true, OWNER)?;
+            core.set_item_extras(app, &item.id, extras)?;
+            Ok(item)
+        })
+        .await
+        .map_err(sign_error)?;
     Ok(HttpResponse::Ok().json(json!({"sign_id": item.handle})))
 }
 
@@ -250,12 +240,11 @@ pub async fn update_sign(
 ) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_sign_id)?;
     let (sign, extras) = sign_fields(&req, payload, &state).await?;
-    let core = state.core.clone();
-    blocking(move || {
-        let item = core.signature_by_handle(&auth.app, handle)?;
+    auth.run(move |core, app| {
+        let item = core.signature_by_handle(app, handle)?;
         let content = Content::Signature { text: sign, placement: Placement::Start };
-        core.edit_item(&auth.app, &item.id, content, true, OWNER)?;
-        core.set_item_extras(&auth.app, &item.id, extras)?;
+        core.edit_item(app, &item.id, content, true, OWNER)?;
+        core.set_item_extras(app, &item.id, extras)?;
         Ok(())
     })
     .await
@@ -266,14 +255,9 @@ pub async fn update_sign(
 /// `GET /v1/sign/{sign_id}`: `{sign_id, sign, status, is_default, use_status}`. Phonebase has no
 /// default signature (a send without one uses the template's own), so `is_default` is 0;
 /// `use_status` is 1 while the signature serves.
-pub async fn show_sign(
-    auth: JpAuth,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, JpError> {
+pub async fn show_sign(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_sign_id)?;
-    let core = state.core.clone();
-    let item = blocking(move || core.signature_by_handle(&auth.app, handle)).await.map_err(sign_error)?;
+    let item = auth.run(move |core, app| core.signature_by_handle(app, handle)).await.map_err(sign_error)?;
     let Some(Content::Signature { text, .. }) = newest(&item) else {
         return Err(JpError::invalid_sign_id());
     };
@@ -288,16 +272,11 @@ pub async fn show_sign(
 }
 
 /// `DELETE /v1/sign/{sign_id}`: 200, empty body.
-pub async fn delete_sign(
-    auth: JpAuth,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, JpError> {
+pub async fn delete_sign(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_sign_id)?;
-    let core = state.core.clone();
-    blocking(move || {
-        let item = core.signature_by_handle(&auth.app, handle)?;
-        core.delete_item(&auth.app, &item.id)
+    auth.run(move |core, app| {
+        let item = core.signature_by_handle(app, handle)?;
+        core.delete_item(app, &item.id)
     })
     .await
     .map_err(sign_error)?;
