@@ -3,9 +3,11 @@
 //! signed requests, requestSmsCode, verifySmsCode) and adds its methods to [`TestApp`].
 
 mod app;
+mod jpush;
 mod leancloud;
 
 pub use app::*;
+pub use jpush::*;
 pub use leancloud::*;
 
 use serde_json::Value;
