@@ -10,8 +10,6 @@ use phonebase::core::credentials::Dialect;
 use phonebase::core::review::{Content, Decision, Kind};
 use phonebase::startup::{Application, Hooks, build_core};
 
-mod import_cmd;
-
 #[derive(Parser)]
 #[command(name = "phonebase", version, about = "Self-hosted user accounts with phone authentication")]
 struct Cli {
@@ -598,7 +596,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Provider(command) => provider_command(&config, command).await,
         Command::Import(ImportCommand::Leancloud { app_id, dry_run, overwrite, json, batch_size, pause_ms, paths }) => {
             let core = build_core(&config, &Hooks::default()).await?;
-            let args = import_cmd::ImportArgs {
+            let args = phonebase::import::ImportArgs {
                 app_id,
                 options: phonebase::core::accounts::import::ImportOptions { dry_run, overwrite },
                 paths,
@@ -606,7 +604,7 @@ async fn main() -> anyhow::Result<()> {
                 pause: std::time::Duration::from_millis(pause_ms),
                 json,
             };
-            tokio::task::spawn_blocking(move || import_cmd::run(&core, args)).await?
+            tokio::task::spawn_blocking(move || phonebase::import::run(&core, args)).await?
         }
         Command::App(command) => {
             let core = build_core(&config, &Hooks::default()).await?;

@@ -260,6 +260,8 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(http_metrics.clone())
                 .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+                // MinCloud's SDK ends paths with `/`, curl users may not: both reach one route.
+                .wrap(from_fn(http::mincloud::trailing_slash))
                 .wrap(cors())
                 // Outside CORS, so that a refused preflight gets a JSON body too.
                 .wrap(from_fn(|req, next| http::edge::finish(req, next, error_body)))
@@ -271,6 +273,7 @@ impl Application {
                         .route("/.well-known/jwks.json", web::get().to(http::jwks))
                         .configure(http::leancloud::routes)
                         .configure(http::jpush::routes)
+                        .configure(http::mincloud::routes)
                         .configure(http::reports::routes)
                         .configure(http::console::routes),
                 )
@@ -332,13 +335,15 @@ impl RunningApp {
 }
 
 /// The error body of a status the framework chose, in the format of the part the path (within
-/// the route prefix) belongs to: the console's under `/console`, JPush's under `/v1`,
-/// LeanCloud's everywhere else.
+/// the route prefix) belongs to: the console's under `/console`, JPush's under `/v1`, MinCloud's
+/// under its prefixes, LeanCloud's everywhere else.
 fn error_body(path: &str, status: StatusCode) -> HttpResponse {
     if path == "/console" || path.starts_with("/console/") {
         http::console::error_body(path.starts_with("/console/api/"), status)
     } else if path == "/v1" || path.starts_with("/v1/") {
         http::jpush::error_body(status)
+    } else if http::mincloud::owns(path) {
+        http::mincloud::error_body(status)
     } else {
         http::leancloud::error_body(status)
     }

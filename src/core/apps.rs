@@ -7,9 +7,10 @@ use chrono::NaiveDateTime;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::credentials::{Credentials, Dialect};
+use super::credentials::{Credentials, Dialect, check_given, generate};
 use super::phone::Phone;
 use super::{Core, Error, Result};
+use crate::store::credentials::CredentialRow;
 use crate::store::{self, DbConn, apps::AppRow};
 
 /// Send limits for one app. A limit of 0 switches that limit off.
@@ -135,7 +136,7 @@ impl AppSettings {
         let mut numbers = BTreeMap::new();
         for (phone, code) in std::mem::take(&mut self.test_numbers) {
             let phone = Phone::parse(&phone)?;
-            if code.len() != super::codes::CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit()) {
+            if code.len() != super::message::CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(Error::InvalidParameter(format!("test code for {phone} must be 6 digits")));
             }
             numbers.insert(phone.e164().to_string(), code);
@@ -343,5 +344,123 @@ impl AppCache {
 
     pub(crate) fn remove(&self, id: &str) {
         self.entries.write().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+}
+
+// Each dialect's keys (`credentials`): kept, generated, found and rotated here, with the app.
+
+fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+impl Core {
+    /// Writes every missing credential of every dialect for `app_id`, randomly generated (in the
+    /// caller's transaction).
+    pub(crate) fn fill_credentials_in(&self, conn: &mut DbConn, app_id: &str) -> Result<()> {
+        let now = self.clock.now_naive();
+        let have = store::credentials::of_app(conn, app_id)?;
+        for dialect in Dialect::ALL {
+            for &(name, shape) in dialect.names() {
+                if have.iter().any(|r| r.dialect == dialect.as_str() && r.name == name) {
+                    continue;
+                }
+                let row = CredentialRow {
+                    app_id: app_id.to_string(),
+                    dialect: dialect.as_str().into(),
+                    name: name.into(),
+                    value: generate(shape),
+                    created_at: now,
+                    updated_at: now,
+                };
+                store::credentials::put(conn, &row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives every app that predates a dialect its keys (at startup; idempotent, and safe when
+    /// several instances start at once: each app is filled in one write transaction).
+    pub(crate) fn fill_missing_credentials(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        for dialect in Dialect::ALL {
+            let names: Vec<&str> = dialect.names().iter().map(|(n, _)| *n).collect();
+            for app_id in store::credentials::apps_missing(&mut conn, dialect.as_str(), &names)? {
+                store::write_tx(&mut conn, |conn| self.fill_credentials_in(conn, &app_id))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The app a dialect's identifying key names (Bmob `application_id` or `secret_key`, JPush
+    /// `app_key`, MinCloud `client_id`), through the app cache. `Error::UnknownApp` when none does.
+    pub fn app_by_credential(&self, dialect: Dialect, name: &str, value: &str) -> Result<Arc<App>> {
+        let name: &'static str =
+            dialect.names().iter().map(|&(n, _)| n).find(|&n| n == name && dialect.identifies(n)).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("{} {name} does not identify an app", dialect.as_str()))
+            })?;
+        // A cached mapping is believed only while the app still holds that value (a rotation on
+        // another instance reaches this one with the app's own cache entry).
+        if let Some(app_id) = self.app_cache.credential(dialect, name, value)
+            && let Ok(app) = self.app(&app_id)
+            && app.credentials.get(dialect, name) == value
+        {
+            return Ok(app);
+        }
+        let mut conn = self.conn()?;
+        let app_id = store::credentials::app_of(&mut conn, dialect.as_str(), name, value)?.ok_or(Error::UnknownApp)?;
+        drop(conn);
+        let app = self.app(&app_id)?;
+        self.app_cache.put_credential(dialect, name, value, &app.id);
+        Ok(app)
+    }
+
+    /// Sets an app's credential to a given value (an app moving in keeps its vendor keys), or to a
+    /// new random one when `value` is `None` (rotation). The old value stops working at once on
+    /// this instance and within the app cache's lifetime on others.
+    pub fn set_credential(&self, app_id: &str, dialect: Dialect, name: &str, value: Option<&str>) -> Result<App> {
+        let &(name, shape) = dialect
+            .names()
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| Error::InvalidParameter(format!("{} has no credential {name}", dialect.as_str())))?;
+        let value = match value {
+            Some(v) => {
+                check_given(dialect, name, v)?;
+                v.to_string()
+            }
+            None => generate(shape),
+        };
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        let result = store::write_tx(&mut conn, |conn| -> Result<()> {
+            store::apps::find(conn, app_id)?.ok_or(Error::UnknownApp)?;
+            let row = CredentialRow {
+                app_id: app_id.into(),
+                dialect: dialect.as_str().into(),
+                name: name.into(),
+                value,
+                created_at: now,
+                updated_at: now,
+            };
+            store::credentials::put(conn, &row).map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::InvalidParameter(format!("another app has this {} {name}", dialect.as_str()))
+                } else {
+                    e.into()
+                }
+            })
+        });
+        self.app_cache.remove(app_id);
+        result?;
+        drop(conn);
+        Ok((*self.app(app_id)?).clone())
+    }
+
+    /// New random values for every credential of `dialect` (after a leak).
+    pub fn rotate_credentials(&self, app_id: &str, dialect: Dialect) -> Result<App> {
+        for &(name, _) in dialect.names() {
+            self.set_credential(app_id, dialect, name, None)?;
+        }
+        Ok((*self.app(app_id)?).clone())
     }
 }

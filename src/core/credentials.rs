@@ -7,14 +7,11 @@
 //! secret key is 16 characters (hydrogen-js-sdk warns above 16), JPush's appKey and masterSecret
 //! are 24 hex digits, MinCloud's client id 20 and its secret 40.
 
-use std::sync::Arc;
-
 use rand::Rng;
 use serde::Serialize;
 
-use super::apps::App;
-use super::{Core, Error, Result};
-use crate::store::{self, DbConn, credentials::CredentialRow};
+use super::{Error, Result};
+use crate::store::credentials::CredentialRow;
 
 /// A wire format that identifies apps by keys of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,7 +23,7 @@ pub enum Dialect {
 
 /// What a generated key looks like.
 #[derive(Debug, Clone, Copy)]
-enum Shape {
+pub(crate) enum Shape {
     Hex(usize),
     Alnum(usize),
 }
@@ -43,7 +40,7 @@ impl Dialect {
     }
 
     /// Every credential of the dialect, with the shape a generated one takes.
-    fn names(self) -> &'static [(&'static str, Shape)] {
+    pub(crate) fn names(self) -> &'static [(&'static str, Shape)] {
         match self {
             Dialect::Bmob => &[
                 (BMOB_APPLICATION_ID, Shape::Hex(32)),
@@ -58,7 +55,7 @@ impl Dialect {
     }
 
     /// The credentials that name an app (sent in the clear by clients); the others are secrets.
-    fn identifies(self, name: &str) -> bool {
+    pub(crate) fn identifies(self, name: &str) -> bool {
         matches!(
             (self, name),
             (Dialect::Bmob, BMOB_APPLICATION_ID | BMOB_SECRET_KEY)
@@ -153,7 +150,7 @@ impl Credentials {
     }
 }
 
-fn generate(shape: Shape) -> String {
+pub(crate) fn generate(shape: Shape) -> String {
     const HEX: &[u8] = b"0123456789abcdef";
     const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let (alphabet, len) = match shape {
@@ -165,7 +162,7 @@ fn generate(shape: Shape) -> String {
 }
 
 /// A key given by an operator: what the vendors' keys are made of, and short enough for a header.
-fn check_given(dialect: Dialect, name: &str, value: &str) -> Result<()> {
+pub(crate) fn check_given(dialect: Dialect, name: &str, value: &str) -> Result<()> {
     if value.is_empty()
         || value.len() > 128
         || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -176,120 +173,4 @@ fn check_given(dialect: Dialect, name: &str, value: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
-}
-
-impl Core {
-    /// Writes every missing credential of every dialect for `app_id`, randomly generated (in the
-    /// caller's transaction).
-    pub(crate) fn fill_credentials_in(&self, conn: &mut DbConn, app_id: &str) -> Result<()> {
-        let now = self.clock.now_naive();
-        let have = store::credentials::of_app(conn, app_id)?;
-        for dialect in Dialect::ALL {
-            for &(name, shape) in dialect.names() {
-                if have.iter().any(|r| r.dialect == dialect.as_str() && r.name == name) {
-                    continue;
-                }
-                let row = CredentialRow {
-                    app_id: app_id.to_string(),
-                    dialect: dialect.as_str().into(),
-                    name: name.into(),
-                    value: generate(shape),
-                    created_at: now,
-                    updated_at: now,
-                };
-                store::credentials::put(conn, &row)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives every app that predates a dialect its keys (at startup; idempotent, and safe when
-    /// several instances start at once: each app is filled in one write transaction).
-    pub(crate) fn fill_missing_credentials(&self) -> Result<()> {
-        let mut conn = self.conn()?;
-        for dialect in Dialect::ALL {
-            let names: Vec<&str> = dialect.names().iter().map(|(n, _)| *n).collect();
-            for app_id in store::credentials::apps_missing(&mut conn, dialect.as_str(), &names)? {
-                store::write_tx(&mut conn, |conn| self.fill_credentials_in(conn, &app_id))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The app a dialect's identifying key names (Bmob `application_id` or `secret_key`, JPush
-    /// `app_key`, MinCloud `client_id`), through the app cache. `Error::UnknownApp` when none does.
-    pub fn app_by_credential(&self, dialect: Dialect, name: &str, value: &str) -> Result<Arc<App>> {
-        let name: &'static str =
-            dialect.names().iter().map(|&(n, _)| n).find(|&n| n == name && dialect.identifies(n)).ok_or_else(|| {
-                Error::Internal(anyhow::anyhow!("{} {name} does not identify an app", dialect.as_str()))
-            })?;
-        // A cached mapping is believed only while the app still holds that value (a rotation on
-        // another instance reaches this one with the app's own cache entry).
-        if let Some(app_id) = self.app_cache.credential(dialect, name, value)
-            && let Ok(app) = self.app(&app_id)
-            && app.credentials.get(dialect, name) == value
-        {
-            return Ok(app);
-        }
-        let mut conn = self.conn()?;
-        let app_id = store::credentials::app_of(&mut conn, dialect.as_str(), name, value)?.ok_or(Error::UnknownApp)?;
-        drop(conn);
-        let app = self.app(&app_id)?;
-        self.app_cache.put_credential(dialect, name, value, &app.id);
-        Ok(app)
-    }
-
-    /// Sets an app's credential to a given value (an app moving in keeps its vendor keys), or to a
-    /// new random one when `value` is `None` (rotation). The old value stops working at once on
-    /// this instance and within the app cache's lifetime on others.
-    pub fn set_credential(&self, app_id: &str, dialect: Dialect, name: &str, value: Option<&str>) -> Result<App> {
-        let &(name, shape) = dialect
-            .names()
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| Error::InvalidParameter(format!("{} has no credential {name}", dialect.as_str())))?;
-        let value = match value {
-            Some(v) => {
-                check_given(dialect, name, v)?;
-                v.to_string()
-            }
-            None => generate(shape),
-        };
-        let now = self.clock.now_naive();
-        let mut conn = self.conn()?;
-        let result = store::write_tx(&mut conn, |conn| -> Result<()> {
-            store::apps::find(conn, app_id)?.ok_or(Error::UnknownApp)?;
-            let row = CredentialRow {
-                app_id: app_id.into(),
-                dialect: dialect.as_str().into(),
-                name: name.into(),
-                value,
-                created_at: now,
-                updated_at: now,
-            };
-            store::credentials::put(conn, &row).map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::InvalidParameter(format!("another app has this {} {name}", dialect.as_str()))
-                } else {
-                    e.into()
-                }
-            })
-        });
-        self.app_cache.remove(app_id);
-        result?;
-        drop(conn);
-        Ok((*self.app(app_id)?).clone())
-    }
-
-    /// New random values for every credential of `dialect` (after a leak).
-    pub fn rotate_credentials(&self, app_id: &str, dialect: Dialect) -> Result<App> {
-        for &(name, _) in dialect.names() {
-            self.set_credential(app_id, dialect, name, None)?;
-        }
-        Ok((*self.app(app_id)?).clone())
-    }
 }

@@ -20,7 +20,8 @@ pub struct Metrics {
     pub sends_refused: IntCounterVec,
     /// Code checks, by outcome (`verified`, `wrong`, `expired`, `used`).
     pub code_checks: IntCounterVec,
-    /// Logins, by outcome (`ok`, `wrong`, `locked`, `unknown`).
+    /// Logins, by method (`password`, `sms_code`) and outcome (`ok`, `wrong`, `locked`, `unknown`,
+    /// `refused`).
     pub logins: IntCounterVec,
     /// Messages that reached a final or intermediate status, by status and provider.
     pub deliveries: IntCounterVec,
@@ -69,7 +70,7 @@ impl Metrics {
             codes_issued: counter(r, "codes_issued_total", "Verification codes issued", &["channel"])?,
             sends_refused: counter(r, "sends_refused_total", "Sends refused before anything was queued", &["reason"])?,
             code_checks: counter(r, "code_checks_total", "Verification code checks", &["outcome"])?,
-            logins: counter(r, "logins_total", "Login attempts", &["outcome"])?,
+            logins: counter(r, "logins_total", "Login attempts", &["method", "outcome"])?,
             deliveries: counter(r, "deliveries_total", "Delivery outcomes", &["status", "provider"])?,
             delivery_seconds: histogram(
                 r,

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod clock;
 pub mod credentials;
 mod error;
+pub mod message;
 pub mod metrics;
 pub mod phone;
 pub mod secrets;
@@ -13,6 +14,8 @@ pub mod secrets;
 // The rooms.
 /// Users, logins, phone flows, sessions, passwords, tokens, lockout, move-in and lazy migration.
 pub mod accounts;
+/// Servers calling an app's open API, and the OAuth grants they hold.
+pub mod clients;
 /// Verification codes (issue, verify, limits) and the image captcha before a send.
 pub mod codes;
 /// Console operators (not app users).

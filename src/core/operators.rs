@@ -1,7 +1,7 @@
 //! Operators: Phonebase's own administrators, who review templates and look after apps. Created
 //! from the CLI, passwords argon2id, console sessions stored as keyed hashes only.
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
 
 use super::apps::App;
@@ -39,6 +39,54 @@ fn session_token() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
     (0..40).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// A message as the log shows it: its text only with the code masked.
+#[derive(Debug, Clone)]
+pub struct LoggedMessage {
+    pub id: String,
+    /// The number a dialect's API knows it by (Bmob `smsId`, JPush `msg_id`).
+    pub handle: i64,
+    pub app_id: String,
+    pub to_phone: String,
+    pub channel: String,
+    pub template: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub chars: i32,
+    pub parts: i32,
+    /// Parts taken from the app's balance, and whether they were given back.
+    pub charged: i32,
+    pub refunded: bool,
+    pub body_redacted: String,
+    pub created_at: NaiveDateTime,
+    pub send_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+}
+
+impl From<MessageRow> for LoggedMessage {
+    fn from(m: MessageRow) -> Self {
+        LoggedMessage {
+            id: m.id,
+            handle: m.handle,
+            app_id: m.app_id,
+            to_phone: m.to_phone,
+            channel: m.channel,
+            template: m.template,
+            status: m.status,
+            attempts: m.attempts,
+            chars: m.chars,
+            parts: m.parts,
+            charged: m.charged,
+            refunded: m.refunded,
+            body_redacted: m.body_redacted,
+            created_at: m.created_at,
+            send_at: m.send_at,
+            sent_at: m.sent_at,
+            delivered_at: m.delivered_at,
+        }
+    }
 }
 
 impl Core {
@@ -191,9 +239,10 @@ impl Core {
     }
 
     /// One page of the message log, newest first.
-    pub fn message_log(&self, filter: &MessageFilter, offset: i64, limit: i64) -> Result<Vec<MessageRow>> {
+    pub fn message_log(&self, filter: &MessageFilter, offset: i64, limit: i64) -> Result<Vec<LoggedMessage>> {
         let mut conn = self.conn()?;
-        Ok(store::operators::messages(&mut conn, filter, offset, limit.clamp(1, 200))?)
+        let rows = store::operators::messages(&mut conn, filter, offset, limit.clamp(1, 200))?;
+        Ok(rows.into_iter().map(LoggedMessage::from).collect())
     }
 
     /// A user of `app` by username, else by phone number.

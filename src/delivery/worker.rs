@@ -231,6 +231,7 @@ impl Worker {
                 let (provider, providers, latency_ms, result) = match verdict {
                     Verdict::Fail(error) => {
                         tracing::warn!(message = %row.id, attempts = row.attempts, %error, "message failed");
+                        core.metrics().deliveries.with_label_values(&["failed", "none"]).inc();
                         store::messages::mark_failed(c, &row.id, &error, now)?;
                         return Ok(());
                     }
@@ -259,6 +260,10 @@ impl Worker {
                         };
                         attempt.outcome = status.to_string();
                         attempt.provider_message_id = provider_id.clone();
+                        let m = core.metrics();
+                        m.deliveries.with_label_values(&[status, &provider]).inc();
+                        let queued_for = (now - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+                        m.delivery_seconds.with_label_values(&[&provider]).observe(queued_for);
                         store::delivery::insert_attempt(c, &attempt)?;
                         store::messages::mark_sent(c, &row.id, status, &provider, provider_id.as_deref(), now)?;
                         // A report may have come in before this write.
@@ -269,6 +274,7 @@ impl Worker {
                     Err(e) => {
                         let final_failure = e.permanent || row.attempts >= max_attempts;
                         attempt.outcome = if final_failure { "failed" } else { "retry" }.to_string();
+                        core.metrics().deliveries.with_label_values(&[attempt.outcome.as_str(), &provider]).inc();
                         attempt.error_code = e.code.clone();
                         attempt.error = Some(e.message.clone());
                         store::delivery::insert_attempt(c, &attempt)?;

@@ -7,6 +7,7 @@ pub mod edge;
 pub mod jpush;
 pub mod kit;
 pub mod leancloud;
+pub mod mincloud;
 pub mod reports;
 
 use std::net::IpAddr;

@@ -13,6 +13,7 @@ pub mod imports;
 pub mod instance;
 pub mod item_extras;
 pub mod messages;
+pub mod open_api;
 pub mod operators;
 pub mod schedules;
 pub mod schema;

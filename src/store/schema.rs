@@ -266,6 +266,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    open_api_codes (id) {
+        id -> Text,
+        app_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     app_credentials (app_id, dialect, name) {
         app_id -> Text,
         dialect -> Text,
@@ -273,6 +284,19 @@ diesel::table! {
         value -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    open_api_tokens (id) {
+        id -> Text,
+        app_id -> Text,
+        access_hash -> Text,
+        refresh_hash -> Text,
+        created_at -> Timestamp,
+        access_expires_at -> Timestamp,
+        refresh_expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -292,6 +316,8 @@ diesel::joinable!(messages -> apps (app_id));
 diesel::joinable!(captchas -> apps (app_id));
 diesel::joinable!(sms_revisions -> sms_items (item_id));
 diesel::joinable!(operator_sessions -> operators (operator_id));
+diesel::joinable!(open_api_codes -> apps (app_id));
+diesel::joinable!(open_api_tokens -> apps (app_id));
 diesel::allow_tables_to_appear_in_same_query!(
     app_credentials,
     counters,
@@ -314,7 +340,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     imported_users,
     auth_attempts,
     user_events,
-    app_upstreams
+    app_upstreams,
+    open_api_codes,
+    open_api_tokens
 );
 
 diesel::table! {

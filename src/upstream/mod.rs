@@ -67,9 +67,13 @@ fn error_code(body: &Value) -> Option<i64> {
     body.get("code").and_then(Value::as_i64)
 }
 
+/// A user object of the answer, mapped as an export record is ([`crate::import::leancloud`]).
 fn record(body: Value) -> Result<Record, Unavailable> {
     match body {
-        Value::Object(map) if map.get("objectId").and_then(Value::as_str).is_some() => Ok(map),
+        Value::Object(map) => match map.get("objectId").and_then(Value::as_str) {
+            Some(id) => Ok(Record { object_id: id.to_string(), user: crate::import::leancloud::exported_user(map) }),
+            None => Err(Unavailable("answer is not a user object".into())),
+        },
         _ => Err(Unavailable("answer is not a user object".into())),
     }
 }
@@ -153,7 +157,7 @@ impl UpstreamClient for LeanCloudClient {
         self.run(async move {
             let (status, body) = send(request).await?;
             if status.is_success() {
-                return record(body).map(LoginAnswer::User);
+                return record(body).map(|r| LoginAnswer::User(Box::new(r)));
             }
             match error_code(&body) {
                 // Wrong password; locked (more than 6 failures in 15 minutes).

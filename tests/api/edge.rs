@@ -142,6 +142,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sign/{signature}"),
     ("POST", "/v1/sign/{signature}"),
     ("DELETE", "/v1/sign/{signature}"),
+    ("POST", "/hserve/{version}/sms-verification-code"),
+    ("POST", "/hserve/{version}/sms-verification-code/verify"),
+    ("POST", "/hserve/{version}/login/sms"),
+    ("POST", "/hserve/{version}/register/phone"),
+    ("POST", "/hserve/{version}/login/phone"),
+    ("GET", "/hserve/{version}/user/info/{user}"),
+    ("PUT", "/hserve/{version}/user/account"),
+    ("POST", "/hserve/{version}/sms-phone-verification"),
+    ("POST", "/hserve/{version}/session/destroy"),
+    ("POST", "/oserve/{version}/sms-verification-code"),
+    ("POST", "/oserve/{version}/sms-verification-code/verify"),
+    ("POST", "/api/oauth2/hydrogen/openapi/authorize"),
+    ("POST", "/api/oauth2/access_token"),
 ];
 
 /// A path with every id, kind and action segment made `{}`, to compare routes with the router's
@@ -163,6 +176,9 @@ fn the_route_list_covers_the_router() {
         ("/v1", include_str!("../../src/http/jpush/mod.rs")),
         ("", include_str!("../../src/startup.rs")),
         ("", include_str!("../../src/http/reports.rs")),
+        ("/hserve", include_str!("../../src/http/mincloud/mod.rs")),
+        ("/oserve", include_str!("../../src/http/mincloud/open.rs")),
+        ("/api/oauth2", include_str!("../../src/http/mincloud/oauth.rs")),
     ] {
         let literals = [".route(\"", "resource(\""]
             .iter()
@@ -251,6 +267,7 @@ async fn hit(
         ("{revision}", &ids.revision),
         ("{app}", &ids.app),
         ("{code}", &"123456".to_string()),
+        ("{version}", &"v2.1".to_string()),
     ] {
         path = path.replace(name, &fill.map_or_else(|| id.clone(), encoded));
     }
@@ -262,6 +279,7 @@ async fn hit(
         .header("X-LC-Id", &app.app.id)
         .header("X-LC-Sign", master_sign(app))
         .header("X-LC-Session", &ids.token)
+        .header("X-Hydrogen-Client-ID", &app.app.credentials.mincloud.client_id)
         .header("Cookie", &console.0)
         .header("X-CSRF-Token", &console.1);
     let page = route.starts_with("/console") && !route.starts_with("/console/api");

@@ -18,6 +18,10 @@ async fn metrics_count_requests_by_route_and_show_the_outbox() {
         let (status, body) = app.request_code(json!({"mobilePhoneNumber": phone})).await;
         assert_eq!(status, 200, "{body}");
     }
+    let (status, _) = app.verify_code("000000", "13800138401").await;
+    assert_eq!(status, 400);
+    let (status, _) = send(app.post("/1.1/login").json(&json!({"username": "nobody", "password": "pw-123456"}))).await;
+    assert_eq!(status, 400);
     // A random path counts under one label, not its own.
     for i in 0..3 {
         app.client.get(app.url(&format!("/nowhere/{i}"))).send().await.unwrap();
@@ -34,6 +38,14 @@ async fn metrics_count_requests_by_route_and_show_the_outbox() {
     );
     assert!(!text.contains("/nowhere/"), "raw paths never become labels");
     assert!(text.contains("phonebase_http_requests_duration_seconds_bucket"));
+    assert_eq!(value(&text, r#"phonebase_codes_issued_total{channel="sms"}"#), Some(2.0), "{text}");
+    assert_eq!(value(&text, r#"phonebase_code_checks_total{outcome="wrong"}"#), Some(1.0), "{text}");
+    assert_eq!(value(&text, r#"phonebase_logins_total{method="password",outcome="unknown"}"#), Some(1.0), "{text}");
+    // The same number again within the minute: refused by the limit.
+    let (status, _) = app.request_code(json!({"mobilePhoneNumber": "13800138401"})).await;
+    assert_eq!(status, 400);
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(value(&text, r#"phonebase_sends_refused_total{reason="limit"}"#), Some(1.0), "{text}");
     // No worker: both messages wait in the outbox.
     assert_eq!(value(&text, r#"phonebase_outbox_messages{status="queued"}"#), Some(2.0), "{text}");
     assert!(value(&text, "phonebase_outbox_oldest_queued_seconds").is_some());

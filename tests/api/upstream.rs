@@ -10,9 +10,10 @@ use serde_json::{Map, Value, json};
 
 use crate::helpers::{TestApp, TestDb};
 use diesel::prelude::*;
-use phonebase::core::accounts::import::{ImportOptions, ImportReport, SourceRecord};
+use phonebase::core::accounts::import::{ImportOptions, ImportReport};
 use phonebase::core::accounts::upstream::NewUpstream;
 use phonebase::core::clock::Clock;
+use phonebase::import::leancloud::{RawRecord, source_record};
 
 fn code(body: &Value) -> Option<i64> {
     body["code"].as_i64()
@@ -166,7 +167,7 @@ fn import(app: &TestApp, records: &[Map<String, Value>], overwrite: bool) -> Imp
     let batch = records
         .iter()
         .enumerate()
-        .map(|(i, r)| SourceRecord { file: file.clone(), line: i as u64 + 2, record: Ok(r.clone()) })
+        .map(|(i, r)| source_record(RawRecord { file: file.clone(), line: i as u64 + 2, record: Ok(r.clone()) }))
         .collect();
     let prepared = importer.preparer().prepare(batch);
     importer.import_batch(&prepared).unwrap()

@@ -1,5 +1,6 @@
-//! Moving users in from a LeanCloud `_User` export: mapping and checking each record, deciding
-//! created / updated / unchanged / refused, and writing a batch in one transaction. Passwords
+//! Moving users in from an export: checking each user (mapped from its export format by an
+//! adapter, `crate::import::leancloud` for LeanCloud's `_User`), deciding created / updated /
+//! unchanged / refused, and writing a batch in one transaction. Passwords
 //! are stored as exported (no hashing here; the first login rehashes), session tokens as keyed
 //! hashes like every other token.
 //!
@@ -21,7 +22,6 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::core::accounts::passwords;
 use crate::core::accounts::users::{checked_email, checked_username};
@@ -33,22 +33,6 @@ use crate::store::sessions::SessionRow;
 use crate::store::users::UserRow;
 use crate::store::{self, DbConn};
 
-/// Keys of an exported record that are columns or credentials, not custom fields.
-const NOT_FIELDS: &[&str] = &[
-    "objectId",
-    "createdAt",
-    "updatedAt",
-    "username",
-    "password",
-    "salt",
-    "bcryptPassword",
-    "email",
-    "emailVerified",
-    "mobilePhoneNumber",
-    "mobilePhoneVerified",
-    "authData",
-    "sessionToken",
-];
 const MAX_OBJECT_ID_CHARS: usize = 64;
 const MAX_TOKEN_CHARS: usize = 128;
 
@@ -60,12 +44,47 @@ pub struct ImportOptions {
     pub overwrite: bool,
 }
 
-/// One exported record as read: where it came from, and its JSON object or why it is unreadable.
+/// A user as an export holds it, in core's words: what an import adapter maps each record of
+/// its format to. Core checks it (identifiers, hashes, numbers) before anything is written.
+#[derive(Debug, Clone)]
+pub struct ExportedUser {
+    pub id: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// As exported; a number that does not parse is kept (with a note) but cannot log in.
+    pub mobile_phone: Option<String>,
+    pub email_verified: bool,
+    pub mobile_verified: bool,
+    pub password: Option<ExportedPassword>,
+    /// Third-party logins, a JSON object.
+    pub auth_data: Option<Map<String, Value>>,
+    pub session_token: Option<String>,
+    /// Custom fields.
+    pub fields: Map<String, Value>,
+    pub created_at: NaiveDateTime,
+    /// `created_at` when the export has none.
+    pub updated_at: NaiveDateTime,
+    /// Names this version of the record: the same digest on a re-run means unchanged.
+    pub digest: String,
+}
+
+/// A password hash as exported; stored as it is, rehashed at the first login.
+#[derive(Debug, Clone)]
+pub enum ExportedPassword {
+    /// LeanCloud's salted SHA-512 (`password` and `salt`).
+    LeanCloud { hash: String, salt: String },
+    /// A bcrypt hash (`bcryptPassword`).
+    Bcrypt(String),
+}
+
+/// One exported record as read and mapped: where it came from, its objectId when it has one,
+/// and the user or why it cannot be one.
 #[derive(Debug, Clone)]
 pub struct SourceRecord {
     pub file: Arc<str>,
     pub line: u64,
-    pub record: std::result::Result<Map<String, Value>, String>,
+    pub object_id: Option<String>,
+    pub user: std::result::Result<ExportedUser, String>,
 }
 
 /// A refused record, or a note about one that was imported.
@@ -102,10 +121,10 @@ impl ImportReport {
     }
 }
 
-/// Maps one LeanCloud `_User` object (an export record, or a user as the LeanCloud API returns
-/// it) to a user row: the one mapping, shared by the import and lazy migration.
-pub(crate) fn map_record(app_id: &str, record: Map<String, Value>) -> std::result::Result<UserRow, String> {
-    prepare(app_id, record).map(|p| p.row)
+/// Checks one exported user and makes it a user row: the one rule, shared by the import and
+/// lazy migration.
+pub(crate) fn user_row(app_id: &str, user: ExportedUser) -> std::result::Result<UserRow, String> {
+    prepare(app_id, user).map(|p| p.row)
 }
 
 /// A record mapped to a row, before anything is decided against the database.
@@ -117,92 +136,63 @@ struct Prepared {
     notes: Vec<String>,
 }
 
-fn date(value: Option<&Value>, name: &str) -> std::result::Result<Option<NaiveDateTime>, String> {
-    let text = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.as_str(),
-        Some(Value::Object(o)) if o.get("__type").and_then(Value::as_str) == Some("Date") => {
-            o.get("iso").and_then(Value::as_str).ok_or_else(|| format!("{name} has no iso"))?
-        }
-        Some(_) => return Err(format!("{name} is not a date")),
-    };
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| Some(t.naive_utc()))
-        .map_err(|_| format!("{name} {text:?} is not an ISO 8601 date"))
-}
-
-fn string<'a>(record: &'a Map<String, Value>, key: &str) -> std::result::Result<Option<&'a str>, String> {
-    match record.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(format!("{key} is not a string")),
-    }
-}
-
-fn flag(record: &Map<String, Value>, key: &str) -> std::result::Result<bool, String> {
-    match record.get(key) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(format!("{key} is not a boolean")),
-    }
-}
-
-/// Maps one exported record to a user row (pure: no database, no clock). Takes the record: its
-/// custom fields move into the row rather than being copied.
-fn prepare(app_id: &str, mut record: Map<String, Value>) -> std::result::Result<Prepared, String> {
-    // The digest covers the record as exported (keys sorted), so a re-run recognises it.
-    let mut hasher = Sha256::new();
-    serde_json::to_writer(&mut hasher, &record).map_err(|e| format!("cannot be read back: {e}"))?;
-    let digest = hex::encode(hasher.finalize());
-    let id = string(&record, "objectId")?.ok_or("objectId is missing")?;
+/// Checks one exported user and maps it to a user row (pure: no database, no clock). Takes the
+/// user: its custom fields move into the row rather than being copied.
+fn prepare(app_id: &str, user: ExportedUser) -> std::result::Result<Prepared, String> {
+    let ExportedUser {
+        id,
+        username,
+        email,
+        mobile_phone,
+        email_verified,
+        mobile_verified,
+        password,
+        auth_data,
+        session_token,
+        fields,
+        created_at,
+        updated_at,
+        digest,
+    } = user;
     if id.is_empty()
         || id.chars().count() > MAX_OBJECT_ID_CHARS
         || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(format!("objectId {id:?} is not 1 to {MAX_OBJECT_ID_CHARS} letters, digits, - or _"));
     }
-    let id = id.to_string();
-    let created_at = date(record.get("createdAt"), "createdAt")?.ok_or("createdAt is missing")?;
-    let updated_at = date(record.get("updatedAt"), "updatedAt")?.unwrap_or(created_at);
-    let username = checked_username(string(&record, "username")?.map(str::to_string)).map_err(|e| e.to_string())?;
+    let username = checked_username(username).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
-    let email = match string(&record, "email")?.filter(|e| !e.trim().is_empty()) {
+    let email = match email.as_deref().filter(|e| !e.trim().is_empty()) {
         None => None,
         Some(e) => Some(checked_email(e).map_err(|_| format!("email {e:?} is invalid"))?),
     };
-    let (mobile_phone, phone_e164) = match string(&record, "mobilePhoneNumber")?.filter(|p| !p.trim().is_empty()) {
+    let (mobile_phone, phone_e164) = match mobile_phone.filter(|p| !p.trim().is_empty()) {
         None => (None, None),
-        Some(raw) => match Phone::parse(raw) {
+        Some(raw) => match Phone::parse(&raw) {
             Ok(phone) => (Some(raw.trim().to_string()), Some(phone.e164().to_string())),
             Err(_) => {
                 notes.push(format!(
                     "mobilePhoneNumber {raw:?} is not a valid mobile number: kept as it is, but it cannot log in or receive codes"
                 ));
-                (Some(raw.to_string()), None)
+                (Some(raw), None)
             }
         },
     };
-    let password_hash = match (string(&record, "password")?, string(&record, "bcryptPassword")?) {
-        (Some(hash), _) => Some(
-            passwords::leancloud_hash(hash, string(&record, "salt")?.unwrap_or_default()).map_err(|e| e.to_string())?,
-        ),
-        (None, Some(bcrypt)) => Some(passwords::bcrypt_hash(bcrypt).map_err(|e| e.to_string())?),
-        (None, None) => None,
+    let password_hash = match password {
+        Some(ExportedPassword::LeanCloud { hash, salt }) => {
+            Some(passwords::leancloud_hash(&hash, &salt).map_err(|e| e.to_string())?)
+        }
+        Some(ExportedPassword::Bcrypt(bcrypt)) => Some(passwords::bcrypt_hash(&bcrypt).map_err(|e| e.to_string())?),
+        None => None,
     };
-    let auth_data = match record.get("authData") {
-        None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(v.to_string()),
-        Some(_) => return Err("authData is not an object".into()),
-    };
-    let session_token = match string(&record, "sessionToken")?.map(str::trim).filter(|t| !t.is_empty()) {
+    let session_token = match session_token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > MAX_TOKEN_CHARS => return Err("sessionToken is too long".into()),
         other => other.map(str::to_string),
     };
-    let mobile_verified = flag(&record, "mobilePhoneVerified")?;
-    let email_verified = flag(&record, "emailVerified")?;
-    record.retain(|k, _| !NOT_FIELDS.contains(&k.as_str()) && !k.starts_with('_'));
     let row = UserRow {
         id,
+        // Allocated when the row is inserted.
+        seq: 0,
         app_id: app_id.to_string(),
         username,
         email: email.as_ref().map(|(e, _)| e.clone()),
@@ -212,12 +202,10 @@ fn prepare(app_id: &str, mut record: Map<String, Value>) -> std::result::Result<
         mobile_verified,
         email_verified,
         password_hash,
-        auth_data,
-        fields: Value::Object(record).to_string(),
+        auth_data: auth_data.map(|a| Value::Object(a).to_string()),
+        fields: Value::Object(fields).to_string(),
         created_at,
         updated_at,
-        // Numbered when inserted.
-        seq: 0,
     };
     Ok(Prepared { row, digest, session_token, notes })
 }
@@ -252,15 +240,11 @@ impl Preparer {
     pub fn prepare(&self, batch: Vec<SourceRecord>) -> Vec<PreparedRecord> {
         batch
             .into_iter()
-            .map(|source| {
-                let (object_id, result) = match source.record {
-                    Err(reason) => (None, Err(reason)),
-                    Ok(record) => {
-                        let object_id = record.get("objectId").and_then(Value::as_str).map(str::to_string);
-                        (object_id, prepare(&self.app_id, record))
-                    }
-                };
-                PreparedRecord { file: source.file, line: source.line, object_id, result }
+            .map(|source| PreparedRecord {
+                file: source.file,
+                line: source.line,
+                object_id: source.object_id,
+                result: source.user.and_then(|user| prepare(&self.app_id, user)),
             })
             .collect()
     }
@@ -389,117 +373,209 @@ impl Importer {
     }
 }
 
+/// A record the first pass decided to write, with where it came from.
+struct Pending<'b> {
+    /// Its place in the batch (refusals are reported in batch order).
+    at: usize,
+    source: &'b PreparedRecord,
+    prepared: &'b Prepared,
+    location: String,
+}
+
+/// What the ids alone decide (the first pass).
+struct ById<'b> {
+    /// Users with the batch's ids, in any app.
+    existing: HashMap<String, store::imports::ExistingUser>,
+    /// Import records of those ids (and, after the second pass, of identifier holders).
+    records: HashMap<String, ImportedUserRow>,
+    /// Where each id of this batch was first seen.
+    batch_ids: HashMap<&'b str, String>,
+    refused: Vec<(usize, Remark)>,
+    unchanged: u64,
+    to_write: Vec<Pending<'b>>,
+}
+
+/// The rows, records and sessions to write (the third pass).
+#[derive(Default)]
+struct Writes<'b> {
+    inserts: Vec<&'b UserRow>,
+    updates: Vec<&'b UserRow>,
+    records: Vec<ImportedUserRow>,
+    /// Ids whose earlier import record the new one replaces.
+    replaced_records: Vec<&'b str>,
+    sessions: Vec<SessionRow>,
+}
+
+/// Users here holding identifiers: what (`username`...) → value → their id.
+type Held = HashMap<&'static str, HashMap<String, String>>;
+
+/// Identifiers claimed by records of this batch: (what, value) → (objectId, location).
+type Claimed<'b> = HashMap<(&'static str, &'b str), (&'b str, String)>;
+
 impl Run {
+    /// One batch, in four passes: decide by id; find who holds the identifiers of what will be
+    /// written; claim identifiers and build the rows; write them. A dry run then rolls back.
     fn decide_and_write(
         &mut self,
         conn: &mut DbConn,
         batch: &[PreparedRecord],
     ) -> std::result::Result<ImportReport, TxError> {
         let now = self.core.clock.now_naive();
-        let app_id = self.app.id.as_str();
-        let mut report = ImportReport::default();
+        let mut by_id = self.decide_by_id(conn, batch)?;
+        let held = self.identifier_holders(conn, &mut by_id)?;
+        let mut report = ImportReport { unchanged: by_id.unchanged, ..Default::default() };
+        let (writes, claimed) = self.claim_and_build(&mut by_id, &held, &mut report, now);
+        by_id.refused.sort_by_key(|(at, _)| *at);
+        report.refused.extend(by_id.refused.drain(..).map(|(_, remark)| remark));
+        self.write(conn, &by_id.existing, writes, now)?;
 
-        // First what the ids alone decide: repeats, unchanged, refused, and who is new.
+        if let Some(seen) = &mut self.dry_seen {
+            seen.ids.extend(by_id.batch_ids.into_iter().map(|(id, at)| (id.to_string(), at)));
+            seen.identifiers
+                .extend(claimed.into_iter().map(|((what, v), (id, at))| ((what, v.to_string()), (id.to_string(), at))));
+            return Err(TxError::RolledBack(report));
+        }
+        Ok(report)
+    }
+
+    /// First pass, what the ids alone decide: repeats, unchanged, refused, and what to write.
+    fn decide_by_id<'b>(
+        &self,
+        conn: &mut DbConn,
+        batch: &'b [PreparedRecord],
+    ) -> std::result::Result<ById<'b>, TxError> {
+        let app_id = self.app.id.as_str();
         let ids: Vec<&str> = batch.iter().filter_map(|r| r.result.as_ref().ok()).map(|p| p.row.id.as_str()).collect();
-        let existing: HashMap<String, store::imports::ExistingUser> =
-            store::imports::existing_users(conn, &ids)?.into_iter().map(|u| (u.id.clone(), u)).collect();
-        let mut records: HashMap<String, ImportedUserRow> =
-            store::imports::records(conn, app_id, &ids)?.into_iter().map(|r| (r.user_id.clone(), r)).collect();
-        let mut batch_ids: HashMap<&str, String> = HashMap::new();
-        // Refusals by their place in the batch: the two passes below find them out of order.
-        let mut refused: Vec<(usize, Remark)> = Vec::new();
-        let mut to_write: Vec<(usize, &PreparedRecord, &Prepared, String)> = Vec::new();
+        let mut pass = ById {
+            existing: store::imports::existing_users(conn, &ids)?.into_iter().map(|u| (u.id.clone(), u)).collect(),
+            records: store::imports::records(conn, app_id, &ids)?.into_iter().map(|r| (r.user_id.clone(), r)).collect(),
+            batch_ids: HashMap::new(),
+            refused: Vec::new(),
+            unchanged: 0,
+            to_write: Vec::new(),
+        };
         for (at, source) in batch.iter().enumerate() {
             let p = match &source.result {
                 Ok(p) => p,
                 Err(reason) => {
-                    refused.push((at, source.remark(reason.clone())));
+                    pass.refused.push((at, source.remark(reason.clone())));
                     continue;
                 }
             };
             let id = p.row.id.as_str();
-            let record = records.get(id);
-            let first_copy = batch_ids
+            let record = pass.records.get(id);
+            let first_copy = pass
+                .batch_ids
                 .get(id)
                 .or_else(|| self.dry_seen.as_ref().and_then(|d| d.ids.get(id)))
                 .cloned()
                 .or_else(|| record.filter(|r| r.run_id == self.run_id).map(|r| r.source.clone()));
             if let Some(first) = first_copy {
-                refused
+                pass.refused
                     .push((at, source.remark(format!("objectId {id} appears again in the export (first at {first})"))));
                 continue;
             }
-            let existing_user = existing.get(id);
+            let existing_user = pass.existing.get(id);
             if existing_user.is_some_and(|u| u.app_id != app_id) {
-                refused.push((at, source.remark(format!("objectId {id} belongs to a user of another app"))));
+                pass.refused.push((at, source.remark(format!("objectId {id} belongs to a user of another app"))));
                 continue;
             }
-            let decision = match (existing_user, record) {
-                (Some(_), Some(r)) if r.digest == p.digest => Decision::Unchanged,
-                // Moved from the live LeanCloud app (lazy migration): already here, with data at
-                // least as new as the moment it moved; replaced only when asked.
-                (Some(_), Some(r)) if r.run_id == store::upstreams::MOVED_RUN_ID && !self.options.overwrite => {
-                    Decision::Unchanged
-                }
-                (Some(u), Some(r)) if u.updated_at == r.written_at || self.options.overwrite => Decision::Write,
-                (Some(_), Some(_)) => {
-                    Decision::Refuse("changed in Phonebase since the last import; --overwrite replaces it".to_string())
-                }
-                (Some(_), None) if self.options.overwrite => Decision::Write,
-                (Some(_), None) => Decision::Refuse(
-                    "a user with this objectId already exists and was not imported; --overwrite replaces it".into(),
-                ),
-                (None, Some(_)) if !self.options.overwrite => {
-                    Decision::Refuse("deleted in Phonebase since the last import; --overwrite brings it back".into())
-                }
-                (None, _) => Decision::Write,
-            };
-            match decision {
+            match self.decide(existing_user, record, &p.digest) {
                 Decision::Unchanged => {
-                    batch_ids.insert(id, source.location());
-                    report.unchanged += 1;
+                    pass.batch_ids.insert(id, source.location());
+                    pass.unchanged += 1;
                 }
-                Decision::Refuse(reason) => refused.push((at, source.remark(reason))),
+                Decision::Refuse(reason) => pass.refused.push((at, source.remark(reason))),
                 Decision::Write => {
                     let location = source.location();
-                    batch_ids.insert(id, location.clone());
-                    to_write.push((at, source, p, location));
+                    pass.batch_ids.insert(id, location.clone());
+                    pass.to_write.push(Pending { at, source, prepared: p, location });
                 }
             }
         }
+        Ok(pass)
+    }
 
-        // Then the identifiers of what will be written, against the users holding them.
+    /// Created, updated, unchanged or refused, by what is here under the record's id.
+    fn decide(
+        &self,
+        existing_user: Option<&store::imports::ExistingUser>,
+        record: Option<&ImportedUserRow>,
+        digest: &str,
+    ) -> Decision {
+        match (existing_user, record) {
+            (Some(_), Some(r)) if r.digest == digest => Decision::Unchanged,
+            // Moved from the live LeanCloud app (lazy migration): already here, with data at
+            // least as new as the moment it moved; replaced only when asked.
+            (Some(_), Some(r)) if r.run_id == store::upstreams::MOVED_RUN_ID && !self.options.overwrite => {
+                Decision::Unchanged
+            }
+            (Some(u), Some(r)) if u.updated_at == r.written_at || self.options.overwrite => Decision::Write,
+            (Some(_), Some(_)) => {
+                Decision::Refuse("changed in Phonebase since the last import; --overwrite replaces it".to_string())
+            }
+            (Some(_), None) if self.options.overwrite => Decision::Write,
+            (Some(_), None) => Decision::Refuse(
+                "a user with this objectId already exists and was not imported; --overwrite replaces it".into(),
+            ),
+            (None, Some(_)) if !self.options.overwrite => {
+                Decision::Refuse("deleted in Phonebase since the last import; --overwrite brings it back".into())
+            }
+            (None, _) => Decision::Write,
+        }
+    }
+
+    /// Second pass: the users here holding an identifier of what will be written, as
+    /// (what, value) → their id; their import records join `pass.records` (named in refusals).
+    fn identifier_holders(&self, conn: &mut DbConn, pass: &mut ById<'_>) -> std::result::Result<Held, TxError> {
+        let app_id = self.app.id.as_str();
         let list = |what: &str| -> Vec<&str> {
-            to_write
+            pass.to_write
                 .iter()
-                .flat_map(|(_, _, p, _)| row_identifiers(&p.row))
+                .flat_map(|w| row_identifiers(&w.prepared.row))
                 .filter(|(w, _)| *w == what)
                 .map(|(_, v)| v)
                 .collect()
         };
         let holders =
             store::imports::holders(conn, app_id, &list("username"), &list("email"), &list("mobilePhoneNumber"))?;
-        let mut held: HashMap<(&'static str, &str), &str> = HashMap::new();
+        let mut held = Held::new();
         for h in &holders {
             for (what, v) in identifiers(&h.username, h.email_key.as_deref(), h.phone_e164.as_deref()) {
-                held.insert((what, v), h.id.as_str());
+                held.entry(what).or_default().insert(v.to_string(), h.id.clone());
             }
         }
-        // Where holders that are not in this batch came from, if imported: named in refusals.
-        let holder_ids: Vec<&str> = held.values().copied().filter(|id| !records.contains_key(*id)).collect();
+        let holder_ids: Vec<&str> = held
+            .values()
+            .flat_map(HashMap::values)
+            .map(String::as_str)
+            .filter(|id| !pass.records.contains_key(*id))
+            .collect();
         for r in store::imports::records(conn, app_id, &holder_ids)? {
-            records.insert(r.user_id.clone(), r);
+            pass.records.insert(r.user_id.clone(), r);
         }
+        Ok(held)
+    }
 
-        let mut claimed: HashMap<(&'static str, &str), (&str, String)> = HashMap::new();
-        let (mut inserts, mut updates, mut put, mut sessions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut replaced_records = Vec::new();
-        for (at, source, p, location) in to_write {
+    /// Third pass: each record to write claims its identifiers (refused when a user here or an
+    /// earlier record holds one) and becomes its row, import record and adopted session.
+    fn claim_and_build<'b>(
+        &self,
+        pass: &mut ById<'b>,
+        held: &Held,
+        report: &mut ImportReport,
+        now: NaiveDateTime,
+    ) -> (Writes<'b>, Claimed<'b>) {
+        let app_id = self.app.id.as_str();
+        let mut claimed: Claimed<'b> = HashMap::new();
+        let mut writes = Writes::default();
+        for Pending { at, source, prepared: p, location } in std::mem::take(&mut pass.to_write) {
             let id = p.row.id.as_str();
             let conflict = row_identifiers(&p.row).find_map(|(what, value)| {
-                if let Some(holder) = held.get(&(what, value)).filter(|h| **h != id) {
+                let holder = held.get(what).and_then(|by_value| by_value.get(value));
+                if let Some(holder) = holder.filter(|h| h.as_str() != id) {
                     let from =
-                        records.get(*holder).map(|r| format!(", imported from {}", r.source)).unwrap_or_default();
+                        pass.records.get(holder).map(|r| format!(", imported from {}", r.source)).unwrap_or_default();
                     return Some(format!("{what} {value:?} is already used by user {holder}{from}"));
                 }
                 let earlier = claimed.get(&(what, value)).map(|(other, at)| (*other, at.as_str())).or_else(|| {
@@ -513,13 +589,13 @@ impl Run {
                     .map(|(other, at)| format!("{what} {value:?} is also used by objectId {other} at {at}"))
             });
             if let Some(reason) = conflict {
-                refused.push((at, source.remark(reason)));
+                pass.refused.push((at, source.remark(reason)));
                 continue;
             }
             for (what, value) in row_identifiers(&p.row) {
                 claimed.insert((what, value), (id, location.clone()));
             }
-            let record = records.get(id);
+            let record = pass.records.get(id);
             // The same token as last time (hashed under the current or a previous secret) is no
             // new session: a session revoked since must not come back.
             let seen = match (p.session_token.as_deref(), record.and_then(|r| r.token_hash.as_deref())) {
@@ -533,12 +609,12 @@ impl Run {
             if let Some(hash) = &token_hash
                 && !seen
             {
-                sessions.push(self.core.session_row(&self.app, id, hash.clone(), now));
+                writes.sessions.push(self.core.session_row(&self.app, id, hash.clone(), now));
             }
             if record.is_some() {
-                replaced_records.push(id);
+                writes.replaced_records.push(id);
             }
-            put.push(ImportedUserRow {
+            writes.records.push(ImportedUserRow {
                 app_id: app_id.to_string(),
                 user_id: id.to_string(),
                 digest: p.digest.clone(),
@@ -549,20 +625,28 @@ impl Run {
                 imported_at: now,
             });
             report.notes.extend(p.notes.iter().map(|n| source.remark(n.clone())));
-            if existing.contains_key(id) {
+            if pass.existing.contains_key(id) {
                 report.updated += 1;
-                updates.push(&p.row);
+                writes.updates.push(&p.row);
             } else {
                 report.created += 1;
-                inserts.push(&p.row);
+                writes.inserts.push(&p.row);
             }
         }
+        (writes, claimed)
+    }
 
-        refused.sort_by_key(|(at, _)| *at);
-        report.refused.extend(refused.into_iter().map(|(_, remark)| remark));
-
-        store::imports::insert_users(conn, &inserts)?;
-        for row in updates {
+    /// Fourth pass: the writes, in bulk where the store can.
+    fn write(
+        &self,
+        conn: &mut DbConn,
+        existing: &HashMap<String, store::imports::ExistingUser>,
+        mut writes: Writes<'_>,
+        now: NaiveDateTime,
+    ) -> std::result::Result<(), TxError> {
+        let app_id = self.app.id.as_str();
+        store::imports::insert_users(conn, &writes.inserts)?;
+        for row in writes.updates {
             store::users::update(conn, row)?;
             if existing.get(&row.id).is_some_and(|u| u.password_hash != row.password_hash) {
                 // A password changed by the import: the one rule for password changes (every
@@ -572,20 +656,13 @@ impl Run {
                     .map_err(TxError::Core)?;
             }
         }
-        store::imports::put_records(conn, app_id, &replaced_records, &put)?;
+        store::imports::put_records(conn, app_id, &writes.replaced_records, &writes.records)?;
         // A token already known (adopted before, or a collision) is not adopted twice.
-        let hashes: Vec<&str> = sessions.iter().map(|s: &SessionRow| s.token_hash.as_str()).collect();
+        let hashes: Vec<&str> = writes.sessions.iter().map(|s: &SessionRow| s.token_hash.as_str()).collect();
         let known = store::imports::existing_token_hashes(conn, &hashes)?;
-        sessions.retain(|s| !known.contains(&s.token_hash));
-        store::imports::insert_sessions(conn, &sessions)?;
-
-        if let Some(seen) = &mut self.dry_seen {
-            seen.ids.extend(batch_ids.into_iter().map(|(id, at)| (id.to_string(), at)));
-            seen.identifiers
-                .extend(claimed.into_iter().map(|((what, v), (id, at))| ((what, v.to_string()), (id.to_string(), at))));
-            return Err(TxError::RolledBack(report));
-        }
-        Ok(report)
+        writes.sessions.retain(|s| !known.contains(&s.token_hash));
+        store::imports::insert_sessions(conn, &writes.sessions)?;
+        Ok(())
     }
 }
 
@@ -611,69 +688,63 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn obj(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
+    fn user(id: &str) -> ExportedUser {
+        let at = chrono::DateTime::from_timestamp(1_436_841_110, 0).unwrap().naive_utc();
+        ExportedUser {
+            id: id.into(),
+            username: Some("tom".into()),
+            email: None,
+            mobile_phone: None,
+            email_verified: false,
+            mobile_verified: false,
+            password: None,
+            auth_data: None,
+            session_token: None,
+            fields: Map::new(),
+            created_at: at,
+            updated_at: at,
+            digest: "d".into(),
+        }
     }
 
     #[test]
     fn maps_an_exported_user() {
         let digest = passwords::leancloud_export_digest("salt1", "pw");
-        let rec = obj(json!({
-            "objectId": "55a47496e4b05001a7732c5f",
-            "username": "tom",
-            "email": "Tom@Example.com",
-            "emailVerified": true,
-            "mobilePhoneNumber": "18612340000",
-            "mobilePhoneVerified": true,
-            "authData": {"weixin": {"openid": "o1"}},
-            "password": digest,
-            "salt": "salt1",
-            "sessionToken": "qmdj8pdidnmyzp0c7yqil91oc",
-            "createdAt": "2015-07-14T02:31:50.100Z",
-            "updatedAt": {"__type": "Date", "iso": "2016-01-01T00:00:00.000Z"},
-            "nickname": "T",
-            "birthday": {"__type": "Date", "iso": "1990-01-01T00:00:00.000Z"},
-            "ACL": {"*": {"read": true}},
-            "_internal": 1
-        }));
-        let p = prepare("app", rec).unwrap();
+        let mut u = user("55a47496e4b05001a7732c5f");
+        u.email = Some("Tom@Example.com".into());
+        u.email_verified = true;
+        u.mobile_phone = Some(" 18612340000".into());
+        u.mobile_verified = true;
+        u.auth_data = json!({"weixin": {"openid": "o1"}}).as_object().cloned();
+        u.password = Some(ExportedPassword::LeanCloud { hash: digest, salt: "salt1".into() });
+        u.session_token = Some(" qmdj8pdidnmyzp0c7yqil91oc ".into());
+        u.fields = json!({"nickname": "T"}).as_object().unwrap().clone();
+        let p = prepare("app", u).unwrap();
         assert_eq!(p.row.phone_e164.as_deref(), Some("+8618612340000"));
         assert_eq!(p.row.mobile_phone.as_deref(), Some("18612340000"));
         assert_eq!(p.row.email_key.as_deref(), Some("tom@example.com"));
         assert!(p.row.password_hash.as_deref().unwrap().starts_with("$leancloud-sha512$"));
         assert_eq!(p.session_token.as_deref(), Some("qmdj8pdidnmyzp0c7yqil91oc"));
-        let fields: Value = serde_json::from_str(&p.row.fields).unwrap();
-        assert_eq!(
-            fields,
-            json!({"nickname": "T", "birthday": {"__type": "Date", "iso": "1990-01-01T00:00:00.000Z"}, "ACL": {"*": {"read": true}}})
-        );
-        assert_eq!(p.row.updated_at.and_utc().timestamp(), 1_451_606_400);
+        assert_eq!(p.row.auth_data.as_deref(), Some(r#"{"weixin":{"openid":"o1"}}"#));
+        assert_eq!(serde_json::from_str::<Value>(&p.row.fields).unwrap(), json!({"nickname": "T"}));
+        assert!(p.row.mobile_verified && p.row.email_verified);
         assert!(p.notes.is_empty());
     }
 
     #[test]
     fn refuses_and_notes() {
-        let bad = |v: Value| prepare("app", obj(v)).unwrap_err();
-        assert!(bad(json!({"username": "a", "createdAt": "2020-01-01T00:00:00Z"})).contains("objectId"));
-        assert!(
-            bad(json!({"objectId": "a b", "username": "a", "createdAt": "2020-01-01T00:00:00Z"})).contains("objectId")
-        );
-        assert!(bad(json!({"objectId": "x1", "username": "a"})).contains("createdAt"));
-        assert!(bad(json!({"objectId": "x1", "createdAt": "2020-01-01T00:00:00Z"})).contains("username"));
-        assert!(bad(json!({"objectId": "x1", "username": "a", "createdAt": "yesterday"})).contains("createdAt"));
-        assert!(
-            bad(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "password": "abc", "salt": "s"}))
-                .contains("SHA-512")
-        );
-        assert!(
-            bad(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "bcryptPassword": "x"}))
-                .contains("bcrypt")
-        );
-        let odd = prepare(
-            "app",
-            obj(json!({"objectId": "x1", "username": "a", "createdAt": "2020-01-01T00:00:00Z", "mobilePhoneNumber": "12345"})),
-        )
-        .unwrap();
+        let bad = |u: ExportedUser| prepare("app", u).unwrap_err();
+        assert!(bad(user("a b")).contains("objectId"));
+        assert!(bad(user("")).contains("objectId"));
+        assert!(bad(user(&"x".repeat(65))).contains("objectId"));
+        assert!(bad(ExportedUser { username: None, ..user("x1") }).contains("sername"));
+        assert!(bad(ExportedUser { email: Some("not an email".into()), ..user("x1") }).contains("email"));
+        let lc = ExportedPassword::LeanCloud { hash: "abc".into(), salt: "s".into() };
+        assert!(bad(ExportedUser { password: Some(lc), ..user("x1") }).contains("SHA-512"));
+        let bcrypt = ExportedPassword::Bcrypt("x".into());
+        assert!(bad(ExportedUser { password: Some(bcrypt), ..user("x1") }).contains("bcrypt"));
+        assert!(bad(ExportedUser { session_token: Some("t".repeat(129)), ..user("x1") }).contains("sessionToken"));
+        let odd = prepare("app", ExportedUser { mobile_phone: Some("12345".into()), ..user("x1") }).unwrap();
         assert_eq!(odd.row.mobile_phone.as_deref(), Some("12345"));
         assert_eq!(odd.row.phone_e164, None);
         assert_eq!(odd.notes.len(), 1);

@@ -97,6 +97,15 @@ impl Core {
         Ok(user.map(|user| Session { id: row.id, user, created_at: row.created_at }))
     }
 
+    /// Ends one session (a logout): its token stops working at once. Ending an ended session is
+    /// not an error.
+    pub fn end_session(&self, session_id: &str) -> Result<()> {
+        let now = self.clock.now_naive();
+        let mut conn = self.conn()?;
+        store::write_tx(&mut conn, |conn| store::sessions::revoke(conn, session_id, now))?;
+        Ok(())
+    }
+
     /// Revokes every session of the user and opens a new one: LeanCloud's refreshSessionToken
     /// ("the old token dies").
     pub fn refresh_session(&self, app: &App, user_id: &str) -> Result<(User, String)> {

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use serde_json::{Map, Value};
 
+use crate::core::accounts::import::ExportedUser;
 use crate::core::accounts::sessions::Session;
 use crate::core::accounts::users::{LoginId, PasswordChange};
 use crate::core::apps::App;
@@ -30,8 +30,13 @@ use crate::store::upstreams::{MOVED_RUN_ID, UpstreamRow};
 use crate::store::users::{UserKey, UserRow};
 use crate::store::{self, DbConn};
 
-/// A `_User` object as the upstream returns it (the shape of an export record).
-pub type Record = Map<String, Value>;
+/// A user as the upstream returns it: its objectId, and the user mapped to core's words (as an
+/// export record is: the upstream client maps it with the import's adapter) or why it cannot be.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub object_id: String,
+    pub user: std::result::Result<ExportedUser, String>,
+}
 
 /// Who to ask: the upstream app and its keys (opened from their sealed form for the call).
 #[derive(Clone)]
@@ -60,7 +65,7 @@ pub enum Lookup<'a> {
 /// The upstream's answer to a password login.
 #[derive(Debug, Clone)]
 pub enum LoginAnswer {
-    User(Record),
+    User(Box<Record>),
     /// Wrong password, or the account is locked upstream.
     WrongPassword,
     NotFound,
@@ -554,7 +559,7 @@ impl Core {
         };
         let stats = &self.upstream.stats;
         let record = match answer {
-            LoginAnswer::User(record) => record,
+            LoginAnswer::User(record) => *record,
             LoginAnswer::WrongPassword => {
                 stats.wrong_password.fetch_add(1, Ordering::Relaxed);
                 return Ok(None);
@@ -565,7 +570,7 @@ impl Core {
             }
         };
         stats.found.fetch_add(1, Ordering::Relaxed);
-        if record.get("objectId").and_then(Value::as_str) != Some(row.id.as_str()) {
+        if record.object_id != row.id {
             // Someone else holds the identifier there now: not this user's password.
             tracing::warn!(app_id = %app.id, user_id = %row.id, "upstream login answered for another objectId; ignored");
             return Ok(None);
@@ -624,7 +629,8 @@ impl Core {
         path: Path,
         token: Option<&str>,
     ) -> Result<Option<UserRow>> {
-        let mut mapped = match crate::core::accounts::import::map_record(&app.id, record) {
+        let mapped = record.user.and_then(|user| crate::core::accounts::import::user_row(&app.id, user));
+        let mut mapped = match mapped {
             Ok(row) => row,
             Err(reason) => {
                 tracing::warn!(app_id = %app.id, path = path.as_str(), %reason, "upstream user cannot be mapped; not moved");

@@ -371,6 +371,23 @@ impl Core {
     /// (`lockout::USER_LOGIN`); the check runs under [`Core::guarded`], so parallel guesses never
     /// get more checks than that and right answers are refused only for real failures.
     pub fn log_in(&self, app: &App, id: LoginId, credential: Credential) -> Result<SignedIn> {
+        let method = match credential {
+            Credential::Password(_) => "password",
+            Credential::SmsCode(_) => "sms_code",
+        };
+        let result = self.check_login(app, id, credential);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(Error::WrongPassword | Error::InvalidCode | Error::CodeExpired | Error::CodeUsed) => "wrong",
+            Err(Error::AccountLocked | Error::TooManyGuesses) => "locked",
+            Err(Error::UserNotFound | Error::PhoneNotFound | Error::EmailNotFound) => "unknown",
+            Err(_) => "refused",
+        };
+        self.metrics().logins.with_label_values(&[method, outcome]).inc();
+        result
+    }
+
+    fn check_login(&self, app: &App, id: LoginId, credential: Credential) -> Result<SignedIn> {
         if let Credential::Password(p) = &credential {
             checked_password(Some(p))?;
         }

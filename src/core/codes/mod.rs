@@ -3,6 +3,8 @@
 
 pub mod captcha;
 
+pub use crate::core::message::{CODE_LEN, Channel, Origin, Purpose};
+use crate::core::metrics::Metrics;
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -19,7 +21,6 @@ use crate::core::texts::templates::{self, BuiltIns, Category, Placement};
 use crate::store::sends::SendKey;
 use crate::store::{self, DbConn};
 
-pub const CODE_LEN: usize = 6;
 /// Wrong guesses a code survives; the next one kills it.
 pub const MAX_ATTEMPTS: i32 = 5;
 pub const DEFAULT_TTL_MINUTES: i64 = 10;
@@ -34,48 +35,6 @@ const TEST_PURPOSE: &str = "test";
 /// Longest `name` / `op` that may go into a text (they are billed per character).
 const MAX_VAR_CHARS: usize = 32;
 const REDACTED_CODE: &str = "******";
-
-/// Why a code was issued. A code proves possession of a number, so verification accepts every
-/// purpose but `ChangePhone`, which is bound to the user who asked for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Generic,
-    Login,
-    ResetPassword,
-    VerifyPhone,
-    ChangePhone,
-}
-
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Generic => "generic",
-            Purpose::Login => "login",
-            Purpose::ResetPassword => "reset_password",
-            Purpose::VerifyPhone => "verify_phone",
-            Purpose::ChangePhone => "change_phone",
-        }
-    }
-
-    /// The purposes whose codes prove possession of a number.
-    pub const POSSESSION: &'static [Purpose] =
-        &[Purpose::Generic, Purpose::Login, Purpose::ResetPassword, Purpose::VerifyPhone];
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Sms,
-    Voice,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Voice => "voice",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct CodeRequest {
@@ -180,15 +139,6 @@ impl Composer {
     }
 }
 
-/// Who asks for a send.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    /// The client address the per-IP limits count.
-    pub client_ip: String,
-    /// Earned by answering a captcha; required when the app's policy says so.
-    pub validate_token: Option<String>,
-}
-
 #[derive(Debug, Clone)]
 pub struct IssuedCode {
     /// The outbox message; `None` for a test number (nothing is sent).
@@ -264,6 +214,16 @@ impl Core {
     /// Issues a code: checks the app's switches and the send limits, stores the code's keyed hash
     /// and the outbox message in one transaction, then wakes the delivery worker.
     pub fn send_code(&self, app: &App, req: CodeRequest) -> Result<IssuedCode> {
+        let channel = req.channel;
+        let result = self.issue_code(app, req);
+        match &result {
+            Ok(_) => self.metrics().codes_issued.with_label_values(&[channel.as_str()]).inc(),
+            Err(e) => self.metrics().sends_refused.with_label_values(&[Metrics::refusal_reason(e)]).inc(),
+        }
+        result
+    }
+
+    fn issue_code(&self, app: &App, req: CodeRequest) -> Result<IssuedCode> {
         let settings = &app.settings;
         if req.purpose == Purpose::Generic && !settings.sms_enabled {
             return Err(Error::SmsDisabled);
@@ -537,6 +497,23 @@ impl Core {
     /// one attempt to each live code (a code dies after `MAX_ATTEMPTS`), and a match is consumed
     /// by a conditional update, so of any number of concurrent correct guesses exactly one wins.
     pub fn verify_code(&self, app: &App, phone: &Phone, code: &str, purposes: &[Purpose]) -> Result<Verified> {
+        let result = self.check_code(app, phone, code, purposes);
+        self.count_check(&result);
+        result
+    }
+
+    fn count_check(&self, result: &Result<Verified>) {
+        let outcome = match result {
+            Ok(_) => "verified",
+            Err(Error::CodeExpired) => "expired",
+            Err(Error::CodeUsed) => "used",
+            Err(Error::TooManyGuesses) => "throttled",
+            Err(_) => "wrong",
+        };
+        self.metrics().code_checks.with_label_values(&[outcome]).inc();
+    }
+
+    fn check_code(&self, app: &App, phone: &Phone, code: &str, purposes: &[Purpose]) -> Result<Verified> {
         let code = code.trim();
         if !is_code_shaped(code) {
             return Err(Error::InvalidCode);
@@ -578,6 +555,12 @@ impl Core {
     /// to 8 digits is accepted here. A `ChangePhone` code is bound to its user and never found
     /// this way.
     pub fn verify_code_by_message(&self, app: &App, handle: i64, code: &str) -> Result<Verified> {
+        let result = self.check_code_by_message(app, handle, code);
+        self.count_check(&result);
+        result
+    }
+
+    fn check_code_by_message(&self, app: &App, handle: i64, code: &str) -> Result<Verified> {
         let code = code.trim();
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;

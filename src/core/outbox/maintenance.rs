@@ -11,6 +11,7 @@ pub struct PurgeReport {
     pub send_events: usize,
     pub expired_messages: usize,
     pub messages: usize,
+    /// User sessions, operator sessions and open-API grants.
     pub sessions: usize,
     pub login_records: usize,
     pub captchas: usize,
@@ -36,7 +37,8 @@ impl Core {
             Ok(store::messages::purge_before(c, before)?)
         })?;
         let sessions = store::write_tx(&mut conn, |c| store::sessions::purge_before(c, now - TimeDelta::days(1)))?
-            + store::write_tx(&mut conn, |c| store::operators::purge_before(c, now, now - TimeDelta::hours(1)))?;
+            + store::write_tx(&mut conn, |c| store::operators::purge_before(c, now, now - TimeDelta::hours(1)))?
+            + store::write_tx(&mut conn, |c| store::open_api::purge_before(c, now - TimeDelta::days(1)))?;
         // Lockout looks back 30 minutes, code guesses an hour.
         let login_records = store::write_tx(&mut conn, |c| -> crate::core::Result<usize> {
             Ok(store::sessions::purge_failures_before(c, now - TimeDelta::hours(1))?

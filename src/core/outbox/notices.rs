@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::core::apps::App;
-use crate::core::codes::{Channel, Origin};
+use crate::core::message::{Channel, Origin};
 use crate::core::outbox::queue::Outgoing;
 use crate::core::outbox::routing;
 use crate::core::phone::Phone;
@@ -70,6 +70,15 @@ impl Core {
     /// notification), its variables, the send limits and the balance; everything is written in one
     /// transaction, so a refused notice leaves nothing behind.
     pub fn send_notice(&self, app: &App, req: NoticeRequest) -> Result<IssuedMessage> {
+        let result = self.queue_notice(app, req);
+        if let Err(e) = &result {
+            let reason = crate::core::metrics::Metrics::refusal_reason(e);
+            self.metrics().sends_refused.with_label_values(&[reason]).inc();
+        }
+        result
+    }
+
+    fn queue_notice(&self, app: &App, req: NoticeRequest) -> Result<IssuedMessage> {
         let settings = &app.settings;
         if !settings.sms_enabled {
             return Err(Error::SmsDisabled);

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 
 use crate::core::apps::App;
-use crate::core::codes::Channel;
+use crate::core::message::Channel;
 use crate::core::texts::templates;
 use crate::core::{Core, Error, Result};
 use crate::store::balances::Charge;
@@ -44,6 +44,25 @@ pub enum Delivery {
     Cancelled,
     /// Nothing was sent: a test number's code.
     Skipped,
+}
+
+impl Delivery {
+    /// The statuses a message in the log can have, in the order a message goes through them
+    /// (the console's filter lists them).
+    pub const LOGGED: [Delivery; 5] =
+        [Delivery::Queued, Delivery::Sent, Delivery::Delivered, Delivery::Failed, Delivery::Cancelled];
+
+    /// The status as the log stores and filters it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Queued => store::messages::QUEUED,
+            Delivery::Sent => store::messages::SENT,
+            Delivery::Delivered => store::messages::DELIVERED,
+            Delivery::Failed => store::messages::FAILED,
+            Delivery::Cancelled => store::messages::CANCELLED,
+            Delivery::Skipped => "skipped",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

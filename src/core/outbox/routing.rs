@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::core::apps::App;
-use crate::core::codes::{Channel, Purpose};
+use crate::core::message::{Channel, Purpose};
 use crate::core::{Core, Error, Result};
 use crate::store::{self, DbConn};
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::core::apps::App;
-use crate::core::codes::Origin;
+use crate::core::message::Origin;
 use crate::core::outbox::notices::{MAX_BATCH, MAX_SCHEDULE_DAYS, NoticeRequest, SignRef, TemplateRef};
 use crate::core::phone::Phone;
 use crate::core::{Core, Error, Result};

@@ -10,6 +10,9 @@
 //! pending. Every step is recorded with who, when and why; anything else is refused.
 
 pub mod extras;
+mod live;
+
+pub use live::LiveTemplate;
 
 use chrono::NaiveDateTime;
 

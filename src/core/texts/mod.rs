@@ -8,7 +8,7 @@ pub mod templates;
 use handlebars::Handlebars;
 use serde::Serialize;
 
-use super::codes::{Channel, Purpose};
+use super::message::{Channel, Purpose};
 use super::{Error, Result};
 
 const BUILT_IN: &[(&str, &str)] = &[

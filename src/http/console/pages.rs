@@ -11,13 +11,13 @@ use crate::core::Core;
 use crate::core::apps::NewApp;
 use crate::core::credentials::Dialect;
 use crate::core::operators::MessageFilter;
+use crate::core::outbox::queue::Delivery;
 use crate::core::phone::Phone;
 use crate::core::review::Kind;
 use crate::core::review::{Content, Decision, QueueEntry};
 use crate::core::secrets::{Keys, ct_eq};
 use crate::core::texts::templates::{self, Change, Encoding, Preview};
 use crate::http::{AppState, blocking, query_params};
-use crate::store::messages::{CANCELLED, DELIVERED, FAILED, QUEUED, SENT};
 
 type Form = web::Form<HashMap<String, String>>;
 
@@ -460,9 +460,9 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     let s = session(&req, &state).await?;
     let raw_filter = json!({"app": query(&req, "app"), "to": query(&req, "to"), "template": query(&req, "template")});
     let status_filter = query(&req, "status");
-    let statuses: Vec<Value> = [QUEUED, SENT, DELIVERED, FAILED, CANCELLED]
+    let statuses: Vec<Value> = Delivery::LOGGED
         .iter()
-        .map(|st| json!({"value": st, "selected": status_filter.as_deref() == Some(*st)}))
+        .map(|d| json!({"value": d.as_str(), "selected": status_filter.as_deref() == Some(d.as_str())}))
         .collect();
     let (filter, page) = match message_filter(&req) {
         Ok(f) => f,

@@ -1,10 +1,12 @@
 //! What every api test shares. `app` is dialect-neutral (database, spawned server, clock, sink,
 //! JSON responses); each dialect's client sits in a file of its own next to it (`leancloud.rs`:
-//! signed requests, requestSmsCode, verifySmsCode) and adds its methods to [`TestApp`].
+//! signed requests, requestSmsCode, verifySmsCode; `mincloud.rs`: minapp-sdk's headers) and adds
+//! its methods to [`TestApp`].
 
 mod app;
 mod jpush;
 mod leancloud;
+mod mincloud;
 
 pub use app::*;
 pub use jpush::*;

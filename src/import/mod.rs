@@ -1,6 +1,6 @@
 //! `phonebase import leancloud`: reads a LeanCloud `_User` export (the console's zip, a folder,
-//! or files), streams its records in batches to the core's importer, shows progress, and prints
-//! the summary. Formats: JSON lines (`.jsonl`, an optional `#filetype` header line), the REST
+//! or files), maps its records to core's exported users ([`leancloud`], on the reading thread),
+//! streams them in batches to the core's importer, shows progress, and prints the summary. Formats: JSON lines (`.jsonl`, an optional `#filetype` header line), the REST
 //! scan/query shape `{"results":[...]}`, and a `.json` file holding one array. Files are
 //! streamed, never read whole, so memory stays flat whatever their size.
 
@@ -19,8 +19,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use phonebase::core::Core;
-use phonebase::core::accounts::import::{ImportOptions, ImportReport, PreparedRecord, Preparer, SourceRecord};
+pub mod leancloud;
+
+use self::leancloud::RawRecord;
+use crate::core::Core;
+use crate::core::accounts::import::{ImportOptions, ImportReport, PreparedRecord, Preparer};
 
 pub struct ImportArgs {
     pub app_id: String,
@@ -125,7 +128,7 @@ impl<R: Read> Read for LineCounter<R> {
     }
 }
 
-type Sink<'a> = dyn FnMut(SourceRecord) -> anyhow::Result<()> + 'a;
+type Sink<'a> = dyn FnMut(RawRecord) -> anyhow::Result<()> + 'a;
 
 fn record_of(value: Value) -> Result<Map<String, Value>, String> {
     match value {
@@ -162,7 +165,7 @@ fn read_lines(file: &Arc<str>, mut reader: impl BufRead, sink: &mut Sink<'_>) ->
         }
         let record =
             serde_json::from_slice::<Value>(text).map_err(|e| format!("not valid JSON: {e}")).and_then(record_of);
-        sink(SourceRecord { file: file.clone(), line, record })?;
+        sink(RawRecord { file: file.clone(), line, record })?;
     }
 }
 
@@ -191,7 +194,7 @@ impl<'de> Visitor<'de> for ArrayStream<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(value) = seq.next_element::<Value>()? {
             let line = self.newlines.get() + 1;
-            if let Err(e) = (self.sink)(SourceRecord { file: self.file.clone(), line, record: record_of(value) }) {
+            if let Err(e) = (self.sink)(RawRecord { file: self.file.clone(), line, record: record_of(value) }) {
                 *self.failed = Some(e);
                 return Err(de::Error::custom("stopped"));
             }
@@ -298,13 +301,18 @@ fn read_source(name: &Arc<str>, reader: impl Read, sink: &mut Sink<'_>) -> anyho
     }
     if let Err(e) = result {
         // The rest of this file cannot be read (JSON arrays do not resynchronise); say where.
-        sink(SourceRecord {
+        sink(RawRecord {
             file: name.clone(),
             line: e.line() as u64,
             record: Err(format!("the file is not valid JSON from here on ({e}); the rest of it was not read")),
         })?;
     }
     Ok(())
+}
+
+/// Maps a batch from LeanCloud's format and checks it, on the reading thread.
+fn prepare(preparer: &Preparer, batch: Vec<RawRecord>) -> Vec<PreparedRecord> {
+    preparer.prepare(batch.into_iter().map(leancloud::source_record).collect())
 }
 
 /// Reads every source on its own thread, maps full batches to rows there and sends them down
@@ -319,11 +327,11 @@ fn read_all(
     let mut batch = Vec::with_capacity(batch_size);
     for source in sources {
         let name: Arc<str> = source.to_string().into();
-        let mut sink = |r: SourceRecord| -> anyhow::Result<()> {
+        let mut sink = |r: RawRecord| -> anyhow::Result<()> {
             batch.push(r);
             if batch.len() >= batch_size {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                batches.send(preparer.prepare(full)).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+                batches.send(prepare(preparer, full)).map_err(|_| anyhow::anyhow!("the import stopped"))?;
             }
             Ok(())
         };
@@ -340,7 +348,7 @@ fn read_all(
         }
     }
     if !batch.is_empty() {
-        batches.send(preparer.prepare(batch)).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+        batches.send(prepare(preparer, batch)).map_err(|_| anyhow::anyhow!("the import stopped"))?;
     }
     Ok(())
 }
@@ -415,7 +423,7 @@ mod tests {
     fn read(name: &str, text: &str) -> Lines {
         let mut out = Vec::new();
         let name: Arc<str> = name.into();
-        read_source(&name, text.as_bytes(), &mut |r: SourceRecord| {
+        read_source(&name, text.as_bytes(), &mut |r: RawRecord| {
             out.push((r.line, r.record));
             Ok(())
         })

@@ -1,0 +1,2 @@
+DROP TABLE open_api_tokens;
+DROP TABLE open_api_codes;
