@@ -264,7 +264,7 @@ async fn signatures_by_multipart() {
         assert_eq!((status, code(&answer)), (403, expected), "{fields:?}");
     }
 
-    // A template naming it keeps it; otherwise it goes.
+    // Deleted: gone for good.
     let (status, body) = jp.call(Method::DELETE, &path, None).await;
     assert_eq!((status, body), (200, Value::Null));
     let (status, body) = jp.get(&path).await;
