@@ -57,6 +57,7 @@ pub struct Config {
     /// When set, `GET /metrics` asks for `Authorization: Bearer <this>` (`PHONEBASE_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
     pub leancloud: LeanCloudConfig,
+    pub bmob: BmobConfig,
     pub delivery: DeliveryConfig,
     pub maintenance: MaintenanceConfig,
     pub upstream: UpstreamConfig,
@@ -96,6 +97,23 @@ pub struct LeanCloudConfig {
     /// Reject `X-LC-Sign` timestamps further than this from now, in seconds; 0 accepts any (as
     /// LeanCloud did: phone clocks are often wrong).
     pub signature_max_age_secs: u64,
+}
+
+/// The Bmob dialect's signed mode (`X-Bmob-Safe-Sign`, hydrogen-js-sdk 2.x).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BmobConfig {
+    /// Reject `X-Bmob-Safe-Timestamp` values (seconds or milliseconds) further than this from
+    /// now, in seconds; Bmob documents 10. 0 accepts any.
+    pub signature_window_secs: u64,
+    /// Refuse a `X-Bmob-Noncestr-Key` seen before within the window (per instance).
+    pub nonce_replay_guard: bool,
+}
+
+impl Default for BmobConfig {
+    fn default() -> Self {
+        Self { signature_window_secs: 10, nonce_replay_guard: true }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -336,6 +354,7 @@ impl Default for Config {
             app_cache_secs: 5,
             metrics_token: None,
             leancloud: LeanCloudConfig::default(),
+            bmob: BmobConfig::default(),
             delivery: DeliveryConfig::default(),
             maintenance: MaintenanceConfig::default(),
             upstream: UpstreamConfig::default(),
@@ -432,6 +451,7 @@ impl Config {
         }
         within("app_cache_secs", self.app_cache_secs, 0, 86_400)?;
         within("leancloud.signature_max_age_secs", self.leancloud.signature_max_age_secs, 0, 366 * 86_400)?;
+        within("bmob.signature_window_secs", self.bmob.signature_window_secs, 0, 366 * 86_400)?;
         within("delivery.poll_interval_ms", self.delivery.poll_interval_ms, 1, 3_600_000)?;
         within("delivery.batch_size", self.delivery.batch_size, 1, 10_000)?;
         within("delivery.concurrency", self.delivery.concurrency, 1, 1_024)?;

@@ -220,8 +220,9 @@ fn plain_key(key: &str) -> bool {
 /// ([`redacted_target`]) and the client taken from the socket (forwarded headers are anyone's).
 pub struct RedactedRootSpan;
 
-/// Headers that name the app (LeanCloud's and its legacy spellings).
-const APP_ID_HEADERS: &[&str] = &["x-lc-id", "x-avoscloud-application-id", "x-uluru-application-id"];
+/// Headers that name the app (LeanCloud's and its legacy spellings, Bmob's application id).
+const APP_ID_HEADERS: &[&str] =
+    &["x-lc-id", "x-avoscloud-application-id", "x-uluru-application-id", "x-bmob-application-id"];
 
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {

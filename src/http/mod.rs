@@ -2,6 +2,7 @@
 //! calls off the async threads, health check, and the dialect kit ([`kit`]: caller, fields,
 //! objects, URLs, routing). Dialects live in their own folders and never import each other.
 
+pub mod bmob;
 pub mod console;
 pub mod edge;
 pub mod jpush;

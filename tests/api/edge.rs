@@ -40,7 +40,7 @@ fn master_sign(app: &TestApp) -> String {
     format!("{},{ts},master", md5_hex(&format!("{ts}{}", app.app.master_key)))
 }
 
-/// Every route of the router (`src/http/leancloud/mod.rs`, `src/http/console/mod.rs`,
+/// Every route of the router (`src/http/leancloud/mod.rs`, `src/http/bmob/mod.rs`, `src/http/console/mod.rs`,
 /// `src/startup.rs`, `src/http/reports.rs`): method and path, `{..}` where an id goes. Keep it whole when adding routes.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
@@ -96,6 +96,29 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/1.1/sms/providers"),
     ("PUT", "/1.1/sms/providers/{provider}/mappings"),
     ("DELETE", "/1.1/sms/providers/{provider}/mappings"),
+    ("GET", "/1/timestamp"),
+    ("POST", "/1/requestSmsCode"),
+    ("POST", "/1/verifySmsCode"),
+    ("POST", "/1/verifySmsCode/{code}"),
+    ("GET", "/1/querySms/{sms_id}"),
+    ("POST", "/1/requestSms"),
+    ("POST", "/1/requestCaptcha"),
+    ("GET", "/1/captchaImage"),
+    ("POST", "/1/verifyCaptcha"),
+    ("POST", "/1/users"),
+    ("POST", "/1/classes/_User"),
+    ("POST", "/1/usersv1"),
+    ("GET", "/1/login"),
+    ("POST", "/1/login"),
+    ("GET", "/1/checkSession/{user}"),
+    ("GET", "/1/users/{user}"),
+    ("PUT", "/1/users/{user}"),
+    ("DELETE", "/1/users/{user}"),
+    ("GET", "/1/classes/_User/{user}"),
+    ("PUT", "/1/classes/_User/{user}"),
+    ("DELETE", "/1/classes/_User/{user}"),
+    ("PUT", "/1/resetPasswordBySmsCode/{code}"),
+    ("PUT", "/1/updateUserPassword/{user}"),
     ("POST", "/delivery/reports/{provider}"),
     ("POST", "/delivery/reports/{provider}/{token}"),
     ("GET", "/console"),
@@ -172,6 +195,7 @@ fn the_route_list_covers_the_router() {
     let shapes: Vec<String> = ROUTES.iter().map(|(_, p)| shape(p)).collect();
     for (scope, source) in [
         ("/1.1", include_str!("../../src/http/leancloud/mod.rs")),
+        ("/1", include_str!("../../src/http/bmob/mod.rs")),
         ("/console", include_str!("../../src/http/console/mod.rs")),
         ("/v1", include_str!("../../src/http/jpush/mod.rs")),
         ("", include_str!("../../src/startup.rs")),
@@ -209,6 +233,10 @@ const FIELDS: &[&str] = &[
     "captcha_code",
     "captcha_token",
     "old_password",
+    "oldPassword",
+    "newPassword",
+    "content",
+    "sendTime",
     "new_password",
     "body",
     "text",
@@ -268,6 +296,7 @@ async fn hit(
         ("{app}", &ids.app),
         ("{code}", &"123456".to_string()),
         ("{version}", &"v2.1".to_string()),
+        ("{sms_id}", &"1".to_string()),
     ] {
         path = path.replace(name, &fill.map_or_else(|| id.clone(), encoded));
     }
@@ -280,6 +309,9 @@ async fn hit(
         .header("X-LC-Sign", master_sign(app))
         .header("X-LC-Session", &ids.token)
         .header("X-Hydrogen-Client-ID", &app.app.credentials.mincloud.client_id)
+        .header("X-Bmob-Application-Id", &app.app.credentials.bmob.application_id)
+        .header("X-Bmob-Master-Key", &app.app.credentials.bmob.master_key)
+        .header("X-Bmob-Session-Token", &ids.token)
         .header("Cookie", &console.0)
         .header("X-CSRF-Token", &console.1);
     let page = route.starts_with("/console") && !route.starts_with("/console/api");

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+mod bmob;
 mod captcha;
 mod common;
 mod concurrency;

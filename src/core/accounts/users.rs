@@ -950,11 +950,33 @@ impl Core {
     ) -> Result<()> {
         let password = checked_new_password(Some(password))?;
         let e164 = self.resolve_code(app, code, phone, Purpose::ResetPassword, session_user, client_ip)?;
+        self.set_reset_password(app, &e164, password)
+    }
+
+    /// A reset by a code alone, looked up by value among the live codes sent for `by_value`
+    /// (Bmob's resetPasswordBySmsCode: the code of a plain requestSmsCode, `Purpose::Generic`),
+    /// within the same bounds as every lookup by value (see `resolve_code`).
+    pub fn reset_password_by_value(
+        &self,
+        app: &App,
+        by_value: Purpose,
+        code: &str,
+        password: &str,
+        session_user: Option<&str>,
+        client_ip: &str,
+    ) -> Result<()> {
+        let password = checked_new_password(Some(password))?;
+        let e164 = self.resolve_code(app, code, None, by_value, session_user, client_ip)?;
+        self.set_reset_password(app, &e164, password)
+    }
+
+    /// The end of every reset by code: the number is proven, the password set, every session ends.
+    fn set_reset_password(&self, app: &App, e164: &str, password: &str) -> Result<()> {
         let hash = self.passwords.hash(password)?;
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
         store::write_tx(&mut conn, |conn| {
-            let mut row = self.user_row_by(conn, app, UserKey::Phone(&e164))?.ok_or(Error::PhoneNotFound)?;
+            let mut row = self.user_row_by(conn, app, UserKey::Phone(e164))?.ok_or(Error::PhoneNotFound)?;
             self.number_proven(conn, app, &mut row, false, "resetPasswordBySmsCode", now)?;
             self.set_password(conn, &mut row, Some(hash), PasswordChange::ByOther, now)
         })

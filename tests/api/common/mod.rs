@@ -4,6 +4,7 @@
 //! its methods to [`TestApp`].
 
 mod app;
+mod bmob;
 mod jpush;
 mod leancloud;
 mod mincloud;
