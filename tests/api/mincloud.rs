@@ -414,6 +414,16 @@ async fn a_mincloud_sms_user_is_the_same_user_in_leancloud() {
     let user = app.core.user(&app.app, lc["objectId"].as_str().unwrap()).unwrap();
     assert_eq!(user.seq, login["user_id"].as_i64().unwrap(), "one person, one user");
     assert_eq!(lc["mobilePhoneVerified"], true);
+
+    // And through Bmob's login with the same phone and a code: the same objectId.
+    app.clock.advance(TimeDelta::minutes(2));
+    let (status, sent) = app.bmob_request_code("15000000030").await;
+    assert_eq!(status, 200, "{sent}");
+    let code = app.wait_for_code("+8615000000030", 3).await;
+    let (status, bmob) =
+        send(app.bmob(Method::GET, &format!("/1/login?mobilePhoneNumber=15000000030&smsCode={code}"))).await;
+    assert_eq!(status, 200, "{bmob}");
+    assert_eq!(bmob["objectId"], lc["objectId"], "the same user through Bmob");
 }
 
 #[tokio::test]
