@@ -109,13 +109,13 @@ pub fn records(conn: &mut DbConn, app_id: &str, user_ids: &[&str]) -> QueryResul
         .load(conn)
 }
 
-/// Inserts new users, numbering them (`seq`) from one block of the `user` counter.
+/// Inserts new users, numbering them (`seq`) from the `user` counter.
 pub fn insert_users(conn: &mut DbConn, rows: &[&UserRow]) -> QueryResult<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let first = super::counters::allocate(conn, super::users::USER_COUNTER, rows.len() as i64)?;
-    let numbered: Vec<UserRow> = rows.iter().zip(first..).map(|(row, seq)| UserRow { seq, ..(*row).clone() }).collect();
+    let seqs = super::counters::allocate_many(conn, super::users::USER_COUNTER, rows.len() as i64)?;
+    let numbered: Vec<UserRow> = rows.iter().zip(seqs).map(|(row, seq)| UserRow { seq, ..(*row).clone() }).collect();
     let refs: Vec<&UserRow> = numbered.iter().collect();
     bulk_insert!(conn, users::table, &refs[..])
 }

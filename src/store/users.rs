@@ -39,7 +39,7 @@ pub enum UserKey<'a> {
 
 /// Inserts a new user, numbering it (`row.seq`) from the `user` counter in the same transaction.
 pub fn insert(conn: &mut DbConn, row: &mut UserRow) -> QueryResult<()> {
-    row.seq = super::counters::allocate(conn, USER_COUNTER, 1)?;
+    row.seq = super::counters::allocate(conn, USER_COUNTER)?;
     diesel::insert_into(users::table).values(&*row).execute(conn).map(|_| ())
 }
 

@@ -292,7 +292,7 @@ impl Core {
             self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
             store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.origin.client_ip, now)?;
             if let Some(fixed) = test_code {
-                let handle = store::counters::allocate(conn, store::messages::HANDLES, 1)?;
+                let handle = store::counters::allocate(conn, store::messages::HANDLES)?;
                 // Nothing is sent, but the handle finds the number's fixed code (single use per
                 // handle, like any code found by its message). Its purpose and value hash keep it
                 // out of every other lookup.
@@ -323,7 +323,7 @@ impl Core {
             let text = composer.compose(&self.texts, &code, ttl)?;
             let vars = serde_json::to_string(&composer.vars(&code, ttl)).map_err(|e| Error::Internal(e.into()))?;
             // Last, so that the counter's row is held as briefly as possible.
-            let handle = store::counters::allocate(conn, store::messages::HANDLES, 1)?;
+            let handle = store::counters::allocate(conn, store::messages::HANDLES)?;
             store::codes::insert(
                 conn,
                 &store::codes::NewCode {

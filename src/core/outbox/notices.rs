@@ -128,7 +128,7 @@ impl Core {
             self.spend_validate_token(conn, app, req.origin.validate_token.as_deref(), template.captcha_required, now)?;
             self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
             store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.origin.client_ip, now)?;
-            let handle = store::counters::allocate(conn, store::messages::HANDLES, 1)?;
+            let handle = store::counters::allocate(conn, store::messages::HANDLES)?;
             let (id, parts) = self.queue_message(
                 conn,
                 app,

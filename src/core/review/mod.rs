@@ -335,7 +335,7 @@ impl Core {
                 live_revision_id: None,
                 created_at: now,
                 updated_at: now,
-                handle: store::counters::allocate(conn, store::templates::HANDLES, 1)?,
+                handle: store::counters::allocate(conn, store::templates::HANDLES)?,
             };
             store::templates::insert_item(conn, &item)?;
             let revision = revision_row(&item, new_id(), 1, &content, now);
