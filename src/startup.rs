@@ -221,6 +221,7 @@ impl Application {
         let mut background = Vec::new();
         if config.delivery.worker {
             let providers = Arc::new(Providers::from_config(&config, hooks.sender.clone())?);
+            providers.attach(&core);
             let breaker = Arc::new(Breaker::new(
                 config.delivery.breaker_failures,
                 chrono::TimeDelta::seconds(i64::try_from(config.delivery.breaker_open_secs).unwrap_or(60)),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::Sender;
 use super::aliyun::Aliyun;
 use super::sink::Sink;
+use super::smpp::Smpp;
 use super::tencent::Tencent;
 use super::twilio::Twilio;
 use crate::config::{Config, ProviderConfig, ProviderKind};
@@ -71,14 +72,19 @@ impl Providers {
                 ProviderKind::Aliyun => Arc::new(Aliyun::new(p)?),
                 ProviderKind::Tencent => Arc::new(Tencent::new(p)?),
                 ProviderKind::Twilio => Arc::new(Twilio::new(p, status_callback_url(config, p))?),
-                ProviderKind::Smpp => {
-                    anyhow::bail!("provider {}: SMPP is not supported yet (use aliyun, tencent or twilio)", p.name)
-                }
+                ProviderKind::Smpp => Arc::new(Smpp::new(p)?),
             };
             list.push(Provider { name: p.name.clone(), kind: p.kind, sender, sign_name: p.sign_name.clone() });
             routes.push(route_of(p));
         }
         Ok(Self { list, routes })
+    }
+
+    /// Lets providers with their own report channel (SMPP receipts) record through `core`.
+    pub fn attach(&self, core: &crate::core::Core) {
+        for p in &self.list {
+            p.sender.attach(core);
+        }
     }
 
     pub fn routes(&self) -> Vec<Route> {

@@ -23,6 +23,7 @@ mod outbox;
 mod schema;
 mod secrets;
 mod sends;
+mod smpp;
 mod sms;
 mod templates;
 mod upstream;
