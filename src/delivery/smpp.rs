@@ -96,9 +96,10 @@ impl Smpp {
             ))
             .with_code("SMPP_RECONNECTING"));
         }
-        match tokio::time::timeout(self.timeout, self.connect()).await.unwrap_or_else(|_| {
-            Err(format!("no bind within {} s", self.timeout.as_secs()))
-        }) {
+        match tokio::time::timeout(self.timeout, self.connect())
+            .await
+            .unwrap_or_else(|_| Err(format!("no bind within {} s", self.timeout.as_secs())))
+        {
             Ok(client) => {
                 *session = Session { client: Some(client.clone()), failures: 0, not_before: None };
                 tracing::info!(provider = %self.name, "SMPP session bound");
@@ -148,15 +149,17 @@ impl Smpp {
 
     fn submits(&self, message: &Outgoing) -> Result<Vec<SubmitSm>, SendError> {
         let destination = message.to.trim().trim_start_matches('+');
-        let destination = COctetString::from_str(destination)
-            .map_err(|e| SendError::permanent(format!("destination {destination:?}: {e}")).with_code("ESME_RINVDSTADR"))?;
+        let destination = COctetString::from_str(destination).map_err(|e| {
+            SendError::permanent(format!("destination {destination:?}: {e}")).with_code("ESME_RINVDSTADR")
+        })?;
         let (source_ton, source_npi, source) = match &self.source {
             Some(s) if s.chars().all(|c| c.is_ascii_digit()) => (Ton::International, Npi::Isdn, s.as_str()),
             Some(s) => (Ton::Alphanumeric, Npi::Unknown, s.as_str()),
             None => (Ton::Unknown, Npi::Unknown, ""),
         };
-        let source = COctetString::from_str(source)
-            .map_err(|e| SendError::permanent(format!("source address {source:?}: {e}")).with_code("ESME_RINVSRCADR"))?;
+        let source = COctetString::from_str(source).map_err(|e| {
+            SendError::permanent(format!("source address {source:?}: {e}")).with_code("ESME_RINVSRCADR")
+        })?;
         let parts = segments(&message.text, self.reference.fetch_add(1, Ordering::Relaxed));
         let last = parts.len() - 1;
         parts
@@ -191,11 +194,8 @@ impl Sender for Smpp {
                 return Err(SendError::permanent("SMPP sends text messages only, not voice"));
             }
             let submits = self.submits(message)?;
-            let _permit = self
-                .window
-                .acquire()
-                .await
-                .map_err(|_| SendError::transient("SMPP provider is shutting down"))?;
+            let _permit =
+                self.window.acquire().await.map_err(|_| SendError::transient("SMPP provider is shutting down"))?;
             let client = self.client().await?;
             let mut provider_id = None;
             for submit in submits {
@@ -241,7 +241,9 @@ async fn listen(
                                     tracing::warn!(provider = %provider, "could not record an SMPP receipt");
                                 }
                             }
-                            None => tracing::info!(provider = %provider, "SMPP receipt outside the outbox (not recorded)"),
+                            None => {
+                                tracing::info!(provider = %provider, "SMPP receipt outside the outbox (not recorded)")
+                            }
                         }
                     }
                     let _ = client.deliver_sm_resp(command.sequence_number(), DeliverSmResp::default()).await;
@@ -494,7 +496,8 @@ mod tests {
             "€".repeat(81),
             "验证码".repeat(23),
             "验证码".repeat(24),
-            "【Phonebase】您的验证码是 123456，10 分钟内有效。请勿将验证码告诉他人，如非本人操作请忽略本短信。".repeat(3),
+            "【Phonebase】您的验证码是 123456，10 分钟内有效。请勿将验证码告诉他人，如非本人操作请忽略本短信。"
+                .repeat(3),
             "😀".repeat(40),
         ];
         for text in &texts {
@@ -526,12 +529,17 @@ mod tests {
     #[test]
     fn receipt_texts() {
         assert_eq!(
-            parse_receipt_text("id:0A1B2C sub:001 dlvrd:001 submit date:2611302201 done date:2611302202 stat:DELIVRD err:000 text:Your code"),
+            parse_receipt_text(
+                "id:0A1B2C sub:001 dlvrd:001 submit date:2611302201 done date:2611302202 stat:DELIVRD err:000 text:Your code"
+            ),
             Some(("0A1B2C".into(), "DELIVRD".into()))
         );
         assert_eq!(parse_receipt_text("ID:77 Stat:undeliv err:001"), Some(("77".into(), "undeliv".into())));
         assert_eq!(parse_receipt_text("stat:DELIVRD"), None);
-        assert_eq!(parse_receipt_text("id:5 stat:DELIVRD text:id:6 stat:UNDELIV"), Some(("5".into(), "DELIVRD".into())));
+        assert_eq!(
+            parse_receipt_text("id:5 stat:DELIVRD text:id:6 stat:UNDELIV"),
+            Some(("5".into(), "DELIVRD".into()))
+        );
         let r = final_report("5".into(), "undeliv").unwrap();
         assert!(!r.delivered && r.error_code.as_deref() == Some("UNDELIV"));
         assert!(final_report("5".into(), "DELIVRD").unwrap().delivered);

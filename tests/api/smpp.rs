@@ -70,7 +70,12 @@ impl SmppServerListener for Smsc {
         self.esmes.lock().await.remove(session_id);
     }
 
-    async fn on_submit_sm(&self, req: submit_sm, _c: &SmppConnectionInformation, session_id: &String) -> submit_sm_resp {
+    async fn on_submit_sm(
+        &self,
+        req: submit_sm,
+        _c: &SmppConnectionInformation,
+        session_id: &String,
+    ) -> submit_sm_resp {
         self.submitted.lock().unwrap().push(Submitted {
             to: req.destination_addr.clone(),
             esm_class: req.esm_class,
