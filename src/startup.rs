@@ -273,6 +273,7 @@ impl Application {
                         .route("/metrics", web::get().to(http::metrics))
                         .route("/.well-known/jwks.json", web::get().to(http::jwks))
                         .configure(http::leancloud::routes)
+                        .configure(http::jpush::routes)
                         .configure(http::mincloud::routes)
                         .configure(http::bmob::routes)
                         .configure(http::reports::routes)
@@ -336,13 +337,15 @@ impl RunningApp {
 }
 
 /// The error body of a status the framework chose, in the format of the part the path (within
-/// the route prefix) belongs to: the console's under `/console`, Bmob's under `/1`, MinCloud's
-/// under its prefixes, LeanCloud's everywhere else.
+/// the route prefix) belongs to: the console's under `/console`, Bmob's under `/1`, JPush's under
+/// `/v1`, MinCloud's under its prefixes, LeanCloud's everywhere else.
 fn error_body(path: &str, status: StatusCode) -> HttpResponse {
     if path == "/console" || path.starts_with("/console/") {
         http::console::error_body(path.starts_with("/console/api/"), status)
     } else if path == "/1" || path.starts_with("/1/") {
         http::bmob::error_body(status)
+    } else if path == "/v1" || path.starts_with("/v1/") {
+        http::jpush::error_body(status)
     } else if http::mincloud::owns(path) {
         http::mincloud::error_body(status)
     } else {

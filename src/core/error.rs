@@ -94,6 +94,12 @@ pub enum Error {
     ItemNotFound,
     #[error("{0}")]
     NoProvider(String),
+    #[error("the send time is not in the future, or too far ahead")]
+    InvalidSendTime,
+    #[error("no such schedule")]
+    ScheduleNotFound,
+    #[error("the schedule has started or was sent: it can no longer change")]
+    ScheduleStarted,
     #[error("the app does not exist")]
     UnknownApp,
     #[error("the service is busy, try again")]
@@ -150,6 +156,9 @@ impl Error {
             Error::NameTaken,
             Error::ItemNotFound,
             Error::NoProvider("no provider sends to +1".into()),
+            Error::InvalidSendTime,
+            Error::ScheduleNotFound,
+            Error::ScheduleStarted,
             Error::UnknownApp,
             Error::Busy,
             Error::Internal(anyhow::anyhow!("disk full")),
@@ -203,14 +212,17 @@ impl Error {
             Error::NameTaken => 40,
             Error::ItemNotFound => 41,
             Error::NoProvider(_) => 42,
-            Error::UnknownApp => 43,
-            Error::Busy => 44,
-            Error::Internal(_) => 45,
+            Error::InvalidSendTime => 43,
+            Error::ScheduleNotFound => 44,
+            Error::ScheduleStarted => 45,
+            Error::UnknownApp => 46,
+            Error::Busy => 47,
+            Error::Internal(_) => 48,
         }
     }
 
     /// How many variants there are (one more than the last `variant_index`).
-    pub const VARIANTS: usize = 46;
+    pub const VARIANTS: usize = 49;
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

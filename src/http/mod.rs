@@ -5,6 +5,7 @@
 pub mod bmob;
 pub mod console;
 pub mod edge;
+pub mod jpush;
 pub mod kit;
 pub mod leancloud;
 pub mod mincloud;

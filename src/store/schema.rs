@@ -391,3 +391,42 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    schedules (id) {
+        id -> Text,
+        app_id -> Text,
+        send_at -> Timestamp,
+        template_handle -> BigInt,
+        sign_handle -> Nullable<BigInt>,
+        tag -> Nullable<Text>,
+        batch -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    schedule_recipients (schedule_id, position) {
+        schedule_id -> Text,
+        position -> Integer,
+        message_handle -> BigInt,
+        phone -> Text,
+        vars_sealed -> Binary,
+    }
+}
+
+diesel::table! {
+    sms_item_extras (item_id) {
+        item_id -> Text,
+        ttl_secs -> Nullable<Integer>,
+        remark -> Nullable<Text>,
+        sign_type -> Nullable<Integer>,
+        image -> Nullable<Binary>,
+        image_type -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(schedule_recipients -> schedules (schedule_id));
+diesel::allow_tables_to_appear_in_same_query!(schedules, schedule_recipients);

@@ -106,6 +106,14 @@ pub fn touch_item(conn: &mut DbConn, item_id: &str, now: NaiveDateTime) -> Query
     diesel::update(i::table.find(item_id)).set(i::updated_at.eq(now)).execute(conn)
 }
 
+/// Forgets an item with its revisions and review record.
+pub fn delete_item(conn: &mut DbConn, item_id: &str) -> QueryResult<usize> {
+    diesel::delete(e::table.filter(e::item_id.eq(item_id))).execute(conn)?;
+    diesel::update(i::table.find(item_id)).set(i::live_revision_id.eq(None::<String>)).execute(conn)?;
+    diesel::delete(r::table.filter(r::item_id.eq(item_id))).execute(conn)?;
+    diesel::delete(i::table.find(item_id)).execute(conn)
+}
+
 pub fn insert_revision(conn: &mut DbConn, row: &RevisionRow) -> QueryResult<()> {
     diesel::insert_into(r::table).values(row).execute(conn).map(|_| ())
 }

@@ -14,6 +14,7 @@ mod edge;
 // The name the test files import from (`crate::helpers::...`).
 use common as helpers;
 mod import;
+mod jpush;
 mod layout;
 mod legacy_sdk;
 mod limits;

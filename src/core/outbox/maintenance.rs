@@ -15,6 +15,8 @@ pub struct PurgeReport {
     pub sessions: usize,
     pub login_records: usize,
     pub captchas: usize,
+    /// Schedules whose time is past the message retention (their messages are gone too).
+    pub schedules: usize,
 }
 
 impl Core {
@@ -45,6 +47,8 @@ impl Core {
         })?;
         // Captchas count towards the per-address limits for a day.
         let captchas = store::write_tx(&mut conn, |c| store::captchas::purge(c, now, now - TimeDelta::hours(25)))?;
-        Ok(PurgeReport { codes, send_events, expired_messages, messages, sessions, login_records, captchas })
+        let schedules =
+            store::write_tx(&mut conn, |c| store::schedules::purge(c, now - self.options.message_retention))?;
+        Ok(PurgeReport { codes, send_events, expired_messages, messages, sessions, login_records, captchas, schedules })
     }
 }

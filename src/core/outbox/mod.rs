@@ -7,3 +7,4 @@ pub mod maintenance;
 pub mod notices;
 pub mod queue;
 pub mod routing;
+pub mod schedules;

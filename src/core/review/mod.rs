@@ -9,6 +9,7 @@
 //! decision names the revision the reviewer saw and is refused unless that revision is the one
 //! pending. Every step is recorded with who, when and why; anything else is refused.
 
+pub mod extras;
 mod live;
 
 pub use live::LiveTemplate;

@@ -124,7 +124,8 @@ fn size_json(p: &Preview) -> Value {
 /// What a reviewer sees of one pending revision: the preview with sample values, its part
 /// count, and the changes against the live revision.
 pub(super) fn queue_entry(core: &Core, entry: &QueueEntry) -> Value {
-    let app_name = core.app(&entry.item.app_id).map(|a| a.name.clone()).unwrap_or_default();
+    let app = core.app(&entry.item.app_id).ok();
+    let app_name = app.as_ref().map(|a| a.name.clone()).unwrap_or_default();
     let revision = &entry.revision;
     let mut v = json!({
         "kind": entry.item.kind.as_str(),
@@ -164,6 +165,17 @@ pub(super) fn queue_entry(core: &Core, entry: &QueueEntry) -> Value {
             })
             .collect();
         v["diff"] = json!(diff);
+    }
+    // What the owner said beside the text: a remark, a code lifetime, the signature's proof.
+    if let Some(extras) = app.and_then(|a| core.item_extras(&a, &entry.item.id).ok()) {
+        v["remark"] = json!(extras.remark);
+        v["ttl_secs"] = json!(extras.ttl_secs);
+        v["sign_type"] = json!(extras.sign_type);
+        if let Some(image) = extras.image {
+            use base64::Engine;
+            let data = base64::engine::general_purpose::STANDARD.encode(&image.bytes);
+            v["image"] = json!(format!("data:{};base64,{data}", image.content_type));
+        }
     }
     v
 }

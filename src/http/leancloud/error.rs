@@ -129,6 +129,14 @@ impl LcError {
         Self::bad_request(1, "The SMS can no longer be cancelled.")
     }
 
+    pub fn invalid_send_time() -> Self {
+        Self::bad_request(1, "Invalid send time: it must be in the future.")
+    }
+
+    pub fn schedule_started() -> Self {
+        Self::bad_request(1, "The scheduled send has started and can no longer change.")
+    }
+
     pub fn too_many_guesses() -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, 603, "Invalid SMS code. Too many wrong codes, try again later.")
     }
@@ -353,6 +361,9 @@ impl From<core::Error> for LcError {
             E::NameTaken => Self::name_taken(),
             E::ItemNotFound => Self::object_not_found(),
             E::NoProvider(why) => Self::no_provider(&why),
+            E::InvalidSendTime => Self::invalid_send_time(),
+            E::ScheduleNotFound => Self::object_not_found(),
+            E::ScheduleStarted => Self::schedule_started(),
             E::UnknownApp => Self::unauthorized(),
             E::Busy => Self::busy(),
             E::Internal(source) => {
@@ -449,6 +460,9 @@ mod tests {
             (400, 137, "A unique field was given a value that is already taken."),
             (404, 101, "Object doesn't exist."),
             (400, 1, "The SMS cannot be sent: no provider sends to +1."),
+            (400, 1, "Invalid send time: it must be in the future."),
+            (404, 101, "Object doesn't exist."),
+            (400, 1, "The scheduled send has started and can no longer change."),
             (401, 401, "Unauthorized."),
             (503, 124, "The server is busy, please retry."),
             (500, 1, "Internal server error. No information available."),

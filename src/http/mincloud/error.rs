@@ -126,6 +126,9 @@ impl From<core::Error> for McError {
             E::NameTaken => bad("The name is already taken."),
             E::ItemNotFound => Self::not_found(),
             E::NoProvider(why) => Self::bad_request(format!("The SMS cannot be sent: {why}.")),
+            E::InvalidSendTime => bad("The send time must be in the future."),
+            E::ScheduleNotFound => Self::not_found(),
+            E::ScheduleStarted => bad("The scheduled send has started and can no longer change."),
             E::UnknownApp => Self::unauthorized(),
             E::Busy => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "The server is busy, please retry."),
             E::Internal(source) => {
@@ -183,7 +186,12 @@ mod tests {
             use crate::core::Error as E;
             match e {
                 E::SmsDisabled | E::PhoneNotVerified | E::AccountLocked | E::MasterOnly => 403,
-                E::UserNotFound | E::EmailNotFound | E::PhoneNotFound | E::ItemNotFound | E::UnknownMessage => 404,
+                E::UserNotFound
+                | E::EmailNotFound
+                | E::PhoneNotFound
+                | E::ItemNotFound
+                | E::UnknownMessage
+                | E::ScheduleNotFound => 404,
                 E::BalanceExhausted => 402,
                 E::NotAllowed => 405,
                 E::UnknownApp => 401,

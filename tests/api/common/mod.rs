@@ -5,10 +5,12 @@
 
 mod app;
 mod bmob;
+mod jpush;
 mod leancloud;
 mod mincloud;
 
 pub use app::*;
+pub use jpush::*;
 pub use leancloud::*;
 
 use serde_json::Value;
