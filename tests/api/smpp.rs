@@ -25,6 +25,8 @@ use phonebase::store;
 
 const THROTTLED: &str = "8613800138402";
 const DROPS: &str = "8613800138401";
+/// Numbers the SMSC takes its time with.
+const SLOW: &str = "86138001385";
 
 #[derive(Debug, Clone)]
 struct Submitted {
@@ -44,6 +46,9 @@ struct Smsc {
     throttled: AtomicBool,
     dropped: AtomicBool,
     submitted: std::sync::Mutex<Vec<Submitted>>,
+    /// Submits being answered now, and the most there ever were.
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
 }
 
 #[async_trait]
@@ -83,6 +88,12 @@ impl SmppServerListener for Smsc {
             registered_delivery: req.registered_delivery,
             short_message: req.short_message.clone(),
         });
+        if req.destination_addr.starts_with(SLOW) {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
         if req.destination_addr == THROTTLED && !self.throttled.swap(true, Ordering::SeqCst) {
             return req.reject(SmppError::ESME_RTHROTTLED);
         }
@@ -278,5 +289,26 @@ async fn smpp_wrong_password_is_a_retryable_bind_failure() {
     assert!(peer.smsc.refused_binds.load(Ordering::SeqCst) >= 1);
     assert_eq!(peer.smsc.binds.load(Ordering::SeqCst), 0);
     assert!(peer.smsc.submitted.lock().unwrap().is_empty());
+    peer.server.stop().await;
+}
+
+#[tokio::test]
+async fn smpp_keeps_at_most_window_messages_outstanding() {
+    let db = TestDb::new();
+    let mut peer = start_smsc().await;
+    let mut config = smpp_config(peer.port, "s3cret");
+    config.window = Some(2);
+    let app = TestApp::spawn_with(&db, Options { providers: vec![config], ..Default::default() }).await;
+    app.update_settings(json!({"limits": {"phone_per_minute": 0, "phone_per_hour": 0, "phone_per_day": 0}}));
+    for i in 1..=5 {
+        let phone = format!("1380013850{i}");
+        assert_eq!(app.request_code(json!({"mobilePhoneNumber": phone})).await.0, 200);
+    }
+    for i in 1..=5 {
+        wait_status(&app, &format!("+861380013850{i}"), "delivered").await;
+    }
+    // The worker sends up to 8 at once; the session lets 2 through at a time.
+    assert_eq!(peer.smsc.most_in_flight.load(Ordering::SeqCst), 2);
+    assert_eq!(peer.smsc.binds.load(Ordering::SeqCst), 1, "one session for all");
     peer.server.stop().await;
 }
