@@ -127,6 +127,23 @@ mod tests {
     }
 
     #[test]
+    fn smpp_needs_a_system_id_and_a_short_password() {
+        let mut config = Config::default();
+        let smpp = |v: serde_json::Value| -> ProviderConfig { serde_json::from_value(v).unwrap() };
+        config.delivery.providers = vec![smpp(serde_json::json!({"name": "s", "kind": "smpp"}))];
+        let e = Providers::from_config(&config, None).err().unwrap().to_string();
+        assert!(e.contains("system_id"), "{e}");
+        config.delivery.providers =
+            vec![smpp(serde_json::json!({"name": "s", "kind": "smpp", "system_id": "pb", "password": "too-long-pw"}))];
+        let e = Providers::from_config(&config, None).err().unwrap().to_string();
+        assert!(e.contains("at most 8"), "{e}");
+        config.delivery.providers =
+            vec![smpp(serde_json::json!({"name": "s", "kind": "smpp", "system_id": "pb", "password": "secret"}))];
+        let providers = Providers::from_config(&config, None).unwrap();
+        assert_eq!(providers.get("s").map(|p| p.kind), Some(ProviderKind::Smpp));
+    }
+
+    #[test]
     fn secrets_never_show_in_debug() {
         let p: ProviderConfig = serde_json::from_value(serde_json::json!({
             "name": "t", "kind": "twilio", "account_sid": "AC1", "auth_token": "tok-very-secret", "from": "+1"

@@ -547,6 +547,33 @@ mod tests {
     }
 
     #[test]
+    fn receipts_from_text_or_tlvs() {
+        let deliver = |esm: u8, text: &str, tlvs: Vec<rusmpp::tlvs::MessageDeliveryRequestTlvValue>| {
+            let sm = rusmpp::pdus::DeliverSm::builder()
+                .esm_class(EsmClass::from(esm))
+                .short_message(OctetString::from_str(text).unwrap())
+                .tlvs(tlvs)
+                .build();
+            Command::new(CommandStatus::EsmeRok, 1, sm)
+        };
+        let r = receipt(&deliver(0x04, "id:77 sub:001 dlvrd:000 stat:UNDELIV err:001 text:hi", vec![])).unwrap();
+        assert_eq!(
+            (r.provider_message_id.as_str(), r.delivered, r.error_code.as_deref()),
+            ("77", false, Some("UNDELIV"))
+        );
+        // TLVs win over the text.
+        let tlvs = vec![
+            rusmpp::tlvs::MessageDeliveryRequestTlvValue::ReceiptedMessageId(COctetString::from_str("88").unwrap()),
+            rusmpp::tlvs::MessageDeliveryRequestTlvValue::MessageState(MessageState::Delivered),
+        ];
+        let r = receipt(&deliver(0x04, "id:77 stat:UNDELIV", tlvs)).unwrap();
+        assert_eq!((r.provider_message_id.as_str(), r.delivered), ("88", true));
+        // A mobile-originated message is not a receipt; an intermediate state is not final.
+        assert_eq!(receipt(&deliver(0x00, "id:77 stat:DELIVRD", vec![])), None);
+        assert_eq!(receipt(&deliver(0x04, "id:77 stat:ENROUTE", vec![])), None);
+    }
+
+    #[test]
     fn statuses() {
         assert!(!is_permanent(CommandStatus::EsmeRthrottled));
         assert!(!is_permanent(CommandStatus::EsmeRmsgqful));
