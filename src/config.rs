@@ -255,6 +255,12 @@ pub struct ProviderConfig {
     pub system_id: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
+    /// SMPP: messages outstanding at once on the session (default 10).
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// SMPP: seconds between `enquire_link`s (default 30).
+    #[serde(default)]
+    pub enquire_link_secs: Option<u64>,
     /// Aliyun / Tencent push their delivery reports unsigned: they are accepted only at
     /// `/delivery/reports/<name>/<report_token>`. Unset: no receiver.
     #[serde(default)]
@@ -308,6 +314,7 @@ impl ProviderConfig {
             ProviderKind::Twilio if empty(&self.from) && empty(&self.messaging_service_sid) => {
                 missing("from or messaging_service_sid")
             }
+            ProviderKind::Smpp if empty(&self.system_id) => missing("system_id (and password)"),
             _ => {
                 for c in self.channels() {
                     if c != "sms" && c != "voice" {

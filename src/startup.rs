@@ -219,13 +219,14 @@ impl Application {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut background = Vec::new();
+        let breaker = Arc::new(Breaker::new(
+            config.delivery.breaker_failures,
+            chrono::TimeDelta::seconds(i64::try_from(config.delivery.breaker_open_secs).unwrap_or(60)),
+            core.clock.clone(),
+        ));
         if config.delivery.worker {
             let providers = Arc::new(Providers::from_config(&config, hooks.sender.clone())?);
-            let breaker = Arc::new(Breaker::new(
-                config.delivery.breaker_failures,
-                chrono::TimeDelta::seconds(i64::try_from(config.delivery.breaker_open_secs).unwrap_or(60)),
-                core.clock.clone(),
-            ));
+            providers.attach(&core);
             let options = WorkerOptions {
                 poll_interval: Duration::from_millis(config.delivery.poll_interval_ms),
                 batch_size: config.delivery.batch_size,
@@ -233,7 +234,7 @@ impl Application {
                 max_attempts: config.delivery.max_attempts,
                 lease: chrono::TimeDelta::seconds(config.delivery.lease_secs),
             };
-            let worker = Worker::new(core.clone(), providers, breaker, options);
+            let worker = Worker::new(core.clone(), providers, breaker.clone(), options);
             background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
         }
         if config.maintenance.purge_interval_secs > 0 {
@@ -246,7 +247,7 @@ impl Application {
 
         let listener = TcpListener::bind(&config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { core: core.clone(), config: Arc::new(config.clone()) });
+        let state = web::Data::new(AppState { core: core.clone(), config: Arc::new(config.clone()), breaker });
         let prefix = config.route_prefix();
         // Requests by route pattern (never the raw path: random 404s would grow the label set),
         // method and status, with latencies, into the core's registry.

@@ -8,6 +8,7 @@ pub mod breaker;
 mod client;
 pub mod providers;
 pub mod sink;
+pub mod smpp;
 pub mod tencent;
 pub mod twilio;
 pub mod worker;
@@ -101,6 +102,10 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, SendError>
 /// A provider: takes one message, says how far it got.
 pub trait Sender: Send + Sync + 'static {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a>;
+
+    /// Gives a provider that receives delivery reports on its own connection (SMPP) the core to
+    /// record them with; HTTP providers report through the receivers instead.
+    fn attach(&self, _core: &crate::core::Core) {}
 }
 
 /// `phonebase provider test`: one message through one provider, now, outside the outbox; the
@@ -114,6 +119,7 @@ pub async fn test_send(
     app_id: Option<&str>,
 ) -> anyhow::Result<String> {
     let providers = providers::Providers::from_config(config, None)?;
+    providers.attach(core);
     let p = providers.get(provider).ok_or_else(|| anyhow::anyhow!("no provider named {provider} is configured"))?;
     let (core, owned_provider, app) = (core.clone(), provider.to_string(), app_id.map(str::to_string));
     let (name, mapping) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::Sender;
 use super::aliyun::Aliyun;
 use super::sink::Sink;
+use super::smpp::Smpp;
 use super::tencent::Tencent;
 use super::twilio::Twilio;
 use crate::config::{Config, ProviderConfig, ProviderKind};
@@ -71,14 +72,19 @@ impl Providers {
                 ProviderKind::Aliyun => Arc::new(Aliyun::new(p)?),
                 ProviderKind::Tencent => Arc::new(Tencent::new(p)?),
                 ProviderKind::Twilio => Arc::new(Twilio::new(p, status_callback_url(config, p))?),
-                ProviderKind::Smpp => {
-                    anyhow::bail!("provider {}: SMPP is not supported yet (use aliyun, tencent or twilio)", p.name)
-                }
+                ProviderKind::Smpp => Arc::new(Smpp::new(p)?),
             };
             list.push(Provider { name: p.name.clone(), kind: p.kind, sender, sign_name: p.sign_name.clone() });
             routes.push(route_of(p));
         }
         Ok(Self { list, routes })
+    }
+
+    /// Lets providers with their own report channel (SMPP receipts) record through `core`.
+    pub fn attach(&self, core: &crate::core::Core) {
+        for p in &self.list {
+            p.sender.attach(core);
+        }
     }
 
     pub fn routes(&self) -> Vec<Route> {
@@ -118,6 +124,23 @@ mod tests {
             serde_json::from_value(serde_json::json!({"name": "s", "kind": "sink"})).unwrap(),
         ];
         assert!(Providers::from_config(&config, None).is_err());
+    }
+
+    #[test]
+    fn smpp_needs_a_system_id_and_a_short_password() {
+        let mut config = Config::default();
+        let smpp = |v: serde_json::Value| -> ProviderConfig { serde_json::from_value(v).unwrap() };
+        config.delivery.providers = vec![smpp(serde_json::json!({"name": "s", "kind": "smpp"}))];
+        let e = Providers::from_config(&config, None).err().unwrap().to_string();
+        assert!(e.contains("system_id"), "{e}");
+        config.delivery.providers =
+            vec![smpp(serde_json::json!({"name": "s", "kind": "smpp", "system_id": "pb", "password": "too-long-pw"}))];
+        let e = Providers::from_config(&config, None).err().unwrap().to_string();
+        assert!(e.contains("at most 8"), "{e}");
+        config.delivery.providers =
+            vec![smpp(serde_json::json!({"name": "s", "kind": "smpp", "system_id": "pb", "password": "secret"}))];
+        let providers = Providers::from_config(&config, None).unwrap();
+        assert_eq!(providers.get("s").map(|p| p.kind), Some(ProviderKind::Smpp));
     }
 
     #[test]

@@ -26,6 +26,8 @@ use crate::core::{self, Core};
 pub struct AppState {
     pub core: Core,
     pub config: Arc<Config>,
+    /// This instance's circuit breaker (the console shows each provider's circuit).
+    pub breaker: Arc<crate::delivery::breaker::Breaker>,
 }
 
 /// The address per-IP limits count. `X-Forwarded-For` is believed only when the socket peer is a

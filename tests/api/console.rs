@@ -456,3 +456,73 @@ async fn submitted_texts_are_kept_and_decisions_name_the_revision_seen() {
     assert_eq!(item.open.as_ref().map(|r| (r.number, r.state)), Some((3, State::Draft)));
     assert_eq!(item.live.as_ref().map(|r| r.id.clone()), Some(second.id));
 }
+
+#[tokio::test]
+async fn provider_health_and_the_attempts_of_each_message() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let db = TestDb::new();
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "Service Unavailable"})))
+        .mount(&twilio)
+        .await;
+    let providers = vec![
+        serde_json::from_value(json!({
+            "name": "twilio", "kind": "twilio", "endpoint": twilio.uri(), "priority": 1,
+            "account_sid": "AC123", "auth_token": "token", "from": "+15005550006", "timeout_secs": 2,
+        }))
+        .unwrap(),
+        serde_json::from_value(
+            json!({"name": "backup", "kind": "sink", "priority": 2, "path": db.dir.path().join("backup.jsonl")}),
+        )
+        .unwrap(),
+    ];
+    let options = crate::helpers::Options { providers, breaker: Some((1, 600)), ..Default::default() };
+    let app = TestApp::spawn_with(&db, options).await;
+    let (mut browser, _) = signed_in(&app).await;
+
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138300"})).await.0, 200);
+    let mut html = String::new();
+    for _ in 0..200 {
+        html = browser.get("/console/messages?to=13800138300").await.1;
+        if html.contains("class=\"status\">delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(html.contains("class=\"status\">delivered"), "{html}");
+    let attempts: Vec<&str> = html.split("class=\"attempt\"").skip(1).collect();
+    assert_eq!(attempts.len(), 2, "{html}");
+    assert!(
+        attempts[0].contains("twilio") && attempts[0].contains("retry") && attempts[0].contains("http-503"),
+        "{html}"
+    );
+    assert!(
+        attempts[1].contains("backup") && attempts[1].contains("delivered") && attempts[1].contains("sink-"),
+        "{html}"
+    );
+
+    let (status, html, _) = browser.get("/console/providers").await;
+    assert_eq!(status, 200);
+    let row = |name: &str| {
+        html.split("<tr class=\"provider\">")
+            .find(|r| r.contains(&format!("class=\"name\">{name}<")))
+            .unwrap_or_else(|| panic!("{name} in {html}"))
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (twilio_row, backup_row) = (row("twilio"), row("backup"));
+    assert!(twilio_row.contains("class=\"circuit\">open<"), "{twilio_row}");
+    assert!(twilio_row.contains("class=\"retries\">1<") && twilio_row.contains("class=\"rate\">0%<"), "{twilio_row}");
+    assert!(backup_row.contains("class=\"circuit\">closed<"), "{backup_row}");
+    assert!(
+        backup_row.contains("class=\"delivered\">1<") && backup_row.contains("class=\"rate\">100%<"),
+        "{backup_row}"
+    );
+    assert!(backup_row.contains(" ms<"), "{backup_row}");
+    // Operators only.
+    assert_eq!(crate::console::Browser::new(&app).get("/console/providers").await.0, 303);
+}

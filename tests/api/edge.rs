@@ -136,6 +136,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/apps/{app}/upstream"),
     ("POST", "/console/apps/{app}/balance"),
     ("GET", "/console/messages"),
+    ("GET", "/console/providers"),
     ("POST", "/console/api/session"),
     ("GET", "/console/api/queue"),
     ("POST", "/console/api/review/{revision}"),

@@ -24,6 +24,7 @@ mod outbox;
 mod schema;
 mod secrets;
 mod sends;
+mod smpp;
 mod sms;
 mod templates;
 mod upstream;

@@ -36,6 +36,7 @@ const PAGES: &[(&str, &str)] = &[
     ("apps", include_str!("../../../templates/console/apps.hbs")),
     ("app", include_str!("../../../templates/console/app.hbs")),
     ("messages", include_str!("../../../templates/console/messages.hbs")),
+    ("providers", include_str!("../../../templates/console/providers.hbs")),
 ];
 
 /// HTML pages: strict, and HTML-escaped (the default), since they show what apps wrote.
@@ -82,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/apps/{id}/upstream", web::post().to(pages::update_upstream))
             .route("/apps/{id}/balance", web::post().to(pages::update_balance))
             .route("/messages", web::get().to(pages::messages))
+            .route("/providers", web::get().to(pages::providers))
             .route("/api/session", web::post().to(api::sign_in))
             .route("/api/queue", web::get().to(api::queue))
             .route("/api/review/{revision}", web::post().to(api::decide))

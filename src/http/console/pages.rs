@@ -483,10 +483,21 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
         format!("{}/console/messages?{q}", base(&state))
     };
+    let core = state.core.clone();
+    let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+    let attempts = blocking(move || core.attempts_of(&ids)).await?;
     let messages: Vec<Value> = rows
         .iter()
-        .map(|m| {
-            json!({"created": iso(m.created_at), "to": m.to_phone, "app": m.app_id, "template": m.template,
+        .zip(attempts)
+        .map(|(m, attempts)| {
+            let attempts: Vec<Value> = attempts
+                .iter()
+                .map(|a| {
+                    json!({"at": iso(a.at), "provider": a.provider, "provider_id": a.provider_message_id,
+                           "outcome": a.outcome, "code": a.error_code, "error": a.error, "latency": a.latency_ms})
+                })
+                .collect();
+            json!({"attempts": attempts,"created": iso(m.created_at), "to": m.to_phone, "app": m.app_id, "template": m.template,
                    "channel": m.channel, "status": m.status, "chars": m.chars, "parts": m.parts,
                    "sent": m.sent_at.map(iso), "delivered": m.delivered_at.map(iso), "text": m.body_redacted,
                    "handle": m.handle, "cost": m.charged, "refunded": m.refunded, "send_at": m.send_at.map(iso)})
@@ -497,4 +508,25 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         "prev": (page > 1).then(|| link(page - 1)), "next": more.then(|| link(page + 1)),
     });
     Ok(render(&state, StatusCode::OK, "messages", Some(&s), ctx))
+}
+
+/// Each configured provider over the last hour: its circuit in this instance, attempts, success
+/// rate (accepted of attempted) and mean latency.
+pub async fn providers(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let s = session(&req, &state).await?;
+    let core = state.core.clone();
+    let since = core.clock.now_naive() - chrono::TimeDelta::hours(1);
+    let health = blocking(move || core.provider_health(since)).await?;
+    let providers: Vec<Value> = health
+        .iter()
+        .map(|h| {
+            let rate = (h.attempts > 0).then(|| format!("{:.0}%", h.accepted as f64 * 100.0 / h.attempts as f64));
+            json!({"name": h.provider, "circuit": state.breaker.state(&h.provider).as_str(), "attempts": h.attempts,
+                   "accepted": h.accepted, "delivered": h.delivered, "undelivered": h.undelivered,
+                   "retries": h.retries, "failed": h.failed, "success_rate": rate,
+                   "latency": (h.attempts > 0).then(|| format!("{} ms", h.mean_latency_ms))})
+        })
+        .collect();
+    let ctx = json!({"title": "Providers", "providers": providers});
+    Ok(render(&state, StatusCode::OK, "providers", Some(&s), ctx))
 }
