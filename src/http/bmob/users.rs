@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::auth::Bmob;
 use super::datetime;
@@ -29,30 +29,11 @@ static RESERVED: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     keys
 });
 
-/// The `_User` JSON: both spellings of the phone's verified flag (Android's
-/// `mobilePhoneNumberVerified`, the REST docs' `mobilePhoneVerified`), Bmob's times, and the
-/// session token where the call returns one.
+/// The `_User` JSON in Bmob's times, with both spellings of the phone's verified flag (Android's
+/// `mobilePhoneNumberVerified`, the REST docs' `mobilePhoneVerified`).
 fn user_json(user: &User, token: Option<&str>) -> Value {
-    let mut out: Map<String, Value> = user.fields.clone();
-    out.insert("objectId".into(), user.id.clone().into());
-    out.insert("username".into(), user.username.clone().into());
-    if let Some(email) = &user.email {
-        out.insert("email".into(), email.clone().into());
-    }
-    out.insert("emailVerified".into(), user.email_verified.into());
-    if let Some(phone) = &user.mobile_phone {
-        out.insert("mobilePhoneNumber".into(), phone.clone().into());
-    }
+    let mut out = objects::user_object(user, token, datetime);
     out.insert("mobilePhoneNumberVerified".into(), user.mobile_verified.into());
-    out.insert("mobilePhoneVerified".into(), user.mobile_verified.into());
-    if let Some(auth_data) = &user.auth_data {
-        out.insert("authData".into(), auth_data.clone());
-    }
-    out.insert("createdAt".into(), datetime(user.created_at).into());
-    out.insert("updatedAt".into(), datetime(user.updated_at).into());
-    if let Some(token) = token {
-        out.insert("sessionToken".into(), token.into());
-    }
     Value::Object(out)
 }
 
@@ -61,21 +42,11 @@ fn signed_in_json(s: &SignedIn) -> Value {
 }
 
 fn phone_input(body: &Body) -> Result<Option<PhoneInput>, BmobError> {
-    match fields::string(body, "mobilePhoneNumber")? {
-        Some(raw) if !raw.trim().is_empty() => Ok(Some(PhoneInput::parse(&raw)?)),
-        _ => Ok(None),
-    }
+    Ok(objects::phone_input(body)?)
 }
 
 fn new_user(body: &Body) -> Result<NewUser, BmobError> {
-    Ok(NewUser {
-        username: fields::string(body, "username")?,
-        password: fields::string(body, "password")?,
-        email: fields::string(body, "email")?.filter(|e| !e.trim().is_empty()),
-        phone: phone_input(body)?,
-        auth_data: None,
-        fields: objects::custom_fields(body, &RESERVED),
-    })
+    Ok(objects::new_user(body, &RESERVED)?)
 }
 
 /// Phone and code prove the number: its owner is logged in, or a user is created with the number

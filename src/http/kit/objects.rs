@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::fields::{self, Body, FieldError};
-use crate::core::accounts::users::FieldChange;
+use crate::core::accounts::users::{FieldChange, NewUser, PhoneInput, User};
 
 /// Keys of a Parse-family `_User` that are columns, credentials or server-managed, never custom
 /// fields: what the dialects refuse to store as a field and what an export's import keeps out
@@ -98,6 +98,51 @@ pub fn optional_string(body: &Body, key: &str) -> Result<Option<Option<String>>,
         Some(v) if v.get("__op").and_then(Value::as_str) == Some("Delete") => Ok(Some(None)),
         Some(_) => Ok(Some(fields::string(body, key)?.filter(|s| !s.trim().is_empty()))),
     }
+}
+
+/// The Parse-family `_User` object (LeanCloud, Bmob): custom fields, then the built-in ones, times
+/// written by the dialect (`time`), and the session token where the call returns one.
+pub fn user_object(user: &User, token: Option<&str>, time: fn(chrono::NaiveDateTime) -> String) -> Map<String, Value> {
+    let mut out: Map<String, Value> = user.fields.clone();
+    out.insert("objectId".into(), user.id.clone().into());
+    out.insert("username".into(), user.username.clone().into());
+    if let Some(email) = &user.email {
+        out.insert("email".into(), email.clone().into());
+    }
+    out.insert("emailVerified".into(), user.email_verified.into());
+    if let Some(phone) = &user.mobile_phone {
+        out.insert("mobilePhoneNumber".into(), phone.clone().into());
+    }
+    out.insert("mobilePhoneVerified".into(), user.mobile_verified.into());
+    if let Some(auth_data) = &user.auth_data {
+        out.insert("authData".into(), auth_data.clone());
+    }
+    out.insert("createdAt".into(), time(user.created_at).into());
+    out.insert("updatedAt".into(), time(user.updated_at).into());
+    if let Some(token) = token {
+        out.insert("sessionToken".into(), token.into());
+    }
+    out
+}
+
+/// `mobilePhoneNumber` of a body, parsed; absent or blank is `None`.
+pub fn phone_input(body: &Body) -> Result<Option<PhoneInput>, FieldError> {
+    match fields::string(body, "mobilePhoneNumber")? {
+        Some(raw) if !raw.trim().is_empty() => Ok(Some(PhoneInput::parse(&raw)?)),
+        _ => Ok(None),
+    }
+}
+
+/// A sign-up body: the identifiers, the password, and every key not `reserved` as a custom field.
+pub fn new_user(body: &Body, reserved: &[&str]) -> Result<NewUser, FieldError> {
+    Ok(NewUser {
+        username: fields::string(body, "username")?,
+        password: fields::string(body, "password")?,
+        email: fields::string(body, "email")?.filter(|e| !e.trim().is_empty()),
+        phone: phone_input(body)?,
+        auth_data: None,
+        fields: custom_fields(body, reserved),
+    })
 }
 
 #[cfg(test)]

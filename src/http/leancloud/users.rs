@@ -1,7 +1,7 @@
 //! `_User` endpoints (contract §4, §5.5–5.10): signup, login, phone flows, sessions.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::auth::LcAuth;
 use super::error::LcError;
@@ -67,26 +67,7 @@ pub fn iso(t: chrono::NaiveDateTime) -> String {
 
 /// The `_User` JSON. `token` only where the contract returns it (signup, login, me, refresh...).
 pub fn user_json(user: &User, token: Option<&str>) -> Value {
-    let mut out: Map<String, Value> = user.fields.clone();
-    out.insert("objectId".into(), user.id.clone().into());
-    out.insert("username".into(), user.username.clone().into());
-    if let Some(email) = &user.email {
-        out.insert("email".into(), email.clone().into());
-    }
-    out.insert("emailVerified".into(), user.email_verified.into());
-    if let Some(phone) = &user.mobile_phone {
-        out.insert("mobilePhoneNumber".into(), phone.clone().into());
-    }
-    out.insert("mobilePhoneVerified".into(), user.mobile_verified.into());
-    if let Some(auth_data) = &user.auth_data {
-        out.insert("authData".into(), auth_data.clone());
-    }
-    out.insert("createdAt".into(), iso(user.created_at).into());
-    out.insert("updatedAt".into(), iso(user.updated_at).into());
-    if let Some(token) = token {
-        out.insert("sessionToken".into(), token.into());
-    }
-    Value::Object(out)
+    Value::Object(objects::user_object(user, token, iso))
 }
 
 fn signed_in_json(s: &SignedIn) -> Value {
@@ -94,21 +75,11 @@ fn signed_in_json(s: &SignedIn) -> Value {
 }
 
 fn phone_input(body: &Body) -> Result<Option<PhoneInput>, LcError> {
-    match fields::string(body, "mobilePhoneNumber")? {
-        Some(raw) if !raw.trim().is_empty() => Ok(Some(PhoneInput::parse(&raw)?)),
-        _ => Ok(None),
-    }
+    Ok(objects::phone_input(body)?)
 }
 
 fn new_user(body: &Body) -> Result<NewUser, LcError> {
-    Ok(NewUser {
-        username: fields::string(body, "username")?,
-        password: fields::string(body, "password")?,
-        email: fields::string(body, "email")?.filter(|e| !e.trim().is_empty()),
-        phone: phone_input(body)?,
-        auth_data: None,
-        fields: objects::custom_fields(body, NOT_FIELDS),
-    })
+    Ok(objects::new_user(body, NOT_FIELDS)?)
 }
 
 /// Who may act on user `id`: the master key, or that user's own session (206 otherwise).
