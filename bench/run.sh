@@ -8,7 +8,7 @@
 #
 # Options (each also settable through the environment variable in brackets):
 #   -b, --backends LIST    "sqlite postgres" [BENCH_BACKENDS]; postgres is skipped, with a note,
-#                          if `pg_isready -h 127.0.0.1` fails
+#                          if `pg_isready` fails on BENCH_PG
 #   -c, --conns LIST       connection counts, default "8 32 128" [BENCH_CONNS]
 #   -d, --duration SECS    length of each measured wrk run, default 10 [BENCH_DURATION]
 #   -r, --repeats N        repeat every measurement N times and report medians, default 1
@@ -17,6 +17,15 @@
 #                          [BENCH_SCENARIOS]
 #   -t, --threads N        wrk threads, default min(nproc, conns, 10) [BENCH_THREADS]
 #       --timeout SECS     wrk's per-request timeout, default 5 [BENCH_WRK_TIMEOUT]
+#       --rate FRACTION    after each closed-loop run of date, request, verify and me, one fixed-rate
+#                          (open-loop) run at FRACTION of the rate just measured (0.5 = half the
+#                          peak), reporting p50/p99/p99.9 from the due time of each request
+#                          (examples/fixed_rate.rs, built with the server) [BENCH_RATE]; 0 = off
+#       --mixed            a login storm (wrk, BENCH_LOGIN_MAX_CONNS connections) and verifySmsCode at
+#                          a fixed rate at the same time; reports verify's p50/p99 [BENCH_MIXED=1]
+#       --large            fill the bench app's tables before the runs: BENCH_LARGE_USERS users
+#                          (default 1,000,000) and BENCH_LARGE_CODES used codes (default 10,000,000),
+#                          with generate_series (PostgreSQL) or a recursive CTE (SQLite) [BENCH_LARGE=1]
 #       --no-build         do not run `cargo build --release` (use the existing binary)
 #       --report DIR       only rebuild the report of an earlier run (bench/results/<stamp>)
 #       --keep             keep the data directories (SQLite file, sink, verify pool; under $TMPDIR)
@@ -91,11 +100,21 @@ USERS=${BENCH_USERS:-200}
 USERS_MAX=${BENCH_USERS_MAX:-180}
 LOGIN_MAX_CONNS=${BENCH_LOGIN_MAX_CONNS:-32}
 PHONE_NUMBERS=${BENCH_PHONE_NUMBERS:-3000}
+PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-32}
+RATE=${BENCH_RATE:-0}
+MIXED=${BENCH_MIXED:-0}
+LARGE=${BENCH_LARGE:-0}
+LARGE_USERS=${BENCH_LARGE_USERS:-1000000}
+LARGE_CODES=${BENCH_LARGE_CODES:-10000000}
+RATE_BIN=${BENCH_RATE_BIN:-$ROOT/target/release/examples/fixed_rate}
 # Test numbers of the phone scenario: a prefix the request runs never use (see PREFIXES).
 PHONE_TEST_PREFIX=+86134
 PHONE_TEST_CODE=123456
 PG_BASE=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 PG_ADMIN_DB=${BENCH_PG_ADMIN_DB:-test}
+# Every psql, pg_isready and pgbench call goes to the cluster BENCH_PG names (host, port, user).
+PG_BASE=${PG_BASE%/}
+PG_ADMIN_URL=$PG_BASE/$PG_ADMIN_DB
 BIN=${BENCH_BIN:-$ROOT/target/release/phonebase}
 BUILD=1
 KEEP=0
@@ -115,6 +134,9 @@ while [ $# -gt 0 ]; do
     -s|--scenarios) SCENARIOS=$2; shift 2 ;;
     -t|--threads) THREADS=$2; shift 2 ;;
     --timeout) WRK_TIMEOUT=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --mixed) MIXED=1; shift ;;
+    --large) LARGE=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --keep) KEEP=1; shift ;;
     --report) REPORT_DIR=$2; shift 2 ;;
@@ -126,10 +148,12 @@ done
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for v in DURATION REPEATS WRK_TIMEOUT WARMUP DRAIN_MAX GEN_MAX GEN_APPS GEN_CONNS USERS USERS_MAX LOGIN_MAX_CONNS PHONE_NUMBERS; do
+for v in DURATION REPEATS WRK_TIMEOUT WARMUP DRAIN_MAX GEN_MAX GEN_APPS GEN_CONNS USERS USERS_MAX LOGIN_MAX_CONNS PHONE_NUMBERS PGBENCH_CLIENTS LARGE_USERS LARGE_CODES; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
 [ "$DURATION" -ge 1 ] || die "duration must be at least 1 s"
+[[ $RATE =~ ^[0-9]*\.?[0-9]+$ ]] || die "--rate takes a fraction of the peak such as 0.5, not '$RATE'"
+rate_on() { awk -v r="$RATE" 'BEGIN {exit !(r > 0)}'; }
 [ "$USERS" -ge 1 ] || die "BENCH_USERS must be at least 1"
 # The settings go through one command-line argument (at most 128 KiB, ~26 bytes per number).
 [ "$PHONE_NUMBERS" -ge 1 ] && [ "$PHONE_NUMBERS" -le 4000 ] || die "BENCH_PHONE_NUMBERS must be 1..4000"
@@ -205,7 +229,7 @@ stop_server() {
 
 drop_db() {
   [ -n "$PG_DB" ] || return 0
-  psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -v ON_ERROR_STOP=1 \
+  psql -d "$PG_ADMIN_URL" -qAt -v ON_ERROR_STOP=1 \
     -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 \
     || log "could not drop database $PG_DB"
   PG_DB=
@@ -229,11 +253,14 @@ trap 'exit 143' TERM
 
 if [ "$BUILD" = 1 ]; then
   log "cargo build --release (the first one takes several minutes)"
-  (cd "$ROOT" && cargo build --release --quiet) || die "release build failed"
+  (cd "$ROOT" && cargo build --release --quiet --bin phonebase --example fixed_rate) || die "release build failed"
 fi
 if [ -z "$REPORT_DIR" ]; then
   [ -x "$BIN" ] || die "no server binary at $BIN (build it, or set BENCH_BIN)"
   BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+  if rate_on || [ "$MIXED" = 1 ]; then
+    [ -x "$RATE_BIN" ] || die "no fixed-rate client at $RATE_BIN (cargo build --release --example fixed_rate)"
+  fi
 fi
 
 GIT_REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -363,7 +390,7 @@ pg_sampler() {
   local i
   for i in $(seq 1 "$1"); do
     sleep 1
-    timeout 2 psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -F'|' -c "
+    timeout 2 psql -d "$PG_ADMIN_URL" -qAt -F'|' -c "
       SELECT coalesce(wait_event_type || ':' || wait_event, 'running'), count(*)
       FROM pg_stat_activity
       WHERE datname = '$PG_DB' AND state <> 'idle' AND pid <> pg_backend_pid()
@@ -503,12 +530,162 @@ measure_argon2() {
   log "one argon2id hash (m=19456 KiB, t=2, p=1): $ms ms"
 }
 
+# Writes $2 request lines of scenario $1 for examples/fixed_rate.rs to file $3 (request: a fresh
+# block of numbers; verify: pairs taken out of the pool, each used once; me: the users' tokens).
+rate_lines() { # scenario n file
+  local n=$2 out=$3
+  case $1 in
+    date) awk -v n="$n" 'BEGIN {for (i = 0; i < n; i++) print "{\"method\":\"GET\",\"path\":\"/1.1/date\"}"}' > "$out" ;;
+    me) awk -v n="$n" -v id="$APP_ID" -v key="$APP_KEY" '
+          {t[NR] = $3} END {for (i = 0; i < n; i++) printf "{\"method\":\"GET\",\"path\":\"/1.1/users/me\",\"headers\":{\"X-LC-Id\":\"%s\",\"X-LC-Key\":\"%s\",\"X-LC-Session\":\"%s\"}}\n", id, key, t[i % NR + 1]}' \
+          "$USERS_FILE" > "$out" ;;
+    request)
+      next_phone_block
+      awk -v n="$n" -v p="$PHONE_PREFIX" -v o="$PHONE_OFFSET" -v id="$APP_ID" -v key="$APP_KEY" 'BEGIN {
+        for (i = 0; i < n; i++) printf "{\"method\":\"POST\",\"path\":\"/1.1/requestSmsCode\",\"headers\":{\"Content-Type\":\"application/json\",\"X-LC-Id\":\"%s\",\"X-LC-Key\":\"%s\"},\"body\":\"{\\\"mobilePhoneNumber\\\":\\\"%s%08d\\\"}\"}\n", id, key, p, o + i}' > "$out" ;;
+    verify)
+      ensure_pairs "$n"
+      head -n "$n" "$POOL" | awk -v apps="$APPS_FILE" '
+        BEGIN {while ((getline l < apps) > 0) {split(l, a, " "); k[a[1]] = a[2]}}
+        {printf "{\"method\":\"POST\",\"path\":\"/1.1/verifySmsCode/%s\",\"headers\":{\"Content-Type\":\"application/json\",\"X-LC-Id\":\"%s\",\"X-LC-Key\":\"%s\"},\"body\":\"{\\\"mobilePhoneNumber\\\":\\\"%s\\\"}\"}\n", $2, $4, k[$4], $1}' > "$out"
+      tail -n +"$((n + 1))" "$POOL" > "$POOL.tmp" && mv "$POOL.tmp" "$POOL" ;;
+  esac
+}
+
+# run_rate SCENARIO CONNS RATE [KIND]: one fixed-rate run for DURATION seconds (kind "rate", or
+# "mixed"); appends a JSON line.
+run_rate() {
+  local scenario=$1 conns=$2 rate=$3 kind=${4:-rate}
+  [ "$rate" -ge 1 ] || return 1
+  local base=$RUN_DIR/$BACKEND-$kind-$scenario-c$conns-q$rate n=$((rate * DURATION))
+  rate_lines "$scenario" "$n" "$base.jsonl"
+  log "$BACKEND $kind $scenario at $rate req/s (at most $conns connections) ${DURATION}s"
+  if ! timeout -k 5 $((DURATION + 60)) "$RATE_BIN" --base "http://127.0.0.1:$PORT" --rate "$rate" \
+      --duration "$DURATION" --conns "$conns" --requests "$base.jsonl" --out "$base.json" 2> "$base.err"; then
+    note "$BACKEND $kind $scenario at $rate req/s failed: $(head -c 300 "$base.err")"
+    return 1
+  fi
+  rm -f "$base.jsonl"
+  jq -c --arg backend "$BACKEND" --arg kind "$kind" --arg scenario "$scenario" --argjson conns "$conns" \
+    '. + {kind: $kind, backend: $backend, scenario: $scenario, conns: $conns}' "$base.json" >> "$RESULTS"
+  if [ "$scenario" = request ]; then
+    ISSUED=$((ISSUED + $(last_field .ok)))
+    drain "after fixed-rate request"
+  fi
+}
+
+# A login storm (wrk, closed loop, as many connections as login runs at most) while verify runs
+# at a fixed rate: how much the argon2 hashing hurts the code checks next to it.
+run_mixed() {
+  local rate=$1 conns=$LOGIN_MAX_CONNS
+  local base=$RUN_DIR/$BACKEND-mixed-login-c$conns
+  log "$BACKEND mixed: login storm at c=$conns and verify at $rate req/s"
+  env BENCH_LUA_DIR="$HERE/lua" BENCH_OUT="$base.json" BENCH_THREADS=1 BENCH_APP_ID="$APP_ID" \
+    BENCH_APP_KEY="$APP_KEY" BENCH_STATUS=1 BENCH_USERS_FILE="$USERS_FILE" timeout -k 5 $((DURATION + 40)) \
+    wrk -t1 -c"$conns" -d"$((DURATION + 2))s" --timeout "${WRK_TIMEOUT}s" --latency \
+    -s "$HERE/lua/login.lua" "http://127.0.0.1:$PORT" > "$base.txt" 2>&1 &
+  local storm=$!
+  sleep 1
+  run_rate verify 64 "$rate" mixed || true
+  wait "$storm" || true
+  if [ -s "$base.json" ]; then
+    jq -c --arg backend "$BACKEND" --argjson conns "$conns" \
+      '{kind: "storm", backend: $backend, conns: $conns, rps: .rps}' "$base.json" >> "$RESULTS"
+  fi
+}
+
+# Fills the bench app's tables before the server starts: LARGE_USERS users and LARGE_CODES
+# used codes (10 per number, on numbers the runs never use), so that verify meets big indexes.
+fill_large() { # env...
+  local start; start=$(date +%s)
+  log "$BACKEND: filling $LARGE_USERS users and $LARGE_CODES codes"
+  if [ "$BACKEND" = postgres ]; then
+    psql -d "$PG_BASE/$PG_DB" -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null || die "filling the tables failed"
+INSERT INTO users (id, app_id, username, mobile_verified, email_verified, fields, created_at, updated_at, seq)
+SELECT 'fill-u-' || g, '$APP_ID', 'fill' || g, false, false, '{}',
+       now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc', 1000000000 + g
+FROM generate_series(1, $LARGE_USERS) g;
+INSERT INTO verification_codes (id, app_id, phone, purpose, code_hash, value_hash, attempts, created_at,
+                                expires_at, used_at)
+SELECT 'fill-c-' || g, '$APP_ID', '+8617' || lpad((g / 10)::text, 9, '0'), 'generic', md5(g::text),
+       md5('v' || g), 1, (now() AT TIME ZONE 'utc') - interval '2 hours',
+       (now() AT TIME ZONE 'utc') - interval '110 minutes', (now() AT TIME ZONE 'utc') - interval '115 minutes'
+FROM generate_series(1, $LARGE_CODES) g;
+ANALYZE users; ANALYZE verification_codes;
+SQL
+  else
+    local db=$1/phonebase.db
+    sqlite3 "$db" <<SQL >/dev/null || die "filling the tables failed"
+PRAGMA journal_mode = WAL;
+WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < $LARGE_USERS)
+INSERT INTO users (id, app_id, username, mobile_verified, email_verified, fields, created_at, updated_at, seq)
+SELECT 'fill-u-' || x, '$APP_ID', 'fill' || x, 0, 0, '{}', datetime('now'), datetime('now'), 1000000000 + x FROM g;
+WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < $LARGE_CODES)
+INSERT INTO verification_codes (id, app_id, phone, purpose, code_hash, value_hash, attempts, created_at,
+                                expires_at, used_at)
+SELECT 'fill-c-' || x, '$APP_ID', '+8617' || printf('%09d', x / 10), 'generic', hex(randomblob(16)),
+       hex(randomblob(16)), 1, datetime('now', '-2 hours'), datetime('now', '-110 minutes'),
+       datetime('now', '-115 minutes') FROM g;
+ANALYZE;
+SQL
+  fi
+  local secs=$(( $(date +%s) - start ))
+  jq -nc --arg backend "$BACKEND" --argjson users "$LARGE_USERS" --argjson codes "$LARGE_CODES" --argjson secs "$secs" \
+     '{kind: "fill", backend: $backend, users: $users, codes: $codes, secs: $secs}' >> "$RESULTS"
+  log "$BACKEND: tables filled in ${secs}s"
+}
+
+# The server's database statements and commits so far ("statements commits"), from /metrics.
+db_counts() {
+  curl -fsS --max-time 5 "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '
+    /^phonebase_db_statements_total / {s = $2} /^phonebase_db_commits_total / {c = $2}
+    END {printf "%d %d\n", s, c}'
+}
+
+# Appends the statements and commits per 2xx request between two db_counts snapshots (kind
+# "stmts"); request runs are counted up to the end of their drain, so the outbox's share is in.
+record_counts() { # scenario conns before after requests
+  local s0 c0 s1 c1
+  read -r s0 c0 <<<"$3"
+  read -r s1 c1 <<<"$4"
+  # A server without the counters (an older binary) reports none.
+  [ "${5:-0}" -gt 0 ] && [ "${s1:-0}" -gt 0 ] || return 0
+  jq -nc --arg backend "$BACKEND" --arg scenario "$1" --argjson conns "$2" --argjson n "$5" \
+     --argjson s "$((s1 - s0))" --argjson c "$((c1 - c0))" \
+     '{kind: "stmts", backend: $backend, scenario: $scenario, conns: $conns, requests: $n,
+       per_request: ($s / $n), commits_per_request: ($c / $n)}' >> "$RESULTS"
+}
+
+# The cluster's own ceiling, in the server's database while the server idles: pgbench with
+# PGBENCH_CLIENTS clients committing one-row INSERT transactions for DURATION seconds (fsync and
+# synchronous_commit as the cluster has them). Appends a JSON line (kind "ceiling").
+pgbench_ceiling() {
+  command -v pgbench >/dev/null 2>&1 || { note "pgbench missing: no PostgreSQL ceiling row"; return 0; }
+  local url=$PG_BASE/$PG_DB script=$RUN_DIR/pgbench-insert.sql out=$RUN_DIR/pgbench.txt
+  psql -d "$url" -qAt -v ON_ERROR_STOP=1 -c \
+    "CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, v integer NOT NULL, at timestamptz NOT NULL DEFAULT now())" \
+    >/dev/null || { note "pgbench: could not create its table"; return 0; }
+  echo 'INSERT INTO bench_ceiling (v) VALUES (1);' > "$script"
+  log "$BACKEND pgbench: one-row INSERT transactions, $PGBENCH_CLIENTS clients, ${DURATION}s"
+  if ! timeout $((DURATION + 60)) pgbench -n -c "$PGBENCH_CLIENTS" -j "$NPROC" -T "$DURATION" -f "$script" "$url" \
+      > "$out" 2>&1; then
+    note "pgbench failed, see $(basename "$out")"
+    return 0
+  fi
+  local tps; tps=$(awk '/^tps = / {print $3; exit}' "$out")
+  psql -d "$url" -qAt -c "DROP TABLE bench_ceiling" >/dev/null 2>&1 || true
+  [ -n "$tps" ] || { note "pgbench printed no tps, see $(basename "$out")"; return 0; }
+  jq -nc --arg backend "$BACKEND" --argjson tps "$tps" --argjson clients "$PGBENCH_CLIENTS" \
+     '{kind: "ceiling", backend: $backend, tps: $tps, clients: $clients}' >> "$RESULTS"
+  log "$BACKEND pgbench: $tps one-row INSERT commits/s"
+}
+
 # ---------------------------------------------------------------------------------------------
 # One backend
 
 pg_available() {
   command -v pg_isready >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 \
-    && pg_isready -h 127.0.0.1 -q -t 5
+    && pg_isready -d "$PG_ADMIN_URL" -q -t 5
 }
 
 run_backend() {
@@ -526,7 +703,7 @@ run_backend() {
   env+=(PHONEBASE_DATA_DIR="$data" RUST_LOG=warn PHONEBASE_LOG_FORMAT=json)
   if [ "$BACKEND" = postgres ]; then
     PG_DB=pb_bench_$(date +%s)_$RANDOM$RANDOM
-    psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -v ON_ERROR_STOP=1 \
+    psql -d "$PG_ADMIN_URL" -qAt -v ON_ERROR_STOP=1 \
       -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "could not create database $PG_DB"
     # PostgreSQL takes the server secret from the configuration only.
     env+=(DATABASE_URL="$PG_BASE/$PG_DB" PHONEBASE_SECRET_KEY="$("$BIN" secret generate)")
@@ -570,6 +747,8 @@ run_backend() {
       || die "app update failed (see $SERVER_LOG)"
   done < "$APPS_FILE"
 
+  if [ "$LARGE" = 1 ]; then fill_large "$data"; fi
+
   PORT=$(free_port)
   (cd "$data" && exec env "${env[@]}" "$BIN" serve --bind "127.0.0.1:$PORT") >>"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
@@ -606,18 +785,31 @@ run_backend() {
     run_wrk warmup date "$maxc" 0 "$WARMUP" || true
   fi
 
-  local rep c
+  if [ "$BACKEND" = postgres ]; then pgbench_ceiling; fi
+
+  local rep c counts0 counts1 rok vok
   for rep in $(seq 1 "$REPEATS"); do
     for c in $CONNS; do
-      if has_scenario date; then run_wrk measure date "$c" "$rep" || true; fi
+      if has_scenario date; then
+        if run_wrk measure date "$c" "$rep" && rate_on; then
+          run_rate date "$c" "$(last_field ".rps * $RATE | floor")" || true
+        fi
+      fi
       if has_scenario request; then
+        counts0=$(db_counts) rok=0
         if run_wrk measure request "$c" "$rep"; then
+          rok=$(last_field .ok)
           ISSUED=$((ISSUED + $(last_field .ok)))
           local r; r=$(last_field '.rps | floor')
           [ "$r" -gt "$BEST_REQ_RPS" ] && BEST_REQ_RPS=$r
           [ "$(last_field '.extra.wrapped')" = true ] && note "$BACKEND request c=$c: a thread ran out of phone numbers (numbers repeated)"
         fi
         drain "after request c=$c"
+        record_counts request "$c" "$counts0" "$(db_counts)" "$rok"
+        if rate_on && [ "$rok" -gt 0 ]; then
+          run_rate request "$c" "$(jq -rs --argjson c "$c" --arg b "$BACKEND" --argjson f "$RATE" \
+            '[.[] | select(.kind == "measure" and .scenario == "request" and .conns == $c and .backend == $b)] | last | .rps * $f | floor' "$RESULTS")" || true
+        fi
       fi
       if has_scenario verify; then
         # Enough pairs for this run: the best verify rate seen so far (or 4x the best request
@@ -629,8 +821,11 @@ run_backend() {
         local need=$(( est * DURATION * margin / 10 + 200 ))
         ensure_pairs "$need"
         local attempt
+        counts1=
         for attempt in 1 2; do
+          counts0=$(db_counts)
           run_wrk measure verify "$c" "$rep" || break
+          counts1=$(db_counts) vok=$(last_field .ok)
           local vr; vr=$(last_field '.rps | floor')
           if [ "$vr" -gt "$LAST_VERIFY_RPS" ]; then LAST_VERIFY_RPS=$vr; LAST_VERIFY_CONNS=$c; fi
           if [ "$(last_field '.extra.exhausted')" = true ]; then
@@ -649,8 +844,20 @@ run_backend() {
           fi
           break
         done
+        [ -n "$counts1" ] && record_counts verify "$c" "$counts0" "$counts1" "$vok"
+        if rate_on && [ "$LAST_VERIFY_RPS" -gt 0 ]; then
+          run_rate verify "$c" "$(jq -rs --argjson c "$c" --arg b "$BACKEND" --argjson f "$RATE" \
+            '[.[] | select(.kind == "measure" and .scenario == "verify" and .conns == $c and .backend == $b)] | last | .rps * $f | floor' "$RESULTS")" || true
+        fi
       fi
-      if has_scenario me; then run_wrk measure me "$c" "$rep" || true; fi
+      if has_scenario me; then
+        counts0=$(db_counts)
+        if run_wrk measure me "$c" "$rep"; then
+          local me_rps me_ok; me_rps=$(last_field ".rps * $RATE | floor") me_ok=$(last_field .ok)
+          record_counts me "$c" "$counts0" "$(db_counts)" "$me_ok"
+          if rate_on; then run_rate me "$c" "$me_rps" || true; fi
+        fi
+      fi
       if has_scenario login; then
         if [ "$c" -le "$LOGIN_MAX_CONNS" ]; then
           run_wrk measure login "$c" "$rep" || true
@@ -662,6 +869,13 @@ run_backend() {
       if has_scenario captcha; then run_wrk measure captcha "$c" "$rep" || true; fi
     done
   done
+
+  if [ "$MIXED" = 1 ]; then
+    # verify at half its best closed-loop rate (or BENCH_MIXED_RATE).
+    local mrate=${BENCH_MIXED_RATE:-$(( LAST_VERIFY_RPS / 2 ))}
+    [ "$mrate" -ge 1 ] || mrate=500
+    run_mixed "$mrate"
+  fi
 
   # Server-side view: resident memory, then the log (warnings and errors), then stop.
   local rss; rss=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
@@ -703,11 +917,11 @@ save_meta() {
   if [ -n "$overrides" ]; then
     server_desc+="settings from the environment: ${overrides% }"
   else
-    server_desc+="default settings (HTTP workers = nproc, DB pool 8)"
+    server_desc+="default settings"
   fi
   local pgv="-"
   if [[ " $BACKENDS " == *" postgres "* ]]; then
-    pgv=$(psql -h 127.0.0.1 -U postgres -d "$PG_ADMIN_DB" -qAt -c 'SHOW server_version' 2>/dev/null || echo "?")
+    pgv=$(psql -d "$PG_ADMIN_URL" -qAt -c 'SHOW server_version' 2>/dev/null || echo "?")
   fi
   M_STAMP=$STAMP M_BACKENDS=$BACKENDS M_CONNS=$CONNS M_DURATION=$DURATION M_REPEATS=$REPEATS
   M_SCENARIOS=$SCENARIOS M_WRK_TIMEOUT=$WRK_TIMEOUT M_GEN_APPS=$GEN_APPS M_NPROC=$NPROC
@@ -828,6 +1042,57 @@ report() {
                | "\(.[0].backend) c=\(.[0].conns) \($rps | r1) req/s = \($rps / ($nproc * 1000 / $t.ms) * 100 | round) %" ]
              | join(", ")) + " of the bound"
         end' "$RESULTS"
+    # The cluster's ceiling and each SMS endpoint's share of it.
+    jq -rs '
+      def median: sort | if length == 0 then null
+        elif length % 2 == 1 then .[(length - 1) / 2]
+        else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+      ([ .[] | select(.kind == "ceiling") ] | map(.tps) | median) as $tps
+      | ([ .[] | select(.kind == "ceiling") ] | .[0].clients) as $clients
+      | [ .[] | select(.kind == "measure" and .backend == "postgres" and (.scenario == "request" or .scenario == "verify")) ] as $m
+      | if $tps == null then empty else
+          "",
+          "**PostgreSQL ceiling**: pgbench, \($clients) clients, one-row INSERT transactions on the same cluster in the same run: **\($tps | round) commits/s**; "
+          + ([ $m | group_by([.scenario, .conns])[]
+               | (map(.rps) | median) as $rps
+               | "\(.[0].scenario) c=\(.[0].conns) \($rps | round) req/s = **\($rps / $tps * 100 | round) %**" ]
+             | join(", "))
+        end' "$RESULTS"
+    local stmts
+    stmts=$(jq -rs '
+      def r1: . * 10 | round / 10;
+      [ .[] | select(.kind == "stmts") ] | group_by([.backend, .scenario, .conns]) | .[]
+      | "- \(.[0].backend) \(.[0].scenario) c=\(.[0].conns): \(map(.per_request) | add / length | r1) statements and \(map(.commits_per_request) | add / length | r1) commits per 2xx request"' "$RESULTS")
+    if [ -n "$stmts" ]; then
+      echo
+      echo "Database work per request (phonebase_db_statements_total and _commits_total from /metrics around each"
+      echo "run, divided by its 2xx responses; a request run is counted to the end of its outbox drain, so the"
+      echo "delivery of its messages is in; every statement, BEGIN/COMMIT included, is one round trip on PostgreSQL):"
+      echo
+      echo "$stmts"
+    fi
+    local rates
+    rates=$(jq -rs '
+      def r2: . * 100 | round / 100;
+      def ms: . / 1000 | if . >= 100 then round elif . >= 10 then (. * 10 | round / 10) else r2 end;
+      def name: {date: "GET /1.1/date", request: "POST requestSmsCode", verify: "POST verifySmsCode",
+                 me: "GET users/me"}[.];
+      . as $all
+      | [ .[] | select(.kind == "rate" or .kind == "mixed") ] | .[]
+      | . as $r
+      | (if .kind == "mixed" then ($all | map(select(.kind == "storm" and .backend == $r.backend)) | .[0]) else null end) as $storm
+      | "| \(.backend) | \(.scenario | name)\(if .kind == "mixed" then " during a login storm (c=\($storm.conns // "?"), \($storm.rps // 0 | round) logins/s)" else "" end) | \(.conns) | \(.rate | round) | \(.achieved_rps | round) | \(.latency_us.p50 | ms) | \(.latency_us.p99 | ms) | \(.latency_us.p999 | ms) | \(.latency_us.max | ms) | \(.answered - .ok + .errors) |"' "$RESULTS")
+    if [ -n "$rates" ]; then
+      echo
+      echo "Fixed rate (open loop, examples/fixed_rate.rs): each request is due at start + i ÷ rate and its latency"
+      echo "counts from that moment, so queueing behind a stall is in the tail; **conns** = most requests in flight."
+      echo
+      echo "| backend | endpoint | conns | rate | achieved | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx + errors |"
+      echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+      echo "$rates"
+    fi
+    jq -rs '.[] | select(.kind == "fill")
+      | "", "- \(.backend): the bench app held \(.users) extra users and \(.codes) used codes (filled in \(.secs) s before the server started)"' "$RESULTS"
     echo
     echo "Outbox and code generation:"
     echo
@@ -865,7 +1130,7 @@ report() {
            | sort_by(-.value) | .[:4] | map("\(.key) \(.value * 10 | round / 10)") | join(", "))' "$RESULTS")
     if [ -n "$waits" ]; then
       echo
-      echo "PostgreSQL: the server's sessions (pool of 8), sampled once a second from pg_stat_activity;"
+      echo "PostgreSQL: the server's sessions, sampled once a second from pg_stat_activity;"
       echo "average number of sessions per state (\"running\" = on CPU or in the protocol, \"Lock:advisory\" ="
       echo "waiting for a pg_advisory_xact_lock, \"IO:WALSync\"/\"LWLock:WALWrite\" = waiting for commit flushes,"
       echo "\"Client:ClientRead\" = in a transaction, waiting for the server's next statement):"
@@ -913,7 +1178,7 @@ fi
 RUN_BACKENDS=
 for b in $BACKENDS; do
   if [ "$b" = postgres ] && ! pg_available; then
-    note "postgres skipped: pg_isready -h 127.0.0.1 failed (or psql/pg_isready missing)"
+    note "postgres skipped: pg_isready on $PG_ADMIN_URL failed (or psql/pg_isready missing)"
     continue
   fi
   RUN_BACKENDS="$RUN_BACKENDS $b"

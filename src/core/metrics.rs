@@ -5,7 +5,7 @@
 //! registry.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use super::{Core, Error, Result};
@@ -33,6 +33,11 @@ pub struct Metrics {
     outbox_oldest_seconds: IntGauge,
     pool_connections: IntGaugeVec,
     password_hashes: IntGaugeVec,
+    /// Statements the pool's connections sent (one round trip each on PostgreSQL), read from the
+    /// pool when scraped.
+    db_statements: IntCounter,
+    /// Transactions the pool's connections committed, read from the pool when scraped.
+    db_commits: IntCounter,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
@@ -66,7 +71,13 @@ impl Metrics {
         let outbox_oldest_seconds =
             IntGauge::new("outbox_oldest_queued_seconds", "Age of the oldest message waiting in the outbox")?;
         registry.register(Box::new(outbox_oldest_seconds.clone()))?;
+        let db_statements = IntCounter::new("db_statements_total", "Statements sent to the database")?;
+        registry.register(Box::new(db_statements.clone()))?;
+        let db_commits = IntCounter::new("db_commits_total", "Database transactions committed")?;
+        registry.register(Box::new(db_commits.clone()))?;
         Ok(Self {
+            db_statements,
+            db_commits,
             codes_issued: counter(r, "codes_issued_total", "Verification codes issued", &["channel"])?,
             sends_refused: counter(r, "sends_refused_total", "Sends refused before anything was queued", &["reason"])?,
             code_checks: counter(r, "code_checks_total", "Verification code checks", &["outcome"])?,
@@ -139,6 +150,11 @@ impl Core {
             m.outbox_messages.with_label_values(&[status.as_str()]).set(n);
         }
         let oldest = store::stats::oldest_queued(&mut conn)?;
+        if let Some((statements, commits)) = store::counts(&mut conn) {
+            // Counters only go up: add what was run since the last scrape.
+            m.db_statements.inc_by(statements.saturating_sub(m.db_statements.get()));
+            m.db_commits.inc_by(commits.saturating_sub(m.db_commits.get()));
+        }
         let age = oldest.map_or(0, |at| (self.clock.now_naive() - at).num_seconds().max(0));
         m.outbox_oldest_seconds.set(age);
         drop(conn);

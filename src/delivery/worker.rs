@@ -57,6 +57,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> anyhow::Result<T> + Sen
     tokio::task::spawn_blocking(f).await?
 }
 
+/// How long the worker waits after a wake-up before it claims, so that sends committed right
+/// behind the first join its batch.
+const LINGER: Duration = Duration::from_millis(5);
+
 /// Delay before attempt `attempts + 1`: 2, 4, 8, ... seconds, at most five minutes.
 fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::seconds(1i64 << attempts.clamp(1, 8)).min(TimeDelta::minutes(5))
@@ -91,7 +95,11 @@ impl Worker {
                 Err(e) => tracing::error!(error = format!("{e:#}"), "outbox worker"),
             }
             tokio::select! {
-                _ = wakeup.notified() => {}
+                _ = wakeup.notified() => {
+                    // Let the sends committed right behind this one join its batch: one claim
+                    // and one record transaction for them all instead of a pair per message.
+                    tokio::time::sleep(LINGER).await;
+                }
                 _ = tokio::time::sleep(self.options.poll_interval) => {}
                 _ = shutdown.changed() => {}
             }
@@ -110,15 +118,39 @@ impl Worker {
         })
         .await?;
         let n = claimed.len();
+        // Messages are sent `concurrency` at a time; the outcomes that are ready together are
+        // recorded in one transaction (one commit for a chunk instead of one per message).
         futures_util::stream::iter(claimed)
-            .for_each_concurrent(self.options.concurrency, |row| async move {
-                let id = row.id.clone();
+            .map(|row| async move {
                 if *shutdown.borrow() {
-                    if let Err(e) = self.release(row).await {
-                        tracing::warn!(message = %id, error = format!("{e:#}"), "could not release message");
+                    return (row, None);
+                }
+                let verdict = self.attempt(&row).await;
+                (row, Some(verdict))
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .ready_chunks(self.options.batch_size.max(1) as usize)
+            .for_each(|chunk| async move {
+                let mut done = Vec::with_capacity(chunk.len());
+                for (row, verdict) in chunk {
+                    let id = row.id.clone();
+                    match verdict {
+                        None => {
+                            if let Err(e) = self.release(row).await {
+                                tracing::warn!(message = %id, error = format!("{e:#}"), "could not release message");
+                            }
+                        }
+                        Some(Ok(verdict)) => done.push((row, verdict)),
+                        // Its lease runs out and it is claimed again.
+                        Some(Err(e)) => tracing::error!(message = %id, error = format!("{e:#}"), "could not deliver"),
                     }
-                } else if let Err(e) = self.deliver(row).await {
-                    tracing::error!(message = %id, error = format!("{e:#}"), "could not record delivery");
+                }
+                if done.is_empty() {
+                    return;
+                }
+                let ids: Vec<String> = done.iter().map(|(row, _)| row.id.clone()).collect();
+                if let Err(e) = self.record(done).await {
+                    tracing::error!(messages = ?ids, error = format!("{e:#}"), "could not record deliveries");
                 }
             })
             .await;
@@ -220,80 +252,16 @@ impl Worker {
         Ok(Verdict::Called { provider: name, providers: n, latency_ms, result })
     }
 
-    async fn deliver(&self, row: MessageRow) -> anyhow::Result<()> {
-        let verdict = self.attempt(&row).await?;
+    /// Records what became of a chunk of messages, in one transaction.
+    async fn record(&self, done: Vec<(MessageRow, Verdict)>) -> anyhow::Result<()> {
         let core = self.core.clone();
         let max_attempts = self.options.max_attempts;
         blocking(move || {
             let now = core.clock.now_naive();
             let mut conn = core.pool().get()?;
             store::write_tx(&mut conn, |c| -> anyhow::Result<()> {
-                let (provider, providers, latency_ms, result) = match verdict {
-                    Verdict::Fail(error) => {
-                        tracing::warn!(message = %row.id, attempts = row.attempts, %error, "message failed");
-                        core.metrics().deliveries.with_label_values(&["failed", "none"]).inc();
-                        store::messages::mark_failed(c, &row.id, &error, now)?;
-                        return Ok(());
-                    }
-                    Verdict::Defer(error) => {
-                        store::messages::retry_later(c, &row.id, now + backoff(1), &error, false, now)?;
-                        return Ok(());
-                    }
-                    Verdict::Called { provider, providers, latency_ms, result } => (provider, providers, latency_ms, result),
-                };
-                let mut attempt = store::delivery::AttemptRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    message_id: row.id.clone(),
-                    provider: provider.clone(),
-                    provider_message_id: None,
-                    outcome: String::new(),
-                    error_code: None,
-                    error: None,
-                    latency_ms,
-                    created_at: now,
-                };
-                match result {
-                    Ok(outcome) => {
-                        let (status, provider_id) = match outcome {
-                            Outcome::Sent { provider_id } => (store::messages::SENT, provider_id),
-                            Outcome::Delivered { provider_id } => (store::messages::DELIVERED, provider_id),
-                        };
-                        attempt.outcome = status.to_string();
-                        attempt.provider_message_id = provider_id.clone();
-                        let m = core.metrics();
-                        m.deliveries.with_label_values(&[status, &provider]).inc();
-                        let queued_for = (now - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
-                        m.delivery_seconds.with_label_values(&[&provider]).observe(queued_for);
-                        store::delivery::insert_attempt(c, &attempt)?;
-                        store::messages::mark_sent(c, &row.id, status, &provider, provider_id.as_deref(), now)?;
-                        // A report may have come in before this write.
-                        if let Some(pid) = provider_id.as_deref() {
-                            store::delivery::apply_report(c, &provider, pid, now)?;
-                        }
-                    }
-                    Err(e) => {
-                        let final_failure = e.permanent || row.attempts >= max_attempts;
-                        attempt.outcome = if final_failure { "failed" } else { "retry" }.to_string();
-                        core.metrics().deliveries.with_label_values(&[attempt.outcome.as_str(), &provider]).inc();
-                        attempt.error_code = e.code.clone();
-                        attempt.error = Some(e.message.clone());
-                        store::delivery::insert_attempt(c, &attempt)?;
-                        if final_failure {
-                            tracing::warn!(message = %row.id, attempts = row.attempts, %provider, error = %e.message, "message failed");
-                            store::messages::mark_failed_by(c, &row.id, Some(&provider), e.code.as_deref(), &e.message, now)?;
-                        } else {
-                            // The next provider of the plan at once; once every provider had its
-                            // turn this round, back off.
-                            let providers = i32::try_from(providers).unwrap_or(1).max(1);
-                            let next = if row.attempts % providers == 0 {
-                                now + backoff(row.attempts / providers)
-                            } else {
-                                now
-                            };
-                            tracing::info!(message = %row.id, attempts = row.attempts, %provider, error = %e.message, "message will be retried");
-                            store::messages::retry_later(c, &row.id, next, &e.message, true, now)?;
-                        }
-                    }
+                for (row, verdict) in done {
+                    record_one(&core, c, row, verdict, max_attempts, now)?;
                 }
                 Ok(())
             })
@@ -310,6 +278,83 @@ impl Worker {
         })
         .await
     }
+}
+
+/// Records one message's verdict inside the caller's transaction: its attempt, its new status,
+/// a retry or the final failure.
+fn record_one(
+    core: &Core,
+    c: &mut store::DbConn,
+    row: MessageRow,
+    verdict: Verdict,
+    max_attempts: i32,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    let (provider, providers, latency_ms, result) = match verdict {
+        Verdict::Fail(error) => {
+            tracing::warn!(message = %row.id, attempts = row.attempts, %error, "message failed");
+            core.metrics().deliveries.with_label_values(&["failed", "none"]).inc();
+            store::messages::mark_failed(c, &row.id, &error, now)?;
+            return Ok(());
+        }
+        Verdict::Defer(error) => {
+            store::messages::retry_later(c, &row.id, now + backoff(1), &error, false, now)?;
+            return Ok(());
+        }
+        Verdict::Called { provider, providers, latency_ms, result } => (provider, providers, latency_ms, result),
+    };
+    let mut attempt = store::delivery::AttemptRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        message_id: row.id.clone(),
+        provider: provider.clone(),
+        provider_message_id: None,
+        outcome: String::new(),
+        error_code: None,
+        error: None,
+        latency_ms,
+        created_at: now,
+    };
+    match result {
+        Ok(outcome) => {
+            let (status, provider_id) = match outcome {
+                Outcome::Sent { provider_id } => (store::messages::SENT, provider_id),
+                Outcome::Delivered { provider_id } => (store::messages::DELIVERED, provider_id),
+            };
+            attempt.outcome = status.to_string();
+            attempt.provider_message_id = provider_id.clone();
+            let m = core.metrics();
+            m.deliveries.with_label_values(&[status, &provider]).inc();
+            let queued_for = (now - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+            m.delivery_seconds.with_label_values(&[&provider]).observe(queued_for);
+            store::delivery::insert_attempt(c, &attempt)?;
+            store::messages::mark_sent(c, &row.id, status, &provider, provider_id.as_deref(), now)?;
+            // A report may have come in before this write. It only ever changes a message
+            // that is `sent`: one the provider called delivered is final already.
+            if let (store::messages::SENT, Some(pid)) = (status, provider_id.as_deref()) {
+                store::delivery::apply_report(c, &provider, pid, now)?;
+            }
+        }
+        Err(e) => {
+            let final_failure = e.permanent || row.attempts >= max_attempts;
+            attempt.outcome = if final_failure { "failed" } else { "retry" }.to_string();
+            core.metrics().deliveries.with_label_values(&[attempt.outcome.as_str(), &provider]).inc();
+            attempt.error_code = e.code.clone();
+            attempt.error = Some(e.message.clone());
+            store::delivery::insert_attempt(c, &attempt)?;
+            if final_failure {
+                tracing::warn!(message = %row.id, attempts = row.attempts, %provider, error = %e.message, "message failed");
+                store::messages::mark_failed_by(c, &row.id, Some(&provider), e.code.as_deref(), &e.message, now)?;
+            } else {
+                // The next provider of the plan at once; once every provider had its
+                // turn this round, back off.
+                let providers = i32::try_from(providers).unwrap_or(1).max(1);
+                let next = if row.attempts % providers == 0 { now + backoff(row.attempts / providers) } else { now };
+                tracing::info!(message = %row.id, attempts = row.attempts, %provider, error = %e.message, "message will be retried");
+                store::messages::retry_later(c, &row.id, next, &e.message, true, now)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -304,3 +304,80 @@ pub fn charge_one_spent(
     .get_result(conn)
     .optional()
 }
+
+/// A live code that was charged an attempt by [`charge_and_consume`].
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Checked {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub code_hash: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub user_id: Option<String>,
+    /// This statement marked it used: the check that named it won.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub consumed: bool,
+}
+
+/// [`charge_attempt`] and [`consume`] in one statement (one round trip, one commit): every live
+/// code of `phone` (of the given purposes) is charged an attempt, and the newest of them whose
+/// keyed hash is one of `expected` is marked used. Under concurrency the row update re-checks
+/// `used_at IS NULL` and the attempt bound under the row lock, so of any number of concurrent
+/// checks of one code exactly one gets `consumed`. The hashes are keyed (HMAC under the server
+/// secret): comparing them in the database tells a guesser nothing a constant-time comparison
+/// would have hidden, since no guess can choose the hash it is compared as.
+pub fn charge_and_consume(
+    conn: &mut DbConn,
+    app_id: &str,
+    phone: &str,
+    purposes: &[&str],
+    expected: &[String],
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> QueryResult<Vec<Checked>> {
+    use diesel::sql_types::{Integer, Text, Timestamp};
+    // Numbered placeholders (`$n` on PostgreSQL, `?n` on SQLite), bound in number order; the
+    // lists are spelled out on both.
+    let sigil = if matches!(conn, DbConn::Postgres(_)) { '$' } else { '?' };
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("{sigil}{n}")
+    };
+    let live = |next: &mut dyn FnMut() -> String| {
+        let app = next();
+        let phone = next();
+        let purposes: Vec<String> = purposes.iter().map(|_| next()).collect();
+        let now = next();
+        let max = next();
+        format!(
+            "app_id = {app} AND phone = {phone} AND purpose IN ({}) AND used_at IS NULL AND expires_at > {now} \
+             AND attempts < {max}",
+            purposes.join(", ")
+        )
+    };
+    let outer = live(&mut next);
+    let inner = live(&mut next);
+    let hashes: Vec<String> = expected.iter().map(|_| next()).collect();
+    let at = next();
+    let sql = format!(
+        "UPDATE verification_codes SET attempts = attempts + 1, used_at = CASE WHEN id = \
+           (SELECT id FROM verification_codes WHERE {inner} AND code_hash IN ({}) \
+            ORDER BY created_at DESC, id DESC LIMIT 1) THEN {at} ELSE used_at END \
+         WHERE {outer} RETURNING id, code_hash, user_id, used_at IS NOT NULL AS consumed",
+        hashes.join(", ")
+    );
+    let mut query = diesel::sql_query(sql).into_boxed::<super::MultiBackend>();
+    for _ in 0..2 {
+        query = query.bind::<Text, _>(app_id.to_string()).bind::<Text, _>(phone.to_string());
+        for p in purposes {
+            query = query.bind::<Text, _>(p.to_string());
+        }
+        query = query.bind::<Timestamp, _>(now).bind::<Integer, _>(max_attempts);
+    }
+    for h in expected {
+        query = query.bind::<Text, _>(h.clone());
+    }
+    query = query.bind::<Timestamp, _>(now);
+    query.load(conn)
+}

@@ -2,7 +2,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{login_failures, sessions};
+use super::schema::{login_failures, sessions, users};
+use super::users::UserRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, treat_none_as_default_value = false)]
@@ -33,6 +34,25 @@ pub fn find_live(
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.is_null().or(sessions::expires_at.gt(now)))
         .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The live session with this token hash and its user (of the same app), in one query.
+pub fn find_live_with_user(
+    conn: &mut DbConn,
+    app_id: &str,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::app_id.eq(app_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.is_null().or(sessions::expires_at.gt(now)))
+        .filter(users::app_id.eq(app_id))
+        .select((SessionRow::as_select(), UserRow::as_select()))
         .first(conn)
         .optional()
 }

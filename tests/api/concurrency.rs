@@ -63,3 +63,21 @@ async fn two_instances_on_one_database_behave_as_one() {
         assert_eq!(a.sink_lines(&format!("+861380013807{i}")).len(), 1);
     }
 }
+
+#[tokio::test]
+async fn parallel_sends_from_one_address_across_instances_keep_its_limit() {
+    // The per-address lock is taken with the BEGIN (one round trip on PostgreSQL): twenty
+    // parallel sends to twenty numbers from one address, split over two instances, still pass
+    // exactly `ip_per_hour` of them.
+    let db = TestDb::new();
+    let a = TestApp::spawn(&db).await;
+    a.update_settings(json!({"limits": {"ip_per_hour": 3}}));
+    let b = a.another_instance(&db, Options::default()).await;
+    let sends = (0..20).map(|i| {
+        let target = if i % 2 == 0 { &a } else { &b };
+        target.request_code(json!({"mobilePhoneNumber": format!("138001381{i:02}")}))
+    });
+    let results = join_all(sends).await;
+    assert_eq!(results.iter().filter(|(s, _)| *s == 200).count(), 3, "{results:?}");
+    assert!(results.iter().all(|(s, b)| *s == 200 || b["code"] == 601), "{results:?}");
+}

@@ -72,3 +72,67 @@ async fn a_configured_token_guards_the_metrics() {
     assert!(response.text().await.unwrap().contains("phonebase_outbox_messages"));
     running.stop().await;
 }
+
+/// `phonebase_db_statements_total` now, after one scrape (which runs statements of its own).
+async fn statements(app: &TestApp) -> f64 {
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    value(&text, "phonebase_db_statements_total ").expect("the statement counter is exported")
+}
+
+/// Statements per call of `call`, over `n` calls, net of the scrapes that count them.
+async fn statements_per_call<F, Fut>(app: &TestApp, n: usize, mut call: F) -> f64
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    // What a scrape costs by itself: two in a row.
+    let a = statements(app).await;
+    let b = statements(app).await;
+    let scrape = b - a;
+    for i in 0..n {
+        call(i).await;
+    }
+    let c = statements(app).await;
+    (c - b - scrape) / n as f64
+}
+
+/// Round trips per request, counted rather than timed (#18): on PostgreSQL a code request is
+/// four statements (BEGIN with its limit locks, one read, one write, COMMIT), a code check one
+/// (two for a wrong code: its charge, then the spent codes' charge), and a session check one. SQLite runs its statements in-process; its counts are only shown.
+#[tokio::test]
+async fn requests_take_few_database_round_trips() {
+    let db = TestDb::new();
+    let owned = TestApp::spawn_with(&db, Options { no_worker: true, ..Default::default() }).await;
+    // A reference the per-call futures copy.
+    let app = &owned;
+    // Warm: the first send and the first sign-up.
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138410"})).await.0, 200);
+    let (status, user) =
+        send(app.post("/1.1/users").json(&json!({"username": "rt-user", "password": "pw-123456"}))).await;
+    assert_eq!(status, 201, "{user}");
+    let token = user["sessionToken"].as_str().unwrap().to_string();
+
+    let request = statements_per_call(app, 5, |i| {
+        let req = app.request_code(json!({"mobilePhoneNumber": format!("1380013842{i}")}));
+        async move { assert_eq!(req.await.0, 200) }
+    })
+    .await;
+    let verify = statements_per_call(app, 5, |i| {
+        let phone = format!("1380013842{i}");
+        async move { assert_eq!(app.verify_code("000000", &phone).await.0, 400) }
+    })
+    .await;
+    let me = statements_per_call(app, 5, |_| {
+        let req = send(app.signed(reqwest::Method::GET, "/1.1/users/me", false).header("X-LC-Session", &token));
+        async move { assert_eq!(req.await.0, 200) }
+    })
+    .await;
+    eprintln!("statements per request: requestSmsCode {request}, verifySmsCode {verify}, users/me {me}");
+    if db.is_postgres() {
+        assert_eq!(request, 4.0, "requestSmsCode");
+        assert_eq!(verify, 2.0, "verifySmsCode with a wrong code");
+        assert_eq!(me, 1.0, "users/me");
+    } else {
+        assert!(request > 0.0 && verify > 0.0 && me > 0.0, "the counter counts on SQLite too");
+    }
+}

@@ -80,21 +80,22 @@ impl Core {
         // Under the current secret, else a previous one (rotation): such a session is hashed again
         // under the current secret, so it outlives the previous secret's removal.
         let mut found = None;
+        // The session and its user come in one query: one round trip per authenticated request.
         for (i, hash) in self.keys.keyed_hashes(&["session", &app.id, token]).into_iter().enumerate() {
-            if let Some(row) = store::sessions::find_live(&mut conn, &app.id, &hash, now)? {
-                found = Some((row, i > 0));
+            if let Some(found_row) = store::sessions::find_live_with_user(&mut conn, &app.id, &hash, now)? {
+                found = Some((found_row, i > 0));
                 break;
             }
         }
-        let Some((row, aged)) = found else {
+        let Some(((row, user), aged)) = found else {
             return Ok(None);
         };
         if aged {
             let current = self.token_hash(app, token);
             store::write_tx(&mut conn, |c| store::sessions::set_token_hash(c, &row.id, &row.token_hash, &current))?;
         }
-        let user = self.user_in(&mut conn, app, &row.user_id)?;
-        Ok(user.map(|user| Session { id: row.id, user, created_at: row.created_at }))
+        let user = User::from_row(&user)?;
+        Ok(Some(Session { id: row.id, user, created_at: row.created_at }))
     }
 
     /// Ends one session (a logout): its token stops working at once. Ending an ended session is

@@ -44,7 +44,7 @@ pub struct User {
 }
 
 impl User {
-    fn from_row(row: &UserRow) -> Result<Self> {
+    pub(super) fn from_row(row: &UserRow) -> Result<Self> {
         let corrupt = |what: &str| Error::Internal(anyhow::anyhow!("user {} has unreadable {what}", row.id));
         let fields = match serde_json::from_str(&row.fields).map_err(|_| corrupt("fields"))? {
             Value::Object(map) => map,

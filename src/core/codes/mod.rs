@@ -210,6 +210,34 @@ pub(crate) fn window_full(recent: &[NaiveDateTime], now: NaiveDateTime, windows:
         .any(|&(limit, width)| limit > 0 && recent.iter().filter(|&&t| t > now - width).count() >= limit as usize)
 }
 
+/// The locks and reads of a send's limits ([`Core::limit_plan`]).
+struct LimitPlan {
+    locks: Vec<String>,
+    phone_reads: u32,
+    ip_reads: u32,
+}
+
+/// The windows of the phone's limits and of the address's: (limit, width), 0 for off.
+fn limit_windows(limits: &Limits) -> ([(u32, TimeDelta); 3], [(u32, TimeDelta); 2]) {
+    let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day, .. } = *limits;
+    (
+        [
+            (phone_per_minute, TimeDelta::minutes(1)),
+            (phone_per_hour, TimeDelta::hours(1)),
+            (phone_per_day, TimeDelta::days(1)),
+        ],
+        [(ip_per_hour, TimeDelta::hours(1)), (ip_per_day, TimeDelta::days(1))],
+    )
+}
+
+/// The lock every send counted by `key` takes (the same on every path that counts sends).
+fn limit_lock(app: &App, key: SendKey<'_>) -> String {
+    match key {
+        SendKey::Phone(phone) => format!("send:phone:{}:{phone}", app.id),
+        SendKey::Ip(ip) => format!("send:ip:{}:{ip}", app.id),
+    }
+}
+
 impl Core {
     /// Issues a code: checks the app's switches and the send limits, stores the code's keyed hash
     /// and the outbox message in one transaction, then wakes the delivery worker.
@@ -280,7 +308,20 @@ impl Core {
             // template): refuse now rather than queue a message that can only fail.
             self.check_sendable(&mut conn, app, phone, req.channel, &text_ref, &composer.vars(REDACTED_CODE, ttl))?;
         }
-        let issued = store::write_tx(&mut conn, |conn| -> Result<(Option<String>, i64, i32)> {
+        let ip = req.origin.client_ip.as_str();
+        let limits = self.limit_plan(app, phone, ip);
+        // A fresh code, checked for uniqueness in the same statement that reads the limits.
+        let fresh = match (&supplied, test_code) {
+            (None, None) => {
+                let code = new_code();
+                Some((self.value_hashes(app, req.purpose, &code), code))
+            }
+            _ => None,
+        };
+        // The limit locks come with the BEGIN; then one statement reads the windows, the code's
+        // uniqueness and a handle, and one writes the send, the code and the message (PostgreSQL:
+        // four round trips with the COMMIT).
+        let issued = store::write_tx_locking(&mut conn, &limits.locks, |conn| -> Result<(Option<String>, i64, i32)> {
             // Spent in the send's transaction: a send refused later (limits) keeps its token.
             self.spend_validate_token(
                 conn,
@@ -289,10 +330,25 @@ impl Core {
                 settings.policy.captcha_required || composer.captcha_required,
                 now,
             )?;
-            self.check_limits(conn, app, phone, &req.origin.client_ip, now)?;
-            store::sends::insert(conn, &uuid::Uuid::now_v7().to_string(), &app.id, phone, &req.origin.client_ip, now)?;
+            let pre = store::sends::precheck(
+                conn,
+                &store::sends::Precheck {
+                    app_id: &app.id,
+                    phone,
+                    ip,
+                    since: now - TimeDelta::days(1),
+                    phone_limit: limits.phone_reads,
+                    ip_limit: limits.ip_reads,
+                    value: fresh.as_ref().map(|(hashes, _)| (req.purpose.as_str(), hashes.as_slice())),
+                    now,
+                    counter: store::messages::HANDLES,
+                },
+            )?;
+            self.check_windows(app, &pre.phone_recent, &pre.ip_recent, now)?;
+            let handle = pre.handle;
+            let send_id = uuid::Uuid::now_v7().to_string();
             if let Some(fixed) = test_code {
-                let handle = store::counters::allocate(conn, store::messages::HANDLES)?;
+                store::sends::insert(conn, &send_id, &app.id, phone, ip, now)?;
                 // Nothing is sent, but the handle finds the number's fixed code (single use per
                 // handle, like any code found by its message). Its purpose and value hash keep it
                 // out of every other lookup.
@@ -309,23 +365,40 @@ impl Core {
                         attempts: 0,
                         created_at: now,
                         expires_at,
-                        origin_ip: Some(&req.origin.client_ip),
+                        origin_ip: Some(ip),
                         message_handle: Some(handle),
                     },
                 )?;
                 return Ok((None, handle, 0));
             }
-            let (code, value_hash) = match &supplied {
+            let (code, value_hash) = match (&supplied, &fresh) {
                 // Never found by value (only 6-digit codes are): a value hash nobody can name.
-                Some(c) => (c.clone(), uuid::Uuid::new_v4().to_string()),
-                None => self.unique_code(conn, app, req.purpose, now)?,
+                (Some(c), _) => (c.clone(), uuid::Uuid::new_v4().to_string()),
+                (None, Some((_, code))) if !pre.value_taken => (code.clone(), self.value_hash(app, req.purpose, code)),
+                (None, _) => self.unique_code(conn, app, req.purpose, now)?,
             };
             let text = composer.compose(&self.texts, &code, ttl)?;
             let vars = serde_json::to_string(&composer.vars(&code, ttl)).map_err(|e| Error::Internal(e.into()))?;
-            // Last, so that the counter's row is held as briefly as possible.
-            let handle = store::counters::allocate(conn, store::messages::HANDLES)?;
-            store::codes::insert(
+            let outgoing = Outgoing {
+                handle,
+                phone,
+                channel: req.channel,
+                purpose: req.purpose.as_str(),
+                text: &text,
+                redacted: &redacted,
+                template: composer.template.as_ref().map(|(name, _)| name.as_str()),
+                text_ref: &text_ref,
+                vars_json: &vars,
+                due_at: now,
+                expires_at,
+                send_at: None,
+                now,
+            };
+            let sealed = self.seal_message(&outgoing);
+            let written = store::sends::write_code_send(
                 conn,
+                &send_id,
+                ip,
                 &store::codes::NewCode {
                     id: &uuid::Uuid::now_v7().to_string(),
                     app_id: &app.id,
@@ -337,30 +410,17 @@ impl Core {
                     attempts: 0,
                     created_at: now,
                     expires_at,
-                    origin_ip: Some(&req.origin.client_ip),
+                    origin_ip: Some(ip),
                     message_handle: Some(handle),
                 },
+                // What to take from the balance: the message records what was taken.
+                &sealed.row(app, &outgoing, sealed.parts),
             )?;
-            let (message_id, parts) = self.queue_message(
-                conn,
-                app,
-                &Outgoing {
-                    handle,
-                    phone,
-                    channel: req.channel,
-                    purpose: req.purpose.as_str(),
-                    text: &text,
-                    redacted: &redacted,
-                    template: composer.template.as_ref().map(|(name, _)| name.as_str()),
-                    text_ref: &text_ref,
-                    vars_json: &vars,
-                    due_at: now,
-                    expires_at,
-                    send_at: None,
-                    now,
-                },
-            )?;
-            Ok((Some(message_id), handle, parts))
+            match written {
+                // Rolled back by the error: nothing stays queued.
+                store::sends::Written::Exhausted => Err(Error::BalanceExhausted),
+                store::sends::Written::Queued => Ok((Some(sealed.id.clone()), handle, sealed.parts)),
+            }
         })?;
         let (message_id, handle, parts) = issued;
         if message_id.is_some() {
@@ -408,6 +468,43 @@ impl Core {
         })
     }
 
+    /// The locks a send takes (phone before address, always: two transactions never wait on each
+    /// other in a circle) and how many of each key's latest sends it must read. A key whose limits
+    /// are all off takes no lock and reads nothing: one busy address (a carrier's NAT, a load
+    /// test) must not serialise every send when nobody counts it.
+    fn limit_plan(&self, app: &App, phone: &str, ip: &str) -> LimitPlan {
+        let (phone_windows, ip_windows) = limit_windows(&app.settings.limits);
+        let largest = |windows: &[(u32, TimeDelta)]| windows.iter().map(|&(limit, _)| limit).max().unwrap_or(0);
+        let (phone_reads, ip_reads) = (largest(&phone_windows), largest(&ip_windows));
+        let mut locks = Vec::new();
+        if phone_reads > 0 {
+            locks.push(limit_lock(app, SendKey::Phone(phone)));
+        }
+        if ip_reads > 0 {
+            locks.push(limit_lock(app, SendKey::Ip(ip)));
+        }
+        LimitPlan { locks, phone_reads, ip_reads }
+    }
+
+    /// Refuses a send whose phone's or address's windows are full, given their latest accepted
+    /// sends (newest first), read under the locks of [`Self::limit_plan`].
+    fn check_windows(
+        &self,
+        app: &App,
+        phone_recent: &[NaiveDateTime],
+        ip_recent: &[NaiveDateTime],
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        let (phone_windows, ip_windows) = limit_windows(&app.settings.limits);
+        if window_full(phone_recent, now, &phone_windows) {
+            return Err(Error::TooFrequentForPhone);
+        }
+        if window_full(ip_recent, now, &ip_windows) {
+            return Err(Error::TooFrequentForIp);
+        }
+        Ok(())
+    }
+
     /// Counts and locks in one transaction: on PostgreSQL the advisory locks make concurrent sends
     /// to one number (or from one address) wait for each other, on SQLite `BEGIN IMMEDIATE` does.
     /// Phone before address, always, so two transactions never wait on each other in a circle.
@@ -419,14 +516,7 @@ impl Core {
         ip: &str,
         now: NaiveDateTime,
     ) -> Result<()> {
-        let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day, .. } =
-            app.settings.limits;
-        let phone_windows = [
-            (phone_per_minute, TimeDelta::minutes(1)),
-            (phone_per_hour, TimeDelta::hours(1)),
-            (phone_per_day, TimeDelta::days(1)),
-        ];
-        let ip_windows = [(ip_per_hour, TimeDelta::hours(1)), (ip_per_day, TimeDelta::days(1))];
+        let (phone_windows, ip_windows) = limit_windows(&app.settings.limits);
         if self.key_over_limit(conn, app, SendKey::Phone(phone), &phone_windows, now)? {
             return Err(Error::TooFrequentForPhone);
         }
@@ -450,11 +540,7 @@ impl Core {
         let Some(largest) = windows.iter().map(|&(limit, _)| limit).max().filter(|&l| l > 0) else {
             return Ok(false);
         };
-        let lock = match key {
-            SendKey::Phone(phone) => format!("send:phone:{}:{phone}", app.id),
-            SendKey::Ip(ip) => format!("send:ip:{}:{ip}", app.id),
-        };
-        store::lock_key(conn, &lock)?;
+        store::lock_key(conn, &limit_lock(app, key))?;
         let recent = store::sends::recent(conn, &app.id, key, now - TimeDelta::days(1), largest)?;
         Ok(window_full(&recent, now, windows))
     }
@@ -526,18 +612,26 @@ impl Core {
         let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
         let now = self.clock.now_naive();
         let mut conn = self.conn()?;
-        // The closure returns Ok even for a wrong code: the charged attempt must commit.
-        store::write_tx(&mut conn, |conn| -> Result<Result<Verified>> {
-            let candidates = store::codes::charge_attempt(conn, &app.id, phone.e164(), &purposes, now, MAX_ATTEMPTS)?;
+        // The closure returns Ok even for a wrong code: the charged attempt must commit. Each
+        // statement stands alone (the charge re-checks the attempt bound under the row lock, the
+        // consumption is conditional), so on PostgreSQL they need no transaction around them.
+        store::write_each(&mut conn, |conn| -> Result<Result<Verified>> {
+            // The charge and the consumption of the newest matching code are one statement.
+            let candidates =
+                store::codes::charge_and_consume(conn, &app.id, phone.e164(), &purposes, &expected, now, MAX_ATTEMPTS)?;
             let mut matched = None;
             for c in candidates {
                 // Look at every candidate, so the time taken does not depend on which one matches.
                 if expected.iter().fold(false, |found, e| ct_eq(&c.code_hash, e) | found) {
-                    matched = Some(c);
+                    // The consumed one wins over any other match (a code of another purpose).
+                    if c.consumed || matched.as_ref().is_none_or(|m: &store::codes::Checked| !m.consumed) {
+                        matched = Some(c);
+                    }
                 }
             }
             match matched {
-                Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(Ok(Verified { user_id: c.user_id })),
+                Some(c) if c.consumed => Ok(Ok(Verified { user_id: c.user_id })),
+                // It matched, but a concurrent check marked it used first.
                 Some(_) => Ok(Err(Error::CodeUsed)),
                 None => {
                     let spent = store::codes::charge_spent(conn, &app.id, phone.e164(), &purposes, now, MAX_ATTEMPTS)?;
@@ -572,8 +666,9 @@ impl Core {
         }
         // Under the current secret and any previous one still accepted (rotation).
         let expected = self.keys.keyed_hashes(&[&app.id, &row.phone, code]);
-        // The closure returns Ok even for a wrong code: the charged attempt must commit.
-        store::write_tx(&mut conn, |conn| -> Result<Result<Verified>> {
+        // The closure returns Ok even for a wrong code: the charged attempt must commit. Each
+        // statement stands alone, as in `check_code`.
+        store::write_each(&mut conn, |conn| -> Result<Result<Verified>> {
             if let Some(hash) = store::codes::charge_one(conn, &row.id, now, MAX_ATTEMPTS)? {
                 if !expected.iter().fold(false, |found, e| ct_eq(&hash, e) | found) {
                     return Ok(Err(Error::InvalidCode));

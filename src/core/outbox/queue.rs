@@ -77,46 +77,74 @@ pub struct MessageStatus {
     pub created_at: NaiveDateTime,
 }
 
+/// A message ready to be written: its id, sealed text and variables, and size.
+pub(crate) struct Sealed {
+    pub id: String,
+    body: Vec<u8>,
+    vars: Vec<u8>,
+    chars: i32,
+    pub parts: i32,
+}
+
+impl Sealed {
+    /// The message's row, with `charged` parts taken from the app's balance.
+    pub(crate) fn row<'a>(
+        &'a self,
+        app: &'a App,
+        m: &'a Outgoing<'a>,
+        charged: i32,
+    ) -> store::messages::NewMessage<'a> {
+        store::messages::NewMessage {
+            id: &self.id,
+            app_id: &app.id,
+            to_phone: m.phone,
+            channel: m.channel.as_str(),
+            purpose: m.purpose,
+            body_sealed: Some(&self.body),
+            body_redacted: m.redacted,
+            status: store::messages::QUEUED,
+            attempts: 0,
+            next_attempt_at: m.due_at,
+            expires_at: m.expires_at,
+            created_at: m.now,
+            updated_at: m.now,
+            chars: self.chars,
+            parts: self.parts,
+            template: m.template,
+            text_ref: Some(m.text_ref),
+            vars_sealed: Some(&self.vars),
+            handle: m.handle,
+            send_at: m.send_at,
+            charged,
+        }
+    }
+}
+
 impl Core {
+    /// Seals a message's text and variables and measures it, before it is written.
+    pub(crate) fn seal_message(&self, m: &Outgoing<'_>) -> Sealed {
+        let size = templates::size(m.text);
+        Sealed {
+            id: uuid::Uuid::now_v7().to_string(),
+            body: self.keys.seal(m.text),
+            vars: self.keys.seal(m.vars_json),
+            chars: size.chars as i32,
+            parts: size.parts as i32,
+        }
+    }
+
     /// Charges the app's balance for the text's parts (refused with `BalanceExhausted`, and then
     /// the caller's transaction rolls back: nothing is queued) and inserts the message. Returns
     /// its id and parts.
     pub(crate) fn queue_message(&self, conn: &mut DbConn, app: &App, m: &Outgoing<'_>) -> Result<(String, i32)> {
-        let size = templates::size(m.text);
-        let parts = size.parts as i32;
-        let charged = match store::balances::charge(conn, &app.id, i64::from(parts), m.now)? {
+        let sealed = self.seal_message(m);
+        let charged = match store::balances::charge(conn, &app.id, i64::from(sealed.parts), m.now)? {
             Charge::Unlimited => 0,
-            Charge::Charged => parts,
+            Charge::Charged => sealed.parts,
             Charge::Exhausted => return Err(Error::BalanceExhausted),
         };
-        let id = uuid::Uuid::now_v7().to_string();
-        store::messages::insert(
-            conn,
-            &store::messages::NewMessage {
-                id: &id,
-                app_id: &app.id,
-                to_phone: m.phone,
-                channel: m.channel.as_str(),
-                purpose: m.purpose,
-                body_sealed: Some(&self.keys.seal(m.text)),
-                body_redacted: m.redacted,
-                status: store::messages::QUEUED,
-                attempts: 0,
-                next_attempt_at: m.due_at,
-                expires_at: m.expires_at,
-                created_at: m.now,
-                updated_at: m.now,
-                chars: size.chars as i32,
-                parts,
-                template: m.template,
-                text_ref: Some(m.text_ref),
-                vars_sealed: Some(&self.keys.seal(m.vars_json)),
-                handle: m.handle,
-                send_at: m.send_at,
-                charged,
-            },
-        )?;
-        Ok((id, parts))
+        store::messages::insert(conn, &sealed.row(app, m, charged))?;
+        Ok((sealed.id.clone(), sealed.parts))
     }
 
     /// The status of the app's message `handle` (Bmob querySms): `UnknownMessage` when the app
