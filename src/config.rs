@@ -128,8 +128,11 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
     pub max_attempts: i32,
     pub lease_secs: i64,
-    /// Consecutive retryable failures after which a provider's circuit opens.
+    /// Retryable failures within `breaker_window_secs` after which a provider's circuit opens
+    /// (for every instance on the database).
     pub breaker_failures: u32,
+    /// The window those failures are counted in, in seconds.
+    pub breaker_window_secs: u64,
     /// Seconds an open circuit stays open before one probe message is let through.
     pub breaker_open_secs: u64,
     /// The providers messages go out through. Empty: the development sink only.
@@ -191,6 +194,21 @@ impl ProviderKind {
             ProviderKind::Sink => "",
         }
     }
+
+    /// The provider's real address for voice calls (Aliyun Dyvmsapi, Tencent VMS); the others
+    /// call from their one endpoint.
+    pub fn default_voice_endpoint(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::Aliyun => Some("https://dyvmsapi.aliyuncs.com"),
+            ProviderKind::Tencent => Some("https://vms.tencentcloudapi.com"),
+            _ => None,
+        }
+    }
+
+    /// Kinds that can carry voice codes.
+    pub fn has_voice(self) -> bool {
+        !matches!(self, ProviderKind::Smpp)
+    }
 }
 
 /// One `[[delivery.providers]]` entry. Which credential fields a kind needs is checked at start.
@@ -203,6 +221,20 @@ pub struct ProviderConfig {
     /// Default: the provider's real address. Tests point it at local fakes.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// Aliyun / Tencent voice calls (`channels` with `voice`): default
+    /// `https://dyvmsapi.aliyuncs.com` / `https://vms.tencentcloudapi.com`.
+    #[serde(default)]
+    pub voice_endpoint: Option<String>,
+    /// Aliyun voice: `CalledShowNumber` (the number shown to the callee); unset: the public
+    /// number pool.
+    #[serde(default)]
+    pub called_show_number: Option<String>,
+    /// Tencent voice: the VMS application's `VoiceSdkAppid` (needed for voice).
+    #[serde(default)]
+    pub voice_sdk_app_id: Option<String>,
+    /// Aliyun / Tencent voice: times the text is read out (1 to 3; default 2).
+    #[serde(default)]
+    pub play_times: Option<u32>,
     /// Lower goes first.
     #[serde(default)]
     pub priority: i32,
@@ -261,6 +293,12 @@ pub struct ProviderConfig {
     /// SMPP: seconds between `enquire_link`s (default 30).
     #[serde(default)]
     pub enquire_link_secs: Option<u64>,
+    /// SMPP: how the SMSC writes message ids (Kannel's `msg-id-type`): `same` (default: the
+    /// receipt repeats the `submit_sm_resp` id), `hex-decimal` (hex in `submit_sm_resp`, decimal
+    /// in receipt texts) or `decimal-hex` (the reverse). A `receipted_message_id` TLV is read like
+    /// the `submit_sm_resp` id.
+    #[serde(default)]
+    pub message_id_format: Option<String>,
     /// Aliyun / Tencent push their delivery reports unsigned: they are accepted only at
     /// `/delivery/reports/<name>/<report_token>`. Unset: no receiver.
     #[serde(default)]
@@ -278,6 +316,17 @@ impl ProviderConfig {
             .unwrap_or_else(|| self.kind.default_endpoint().to_string())
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// Where voice calls go (Aliyun, Tencent); the SMS endpoint for the others.
+    pub fn voice_endpoint(&self) -> String {
+        match (
+            self.voice_endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()),
+            self.kind.default_voice_endpoint(),
+        ) {
+            (Some(e), _) | (None, Some(e)) => e.trim_end_matches('/').to_string(),
+            (None, None) => self.endpoint(),
+        }
     }
 
     pub fn channels(&self) -> Vec<String> {
@@ -320,12 +369,23 @@ impl ProviderConfig {
                     if c != "sms" && c != "voice" {
                         return Err(format!("provider {name}: unknown channel {c:?} (sms or voice)"));
                     }
-                    if c == "voice" && !matches!(self.kind, ProviderKind::Twilio | ProviderKind::Sink) {
+                    if c == "voice" && !self.kind.has_voice() {
                         return Err(format!(
-                            "provider {name}: voice through {} is not supported yet",
+                            "provider {name}: {} has no voice channel (voice: aliyun, tencent, twilio)",
                             self.kind.as_str()
                         ));
                     }
+                    if c == "voice" && self.kind == ProviderKind::Tencent && empty(&self.voice_sdk_app_id) {
+                        return missing("voice_sdk_app_id for the voice channel");
+                    }
+                }
+                if let Some(f) = self.message_id_format.as_deref()
+                    && !matches!(f, "same" | "hex-decimal" | "decimal-hex")
+                {
+                    return Err(format!("provider {name}: message_id_format must be same, hex-decimal or decimal-hex"));
+                }
+                if self.play_times.is_some_and(|n| !(1..=3).contains(&n)) {
+                    return Err(format!("provider {name}: play_times must be 1 to 3"));
                 }
                 Ok(())
             }
@@ -380,6 +440,7 @@ impl Default for DeliveryConfig {
             max_attempts: 5,
             lease_secs: 60,
             breaker_failures: 5,
+            breaker_window_secs: 60,
             breaker_open_secs: 60,
             providers: Vec::new(),
         }

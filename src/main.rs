@@ -72,13 +72,18 @@ struct TextArg {
     /// An app's approved template, by name (needs --app).
     #[arg(long)]
     template: Option<String>,
+    /// An app's approved template read out by a voice call (a TTS template; needs --app).
+    #[arg(long)]
+    voice_template: Option<String>,
 }
 
 impl TextArg {
     fn text_ref(&self) -> String {
-        match (&self.builtin, &self.template) {
-            (Some(kind), _) => format!("builtin:{kind}"),
-            (_, Some(name)) => phonebase::core::outbox::routing::template_ref(name),
+        use phonebase::core::outbox::routing::{template_ref, voice_template_ref};
+        match (&self.builtin, &self.template, &self.voice_template) {
+            (Some(kind), _, _) => format!("builtin:{kind}"),
+            (_, Some(name), _) => template_ref(name),
+            (_, _, Some(name)) => voice_template_ref(name),
             _ => unreachable!("clap requires one"),
         }
     }
@@ -126,6 +131,22 @@ enum ProviderCommand {
     Stats {
         #[arg(long, default_value_t = 1)]
         hours: i64,
+    },
+    /// An app's own providers, used for its messages instead of the configured ones: print them
+    /// (secrets are never shown, only which are set), replace them, or clear them.
+    App {
+        #[arg(value_name = "APP_ID")]
+        app_id: String,
+        /// A JSON array of providers shaped like `[[delivery.providers]]` (aliyun, tencent,
+        /// twilio); a secret left out keeps its stored value.
+        #[arg(long, conflicts_with_all = ["file", "clear"])]
+        set: Option<String>,
+        /// The same JSON array, read from a file (`-`: standard input).
+        #[arg(long, conflicts_with = "clear")]
+        file: Option<std::path::PathBuf>,
+        /// Remove them: the app uses the configured providers again.
+        #[arg(long)]
+        clear: bool,
     },
     /// Send one message through one provider now (not through the outbox) and print its answer.
     Test {
@@ -222,6 +243,33 @@ async fn provider_command(config: &Config, command: ProviderCommand) -> anyhow::
                     h.mean_latency_ms
                 );
             }
+            Ok(())
+        }
+        ProviderCommand::App { app_id, set, file, clear } => {
+            let list = match (set, file, clear) {
+                (Some(json), _, _) => Some(json),
+                (_, Some(path), _) if path.as_os_str() == "-" => Some(std::io::read_to_string(std::io::stdin())?),
+                (_, Some(path), _) => Some(std::fs::read_to_string(&path)?),
+                (_, _, true) => Some("[]".to_string()),
+                _ => None,
+            };
+            let list = match list {
+                Some(json) => match serde_json::from_str::<serde_json::Value>(&json)? {
+                    serde_json::Value::Array(items) => Some(items),
+                    _ => anyhow::bail!("the providers are a JSON array of objects"),
+                },
+                None => None,
+            };
+            let views = tokio::task::spawn_blocking(move || match list {
+                Some(list) => core.set_app_providers(&app_id, list),
+                None => core.app_providers(&app_id),
+            })
+            .await??;
+            let shown: Vec<serde_json::Value> = views
+                .iter()
+                .map(|v| serde_json::json!({"name": v.name, "provider": v.qualified, "kind": v.kind, "config": v.config, "secretsSet": v.secrets_set}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(())
         }
         ProviderCommand::Test { provider, to, app_id } => {

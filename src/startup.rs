@@ -219,10 +219,13 @@ impl Application {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut background = Vec::new();
+        let secs = |s: u64| chrono::TimeDelta::seconds(i64::try_from(s).unwrap_or(60));
         let breaker = Arc::new(Breaker::new(
             config.delivery.breaker_failures,
-            chrono::TimeDelta::seconds(i64::try_from(config.delivery.breaker_open_secs).unwrap_or(60)),
+            secs(config.delivery.breaker_open_secs),
+            secs(config.delivery.breaker_window_secs),
             core.clock.clone(),
+            core.pool().clone(),
         ));
         if config.delivery.worker {
             let providers = Arc::new(Providers::from_config(&config, hooks.sender.clone())?);

@@ -146,6 +146,16 @@ impl AppSettings {
     }
 }
 
+/// The name an app's own provider goes by inside Phonebase: `<name>@<app id>`.
+pub fn qualified_name(app_id: &str, name: &str) -> String {
+    format!("{name}@{app_id}")
+}
+
+/// (name, app id) of a qualified name; `None` for a configured provider's name.
+pub fn split_qualified(qualified: &str) -> Option<(&str, &str)> {
+    qualified.split_once('@').filter(|(n, a)| !n.is_empty() && !a.is_empty())
+}
+
 #[derive(Debug, Clone)]
 pub struct App {
     pub id: String,
@@ -155,6 +165,9 @@ pub struct App {
     pub settings: AppSettings,
     /// The app's keys in the other dialects.
     pub credentials: Credentials,
+    /// The app's own providers, named `<name>@<app id>`, without their secrets (see
+    /// `core::outbox::app_providers`); empty: the configured ones carry its messages.
+    pub own_providers: Vec<crate::config::ProviderConfig>,
     pub created_at: NaiveDateTime,
 }
 
@@ -162,7 +175,16 @@ impl App {
     /// The app with its credentials, read in one go.
     fn load(conn: &mut DbConn, row: AppRow) -> Result<Self> {
         let credentials = Credentials::from_rows(&store::credentials::of_app(conn, &row.id)?);
-        Ok(App { credentials, ..App::try_from(row)? })
+        let own_providers = store::app_providers::of_app(conn, &row.id)?
+            .into_iter()
+            .map(|p| {
+                let mut config: crate::config::ProviderConfig = serde_json::from_str(&p.config)
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("app provider {} unreadable: {e}", p.name)))?;
+                config.name = qualified_name(&row.id, &p.name);
+                Ok(config)
+            })
+            .collect::<Result<_>>()?;
+        Ok(App { credentials, own_providers, ..App::try_from(row)? })
     }
 }
 
@@ -179,6 +201,7 @@ impl TryFrom<AppRow> for App {
             master_key: row.master_key,
             settings,
             credentials: Credentials::default(),
+            own_providers: Vec::new(),
             created_at: row.created_at,
         })
     }

@@ -1,5 +1,7 @@
-//! Aliyun SMS (Dysmsapi 2017-05-25, `SendSms`), RPC style with the HMAC-SHA1 signature
-//! (`SignatureVersion=1.0`), and the parser of its delivery-report push (a JSON array).
+//! Aliyun SMS (Dysmsapi 2017-05-25, `SendSms`) and voice codes (Dyvmsapi 2017-05-25,
+//! `SingleCallByTts`: `TtsCode` + `TtsParam` + `CalledNumber`, `CalledShowNumber` optional), both
+//! RPC style with the HMAC-SHA1 signature (`SignatureVersion=1.0`), and the parser of its
+//! delivery-report push (a JSON array).
 //!
 //! Aliyun sends registered templates only: `TemplateCode` + `TemplateParam` (a JSON object as a
 //! string) + `SignName`. `SendSms` is not idempotent: a timeout is retried (on the next provider),
@@ -11,13 +13,16 @@ use std::time::Duration;
 use base64::Engine;
 
 use super::client::{hmac_sha1, http_client, percent_encode, snippet, transport_error};
-use super::{Outcome, Outgoing, SendError, SendFuture, Sender};
+use super::{Outcome, Outgoing, SendError, SendFuture, Sender, TemplateCall};
 use crate::config::{ProviderConfig, Secret};
 use crate::core::outbox::routing::Report;
 
 pub struct Aliyun {
     name: String,
     endpoint: String,
+    voice_endpoint: String,
+    called_show_number: Option<String>,
+    play_times: Option<u32>,
     access_key_id: String,
     access_key_secret: Secret,
     region: String,
@@ -72,6 +77,9 @@ impl Aliyun {
         Ok(Self {
             name: config.name.clone(),
             endpoint: config.endpoint(),
+            voice_endpoint: config.voice_endpoint(),
+            called_show_number: config.called_show_number.clone().filter(|n| !n.trim().is_empty()),
+            play_times: config.play_times,
             access_key_id: config.access_key_id.clone().unwrap_or_default(),
             access_key_secret: config.access_key_secret.clone().unwrap_or_default(),
             region: config.region.clone().unwrap_or_else(|| "cn-hangzhou".into()),
@@ -79,18 +87,18 @@ impl Aliyun {
         })
     }
 
-    async fn send_sms(&self, message: &Outgoing) -> Result<Outcome, SendError> {
-        let Some(template) = &message.template else {
-            return Err(SendError::permanent(format!("{}: no registered template for this text", self.name)));
-        };
-        let Some(sign_name) = template.sign_name.as_deref().filter(|s| !s.is_empty()) else {
-            return Err(SendError::permanent(format!("{}: no SignName (set sign_name)", self.name)));
-        };
-        let template_param: serde_json::Map<String, serde_json::Value> =
-            template.params.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    /// One signed RPC call: the common parameters plus `params`, posted as a form. The answer's
+    /// `id_field` (`BizId`, `CallId`) on `Code == "OK"`, else the classified failure.
+    async fn rpc(
+        &self,
+        endpoint: &str,
+        action: &str,
+        params: Vec<(&str, String)>,
+        id_field: &str,
+    ) -> Result<Outcome, SendError> {
         let mut params: BTreeMap<String, String> = [
             ("AccessKeyId", self.access_key_id.clone()),
-            ("Action", "SendSms".into()),
+            ("Action", action.to_string()),
             ("Format", "JSON".into()),
             ("RegionId", self.region.clone()),
             ("SignatureMethod", "HMAC-SHA1".into()),
@@ -98,20 +106,16 @@ impl Aliyun {
             ("SignatureVersion", "1.0".into()),
             ("Timestamp", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
             ("Version", "2017-05-25".into()),
-            ("PhoneNumbers", phone_number(&message.to)),
-            ("SignName", sign_name.to_string()),
-            ("TemplateCode", template.code.clone()),
-            ("TemplateParam", serde_json::Value::Object(template_param).to_string()),
-            ("OutId", message.id.clone()),
         ]
         .into_iter()
+        .chain(params)
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let signature = sign_rpc("POST", &params, self.access_key_secret.expose());
         params.insert("Signature".into(), signature);
         let response = self
             .client
-            .post(format!("{}/", self.endpoint))
+            .post(format!("{endpoint}/"))
             .form(&params)
             .send()
             .await
@@ -121,8 +125,7 @@ impl Aliyun {
         let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         let code = answer["Code"].as_str().unwrap_or_default();
         if status.is_success() && code == "OK" {
-            let biz_id = answer["BizId"].as_str().map(str::to_string);
-            return Ok(Outcome::Sent { provider_id: biz_id });
+            return Ok(Outcome::Sent { provider_id: answer[id_field].as_str().map(str::to_string) });
         }
         let message_text = answer["Message"].as_str().map(str::to_string).unwrap_or_else(|| snippet(&body));
         let error = format!("{}: {} {}", self.name, if code.is_empty() { status.as_str() } else { code }, message_text);
@@ -131,11 +134,55 @@ impl Aliyun {
         let e = if transient { SendError::transient(error) } else { SendError::permanent(error) };
         Err(e.with_code(code))
     }
+
+    /// `TemplateParam` / `TtsParam`: the parameters as a JSON object, as a string.
+    fn param_json(template: &TemplateCall) -> String {
+        let object: serde_json::Map<String, serde_json::Value> =
+            template.params.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        serde_json::Value::Object(object).to_string()
+    }
+
+    async fn send_sms(&self, message: &Outgoing) -> Result<Outcome, SendError> {
+        let Some(template) = &message.template else {
+            return Err(SendError::permanent(format!("{}: no registered template for this text", self.name)));
+        };
+        let Some(sign_name) = template.sign_name.as_deref().filter(|s| !s.is_empty()) else {
+            return Err(SendError::permanent(format!("{}: no SignName (set sign_name)", self.name)));
+        };
+        let params = vec![
+            ("PhoneNumbers", phone_number(&message.to)),
+            ("SignName", sign_name.to_string()),
+            ("TemplateCode", template.code.clone()),
+            ("TemplateParam", Self::param_json(template)),
+            ("OutId", message.id.clone()),
+        ];
+        self.rpc(&self.endpoint, "SendSms", params, "BizId").await
+    }
+
+    /// A voice code: `SingleCallByTts` with the registered TTS template mapped for the voice text.
+    async fn send_voice(&self, message: &Outgoing) -> Result<Outcome, SendError> {
+        let Some(template) = &message.template else {
+            return Err(SendError::permanent(format!("{}: no registered TTS template for this text", self.name)));
+        };
+        let mut params = vec![
+            ("CalledNumber", phone_number(&message.to)),
+            ("TtsCode", template.code.clone()),
+            ("TtsParam", Self::param_json(template)),
+            ("OutId", message.id.clone()),
+        ];
+        if let Some(show) = &self.called_show_number {
+            params.push(("CalledShowNumber", show.clone()));
+        }
+        if let Some(n) = self.play_times {
+            params.push(("PlayTimes", n.to_string()));
+        }
+        self.rpc(&self.voice_endpoint, "SingleCallByTts", params, "CallId").await
+    }
 }
 
 impl Sender for Aliyun {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
-        Box::pin(self.send_sms(message))
+        if message.channel == "voice" { Box::pin(self.send_voice(message)) } else { Box::pin(self.send_sms(message)) }
     }
 }
 

@@ -28,6 +28,9 @@ pub struct Outgoing {
     /// For providers that take only registered templates: the provider's template and its
     /// parameters, rendered from the same variables as `text`.
     pub template: Option<TemplateCall>,
+    /// What is left of the message's lifetime (a code's expiry): providers that can be told stop
+    /// trying to deliver it after that (SMPP `validity_period`).
+    pub valid_for: Option<std::time::Duration>,
 }
 
 // The text carries the code: never in a log line.
@@ -40,6 +43,7 @@ impl std::fmt::Debug for Outgoing {
             .field("channel", &self.channel)
             .field("text", &"<redacted>")
             .field("template", &self.template.as_ref().map(|t| &t.code))
+            .field("valid_for", &self.valid_for)
             .finish()
     }
 }
@@ -120,7 +124,18 @@ pub async fn test_send(
 ) -> anyhow::Result<String> {
     let providers = providers::Providers::from_config(config, None)?;
     providers.attach(core);
-    let p = providers.get(provider).ok_or_else(|| anyhow::anyhow!("no provider named {provider} is configured"))?;
+    // A configured provider, or one of the app's own (by its name or `<name>@<app id>`).
+    let own = app_id.map(|a| (a, crate::core::outbox::app_providers::qualified_name(a, provider)));
+    let p = match (providers.get(provider), &own) {
+        (Some(p), _) => p,
+        (None, Some((app, qualified))) => {
+            let qualified = if provider.contains('@') { provider } else { qualified.as_str() };
+            let found = providers.resolve(core, app, qualified).await?;
+            found.ok_or_else(|| anyhow::anyhow!("app {app} has no provider named {provider}"))?
+        }
+        (None, None) => anyhow::bail!("no provider named {provider} is configured"),
+    };
+    let provider = p.name.as_str();
     let (core, owned_provider, app) = (core.clone(), provider.to_string(), app_id.map(str::to_string));
     let (name, mapping) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let name = match &app {
@@ -155,6 +170,7 @@ pub async fn test_send(
         channel: "sms".into(),
         text: format!("{name}: a test message from Phonebase, code 123456."),
         template,
+        valid_for: Some(std::time::Duration::from_secs(600)),
     };
     let started = std::time::Instant::now();
     let result = p.sender.send(&outgoing).await;

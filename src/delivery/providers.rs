@@ -10,6 +10,7 @@ use super::smpp::Smpp;
 use super::tencent::Tencent;
 use super::twilio::Twilio;
 use crate::config::{Config, ProviderConfig, ProviderKind};
+use crate::core::outbox::app_providers::split_qualified;
 use crate::core::outbox::routing::Route;
 
 pub struct Provider {
@@ -20,8 +21,27 @@ pub struct Provider {
 }
 
 pub struct Providers {
-    list: Vec<Provider>,
+    list: Vec<Arc<Provider>>,
     routes: Vec<Route>,
+    /// For building apps' own providers (Twilio's callback URL needs `public_url`).
+    config: Config,
+    /// Apps' own providers, built on first use: qualified name → (revision, provider).
+    own: std::sync::Mutex<std::collections::HashMap<String, (String, Arc<Provider>)>>,
+}
+
+/// The sender of one provider configuration (HTTP providers and SMPP; the sink, or `hook`).
+fn build(config: &Config, p: &ProviderConfig, hook: Option<&Arc<dyn Sender>>) -> anyhow::Result<Provider> {
+    let sender: Arc<dyn Sender> = match p.kind {
+        ProviderKind::Sink => match hook {
+            Some(h) => h.clone(),
+            None => Arc::new(Sink::new(p.path.clone().unwrap_or_else(|| config.sink_path()))),
+        },
+        ProviderKind::Aliyun => Arc::new(Aliyun::new(p)?),
+        ProviderKind::Tencent => Arc::new(Tencent::new(p)?),
+        ProviderKind::Twilio => Arc::new(Twilio::new(p, status_callback_url(config, p))?),
+        ProviderKind::Smpp => Arc::new(Smpp::new(p)?),
+    };
+    Ok(Provider { name: p.name.clone(), kind: p.kind, sender, sign_name: p.sign_name.clone() })
 }
 
 /// Where Twilio is told to post status callbacks: the configured `status_callback`, else
@@ -32,23 +52,6 @@ pub fn status_callback_url(config: &Config, provider: &ProviderConfig) -> Option
     }
     let base = config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty())?;
     Some(format!("{}/delivery/reports/{}", base.trim_end_matches('/'), provider.name))
-}
-
-fn route_of(p: &ProviderConfig) -> Route {
-    Route {
-        name: p.name.clone(),
-        needs_template: p.kind.needs_template(),
-        priority: p.priority,
-        countries: p.countries.iter().map(|c| c.trim().to_ascii_uppercase()).collect(),
-        prefixes: p
-            .prefixes
-            .iter()
-            .map(|p| p.trim())
-            .map(|p| if p.starts_with('+') { p.to_string() } else { format!("+{p}") })
-            .collect(),
-        channels: p.channels(),
-        sign_name: p.sign_name.clone(),
-    }
 }
 
 impl Providers {
@@ -63,21 +66,15 @@ impl Providers {
         let mut routes = Vec::new();
         for p in &configured {
             p.check().map_err(anyhow::Error::msg)?;
-            anyhow::ensure!(!list.iter().any(|q: &Provider| q.name == p.name), "two providers are named {}", p.name);
-            let sender: Arc<dyn Sender> = match p.kind {
-                ProviderKind::Sink => match &hook {
-                    Some(h) => h.clone(),
-                    None => Arc::new(Sink::new(p.path.clone().unwrap_or_else(|| config.sink_path()))),
-                },
-                ProviderKind::Aliyun => Arc::new(Aliyun::new(p)?),
-                ProviderKind::Tencent => Arc::new(Tencent::new(p)?),
-                ProviderKind::Twilio => Arc::new(Twilio::new(p, status_callback_url(config, p))?),
-                ProviderKind::Smpp => Arc::new(Smpp::new(p)?),
-            };
-            list.push(Provider { name: p.name.clone(), kind: p.kind, sender, sign_name: p.sign_name.clone() });
-            routes.push(route_of(p));
+            anyhow::ensure!(
+                !list.iter().any(|q: &Arc<Provider>| q.name == p.name),
+                "two providers are named {}",
+                p.name
+            );
+            list.push(Arc::new(build(config, p, hook.as_ref())?));
+            routes.push(Route::from_config(p));
         }
-        Ok(Self { list, routes })
+        Ok(Self { list, routes, config: config.clone(), own: Default::default() })
     }
 
     /// Lets providers with their own report channel (SMPP receipts) record through `core`.
@@ -91,8 +88,44 @@ impl Providers {
         self.routes.clone()
     }
 
-    pub fn get(&self, name: &str) -> Option<&Provider> {
-        self.list.iter().find(|p| p.name == name)
+    pub fn get(&self, name: &str) -> Option<Arc<Provider>> {
+        self.list.iter().find(|p| p.name == name).cloned()
+    }
+
+    /// The provider named `name` for a message of `app_id`: a configured one, or one of the
+    /// app's own (secrets opened by core, built once per revision and kept). `None`: no such
+    /// provider (any more) for this app.
+    pub async fn resolve(
+        &self,
+        core: &crate::core::Core,
+        app_id: &str,
+        name: &str,
+    ) -> anyhow::Result<Option<Arc<Provider>>> {
+        if let Some(p) = self.get(name) {
+            return Ok(Some(p));
+        }
+        if split_qualified(name).is_none_or(|(_, app)| app != app_id) {
+            return Ok(None);
+        }
+        let (core, qualified) = (core.clone(), name.to_string());
+        let Some((config, revision)) =
+            tokio::task::spawn_blocking(move || core.app_provider_config(&qualified)).await??
+        else {
+            return Ok(None);
+        };
+        let mut own = self.own.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((built, provider)) = own.get(name)
+            && *built == revision
+        {
+            return Ok(Some(provider.clone()));
+        }
+        // Checked when it was set (under its own name; the qualified name holds an `@`).
+        let provider = Arc::new(build(&self.config, &config, None)?);
+        if own.len() > 1_000 {
+            own.clear();
+        }
+        own.insert(name.to_string(), (revision, provider.clone()));
+        Ok(Some(provider))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -152,5 +185,22 @@ mod tests {
         let shown = format!("{p:?}");
         assert!(!shown.contains("tok-very-secret") && shown.contains("Secret(***)"), "{shown}");
         assert_eq!(p.endpoint(), "https://api.twilio.com");
+    }
+
+    #[test]
+    fn voice_needs_a_kind_with_a_voice_channel() {
+        let p = |v: serde_json::Value| -> ProviderConfig { serde_json::from_value(v).unwrap() };
+        let smpp = p(serde_json::json!({"name": "s", "kind": "smpp", "system_id": "pb", "channels": ["voice"]}));
+        assert!(smpp.check().unwrap_err().contains("no voice channel"));
+        let mut t = p(serde_json::json!({
+            "name": "t", "kind": "tencent", "secret_id": "i", "secret_key": "k", "sdk_app_id": "1", "channels": ["sms", "voice"]
+        }));
+        assert!(t.check().unwrap_err().contains("voice_sdk_app_id"));
+        t.voice_sdk_app_id = Some("1400006666".into());
+        assert_eq!((t.check(), t.voice_endpoint()), (Ok(()), "https://vms.tencentcloudapi.com".to_string()));
+        t.play_times = Some(4);
+        assert!(t.check().unwrap_err().contains("play_times"));
+        let a = p(serde_json::json!({"name": "a", "kind": "aliyun", "access_key_id": "i", "access_key_secret": "k"}));
+        assert_eq!(a.voice_endpoint(), "https://dyvmsapi.aliyuncs.com");
     }
 }

@@ -6,7 +6,9 @@
 //! total seq`, `esm_class` 0x40), exactly as many as `core::texts::templates::size` counts. The
 //! SMSC's `submit_sm_resp` message id of the last part (the one asking for a receipt) becomes the
 //! provider message id; `deliver_sm` receipts are recorded through `Core::record_reports`, the path
-//! the HTTP receivers use.
+//! the HTTP receivers use. SMSCs that write an id in hex in one place and in decimal in the other
+//! are reconciled by `message_id_format` ([`IdFormat`]). Every part carries the code's remaining
+//! lifetime as a relative `validity_period`, so the SMSC stops retrying once the code is dead.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use rusmpp::pdus::{BindTransceiver, DeliverSmResp, SubmitSm};
 use rusmpp::tlvs::TlvValue;
-use rusmpp::types::{COctetString, OctetString};
+use rusmpp::types::{COctetString, EmptyOrFullCOctetString, OctetString};
 use rusmpp::values::{DataCoding, EsmClass, InterfaceVersion, MessageState, Npi, RegisteredDelivery, Ton};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use rusmppc::{Client, ConnectionBuilder, Event};
@@ -44,6 +46,61 @@ pub struct Smpp {
     session: Mutex<Session>,
     core: Arc<OnceLock<Core>>,
     reference: AtomicU8,
+    ids: IdFormat,
+}
+
+/// How an SMSC writes message ids in `submit_sm_resp` (and `receipted_message_id`) and in
+/// receipt texts (`id:`). Ids written in different bases are both brought to the decimal value
+/// (leading zeros dropped), so they meet; an id that does not parse in its base is kept as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdFormat {
+    Same,
+    HexDecimal,
+    DecimalHex,
+}
+
+impl IdFormat {
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("hex-decimal") => IdFormat::HexDecimal,
+            Some("decimal-hex") => IdFormat::DecimalHex,
+            _ => IdFormat::Same,
+        }
+    }
+
+    fn canonical(id: &str, radix: u32) -> String {
+        let id = normalise_id(id);
+        match u128::from_str_radix(&id, radix) {
+            Ok(value) if !id.is_empty() => value.to_string(),
+            _ => id,
+        }
+    }
+
+    /// The provider message id of a `submit_sm_resp` id (or a `receipted_message_id` TLV).
+    pub fn of_submit(self, id: &str) -> String {
+        match self {
+            IdFormat::Same => normalise_id(id),
+            IdFormat::HexDecimal => Self::canonical(id, 16),
+            IdFormat::DecimalHex => Self::canonical(id, 10),
+        }
+    }
+
+    /// The provider message id of a receipt text's `id:`.
+    pub fn of_receipt_text(self, id: &str) -> String {
+        match self {
+            IdFormat::Same => normalise_id(id),
+            IdFormat::HexDecimal => Self::canonical(id, 10),
+            IdFormat::DecimalHex => Self::canonical(id, 16),
+        }
+    }
+}
+
+/// SMPP 3.4 relative time (§7.1.1, `YYMMDDhhmmsstnnR`): the remaining lifetime as days, hours,
+/// minutes and seconds, rounded down, at least one second and at most 99 days.
+pub fn relative_validity(valid_for: Duration) -> String {
+    let secs = valid_for.as_secs().clamp(1, 99 * 86_400 + 86_399);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    format!("0000{days:02}{:02}{:02}{:02}000R", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
 #[derive(Default)]
@@ -78,6 +135,7 @@ impl Smpp {
             session: Mutex::new(Session::default()),
             core: Arc::new(OnceLock::new()),
             reference: AtomicU8::new(rand::random()),
+            ids: IdFormat::parse(p.message_id_format.as_deref()),
         })
     }
 
@@ -133,7 +191,7 @@ impl Smpp {
             let _ = client.close().await;
             return Err(describe(&e));
         }
-        tokio::spawn(listen(self.name.clone(), client.clone(), events, self.core.clone()));
+        tokio::spawn(listen(self.name.clone(), client.clone(), events, self.core.clone(), self.ids));
         Ok(client)
     }
 
@@ -160,6 +218,11 @@ impl Smpp {
         let source = COctetString::from_str(source).map_err(|e| {
             SendError::permanent(format!("source address {source:?}: {e}")).with_code("ESME_RINVSRCADR")
         })?;
+        let validity = match message.valid_for {
+            Some(left) => EmptyOrFullCOctetString::from_str(&relative_validity(left))
+                .map_err(|e| SendError::permanent(format!("validity_period: {e}")))?,
+            None => EmptyOrFullCOctetString::empty(),
+        };
         let parts = segments(&message.text, self.reference.fetch_add(1, Ordering::Relaxed));
         let last = parts.len() - 1;
         parts
@@ -179,6 +242,7 @@ impl Smpp {
                     .esm_class(EsmClass::from(if part.udh { 0x40u8 } else { 0 }))
                     // A receipt for the last part only: its id is the message's.
                     .registered_delivery(RegisteredDelivery::from(u8::from(i == last)))
+                    .validity_period(validity.clone())
                     .data_coding(part.coding)
                     .short_message(short_message)
                     .build())
@@ -200,7 +264,7 @@ impl Sender for Smpp {
             let mut provider_id = None;
             for submit in submits {
                 match client.submit_sm(submit).await {
-                    Ok(resp) => provider_id = Some(normalise_id(&resp.message_id().to_string())),
+                    Ok(resp) => provider_id = Some(self.ids.of_submit(&resp.message_id().to_string())),
                     Err(e) => {
                         let error = classify(&e);
                         if !matches!(e, rusmppc::error::Error::UnexpectedResponse { .. }) {
@@ -226,12 +290,13 @@ async fn listen(
     client: Client,
     mut events: impl futures_util::Stream<Item = Event> + Unpin,
     core: Arc<OnceLock<Core>>,
+    ids: IdFormat,
 ) {
     while let Some(event) = events.next().await {
         match event {
             Event::Incoming(command) => match command.id() {
                 CommandId::DeliverSm => {
-                    if let Some(report) = receipt(&command) {
+                    if let Some(report) = receipt(&command, ids) {
                         match core.get() {
                             Some(core) => {
                                 let (core, name) = (core.clone(), provider.clone());
@@ -263,7 +328,7 @@ async fn listen(
 
 /// A delivery receipt in a `deliver_sm` (message type bits 0x04), from its TLVs when present,
 /// else from its Appendix B text.
-fn receipt(command: &Command) -> Option<Report> {
+fn receipt(command: &Command, ids: IdFormat) -> Option<Report> {
     let Some(Pdu::DeliverSm(sm)) = command.pdu() else { return None };
     if u8::from(sm.esm_class) & 0x3C != 0x04 {
         return None;
@@ -271,14 +336,14 @@ fn receipt(command: &Command) -> Option<Report> {
     let (mut id, mut state) = (None, None);
     for tlv in sm.tlvs() {
         match tlv.value() {
-            Some(TlvValue::ReceiptedMessageId(v)) => id = Some(v.to_string()),
+            Some(TlvValue::ReceiptedMessageId(v)) => id = Some(ids.of_submit(&v.to_string())),
             Some(TlvValue::MessageState(s)) => state = Some(*s),
             _ => {}
         }
     }
     let text = String::from_utf8_lossy(sm.short_message().as_ref()).to_string();
     let parsed = parse_receipt_text(&text);
-    let id = id.or_else(|| parsed.as_ref().map(|p| p.0.clone())).map(|id| normalise_id(&id))?;
+    let id = id.or_else(|| parsed.as_ref().map(|p| ids.of_receipt_text(&p.0)))?;
     let stat = match state {
         Some(MessageState::Delivered) => "DELIVRD".to_string(),
         Some(MessageState::Expired) => "EXPIRED".to_string(),
@@ -546,6 +611,26 @@ mod tests {
         assert_eq!(final_report("5".into(), "ENROUTE"), None);
     }
 
+    fn receipt_same(command: &Command) -> Option<Report> {
+        receipt(command, IdFormat::Same)
+    }
+
+    #[test]
+    fn ids_in_hex_and_decimal_meet_and_validity_is_relative() {
+        let hd = IdFormat::HexDecimal;
+        assert_eq!((hd.of_submit("0000A00F"), hd.of_receipt_text("0000040975")), ("40975".into(), "40975".into()));
+        let dh = IdFormat::DecimalHex;
+        assert_eq!((dh.of_submit("40975\0"), dh.of_receipt_text("a00f")), ("40975".into(), "40975".into()));
+        assert_eq!(IdFormat::Same.of_submit(" 0A1B "), "0A1B", "as written");
+        assert_eq!(hd.of_submit("not-hex"), "not-hex", "kept when it does not parse");
+        assert_eq!(IdFormat::parse(Some("hex-decimal")), hd);
+        assert_eq!(relative_validity(Duration::from_secs(299)), "000000000459000R");
+        assert_eq!(relative_validity(Duration::from_secs(90_061)), "000001010101000R");
+        assert_eq!(relative_validity(Duration::from_millis(10)), "000000000001000R", "at least a second");
+        assert_eq!(relative_validity(Duration::from_secs(u64::MAX)), "000099235959000R");
+        assert_eq!(relative_validity(Duration::from_secs(1)).len(), 16);
+    }
+
     #[test]
     fn receipts_from_text_or_tlvs() {
         let deliver = |esm: u8, text: &str, tlvs: Vec<rusmpp::tlvs::MessageDeliveryRequestTlvValue>| {
@@ -556,7 +641,7 @@ mod tests {
                 .build();
             Command::new(CommandStatus::EsmeRok, 1, sm)
         };
-        let r = receipt(&deliver(0x04, "id:77 sub:001 dlvrd:000 stat:UNDELIV err:001 text:hi", vec![])).unwrap();
+        let r = receipt_same(&deliver(0x04, "id:77 sub:001 dlvrd:000 stat:UNDELIV err:001 text:hi", vec![])).unwrap();
         assert_eq!(
             (r.provider_message_id.as_str(), r.delivered, r.error_code.as_deref()),
             ("77", false, Some("UNDELIV"))
@@ -566,11 +651,11 @@ mod tests {
             rusmpp::tlvs::MessageDeliveryRequestTlvValue::ReceiptedMessageId(COctetString::from_str("88").unwrap()),
             rusmpp::tlvs::MessageDeliveryRequestTlvValue::MessageState(MessageState::Delivered),
         ];
-        let r = receipt(&deliver(0x04, "id:77 stat:UNDELIV", tlvs)).unwrap();
+        let r = receipt_same(&deliver(0x04, "id:77 stat:UNDELIV", tlvs)).unwrap();
         assert_eq!((r.provider_message_id.as_str(), r.delivered), ("88", true));
         // A mobile-originated message is not a receipt; an intermediate state is not final.
-        assert_eq!(receipt(&deliver(0x00, "id:77 stat:DELIVRD", vec![])), None);
-        assert_eq!(receipt(&deliver(0x04, "id:77 stat:ENROUTE", vec![])), None);
+        assert_eq!(receipt_same(&deliver(0x00, "id:77 stat:DELIVRD", vec![])), None);
+        assert_eq!(receipt_same(&deliver(0x04, "id:77 stat:ENROUTE", vec![])), None);
     }
 
     #[test]

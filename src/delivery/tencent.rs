@@ -1,5 +1,7 @@
-//! Tencent Cloud SMS (API 3.0, `SendSms` 2021-01-11) signed with TC3-HMAC-SHA256, and the parser
-//! of its delivery-report push (a JSON array).
+//! Tencent Cloud SMS (API 3.0, `SendSms` 2021-01-11) and voice codes (VMS `SendTtsVoice`
+//! 2020-09-02: `TemplateId` + `TemplateParamSet` + `CalledNumber` + `VoiceSdkAppid` +
+//! `PlayTimes`), both signed with TC3-HMAC-SHA256 (service `sms`, `vms`), and the parser of its
+//! delivery-report push (a JSON array).
 //!
 //! Tencent sends registered templates only: `TemplateId` + `TemplateParamSet` (values in order) +
 //! `SignName`. The answer must be read per number (`SendStatusSet[].Code == "Ok"`), not by the
@@ -19,6 +21,10 @@ pub struct Tencent {
     name: String,
     endpoint: String,
     host: String,
+    voice_endpoint: String,
+    voice_host: String,
+    voice_sdk_app_id: String,
+    play_times: u32,
     secret_id: String,
     secret_key: Secret,
     sdk_app_id: String,
@@ -78,12 +84,16 @@ fn is_transient(code: &str) -> bool {
 
 impl Tencent {
     pub fn new(config: &ProviderConfig) -> anyhow::Result<Self> {
-        let endpoint = config.endpoint();
-        let host = endpoint.split("://").nth(1).unwrap_or(&endpoint).split('/').next().unwrap_or_default().to_string();
+        let host_of = |e: &str| e.split("://").nth(1).unwrap_or(e).split('/').next().unwrap_or_default().to_string();
+        let (endpoint, voice_endpoint) = (config.endpoint(), config.voice_endpoint());
         Ok(Self {
             name: config.name.clone(),
+            host: host_of(&endpoint),
             endpoint,
-            host,
+            voice_host: host_of(&voice_endpoint),
+            voice_endpoint,
+            voice_sdk_app_id: config.voice_sdk_app_id.clone().unwrap_or_default(),
+            play_times: config.play_times.unwrap_or(2),
             secret_id: config.secret_id.clone().unwrap_or_default(),
             secret_key: config.secret_key.clone().unwrap_or_default(),
             sdk_app_id: config.sdk_app_id.clone().unwrap_or_default(),
@@ -96,6 +106,52 @@ impl Tencent {
         let error = format!("{}: {code} {message}", self.name);
         let e = if is_transient(code) { SendError::transient(error) } else { SendError::permanent(error) };
         e.with_code(code)
+    }
+
+    /// One signed API 3.0 call: `body` posted to `endpoint` with TC3 over `service`; the
+    /// `Response` object, or the classified failure (HTTP trouble, `Response.Error`).
+    async fn call(
+        &self,
+        endpoint: &str,
+        host: &str,
+        service: &str,
+        action: &str,
+        version: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, SendError> {
+        let payload = serde_json::to_vec(body).map_err(|e| SendError::permanent(e.to_string()))?;
+        let timestamp = chrono::Utc::now().timestamp();
+        let (_, signature) = tc3_signature(self.secret_key.expose(), service, host, CONTENT_TYPE, timestamp, &payload);
+        let response = self
+            .client
+            .post(format!("{endpoint}/"))
+            .header("Content-Type", CONTENT_TYPE)
+            .header("X-TC-Action", action)
+            .header("X-TC-Version", version)
+            .header("X-TC-Timestamp", timestamp.to_string())
+            .header("X-TC-Region", &self.region)
+            .header("Authorization", authorization(&self.secret_id, service, timestamp, &signature))
+            .body(payload)
+            .send()
+            .await
+            .map_err(|e| transport_error(&self.name, &e))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| transport_error(&self.name, &e))?;
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(SendError::transient(format!("{}: HTTP {status}", self.name))
+                .with_code(format!("http-{}", status.as_u16())));
+        }
+        let mut answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let response = answer.get_mut("Response").map(serde_json::Value::take).unwrap_or_default();
+        if let Some(error) = response.get("Error") {
+            return Err(self
+                .failure(error["Code"].as_str().unwrap_or("Unknown"), error["Message"].as_str().unwrap_or_default()));
+        }
+        if !response.is_object() {
+            return Err(SendError::transient(format!("{}: unexpected answer {}", self.name, snippet(&text)))
+                .with_code(format!("http-{}", status.as_u16())));
+        }
+        Ok(response)
     }
 
     async fn send_sms(&self, message: &Outgoing) -> Result<Outcome, SendError> {
@@ -112,49 +168,44 @@ impl Tencent {
         if let Some(sign) = template.sign_name.as_deref().filter(|s| !s.is_empty()) {
             body["SignName"] = sign.into();
         }
-        let payload = serde_json::to_vec(&body).map_err(|e| SendError::permanent(e.to_string()))?;
-        let timestamp = chrono::Utc::now().timestamp();
-        let (_, signature) =
-            tc3_signature(self.secret_key.expose(), "sms", &self.host, CONTENT_TYPE, timestamp, &payload);
-        let response = self
-            .client
-            .post(format!("{}/", self.endpoint))
-            .header("Content-Type", CONTENT_TYPE)
-            .header("X-TC-Action", "SendSms")
-            .header("X-TC-Version", "2021-01-11")
-            .header("X-TC-Timestamp", timestamp.to_string())
-            .header("X-TC-Region", &self.region)
-            .header("Authorization", authorization(&self.secret_id, "sms", timestamp, &signature))
-            .body(payload)
-            .send()
-            .await
-            .map_err(|e| transport_error(&self.name, &e))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| transport_error(&self.name, &e))?;
-        if status.is_server_error() || status.as_u16() == 429 {
-            return Err(SendError::transient(format!("{}: HTTP {status}", self.name))
-                .with_code(format!("http-{}", status.as_u16())));
-        }
-        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let response = &answer["Response"];
-        if let Some(error) = response.get("Error") {
-            return Err(self
-                .failure(error["Code"].as_str().unwrap_or("Unknown"), error["Message"].as_str().unwrap_or_default()));
-        }
+        let response = self.call(&self.endpoint, &self.host, "sms", "SendSms", "2021-01-11", &body).await?;
         let Some(status_of_number) = response["SendStatusSet"].as_array().and_then(|s| s.first()) else {
-            return Err(SendError::transient(format!("{}: unexpected answer {}", self.name, snippet(&text)))
-                .with_code(format!("http-{}", status.as_u16())));
+            return Err(
+                SendError::transient(format!("{}: answer without SendStatusSet", self.name)).with_code("unexpected")
+            );
         };
         match status_of_number["Code"].as_str().unwrap_or_default() {
             "Ok" => Ok(Outcome::Sent { provider_id: status_of_number["SerialNo"].as_str().map(str::to_string) }),
             code => Err(self.failure(code, status_of_number["Message"].as_str().unwrap_or_default())),
         }
     }
+
+    /// A voice code: VMS `SendTtsVoice` with the registered voice template mapped for the text.
+    async fn send_voice(&self, message: &Outgoing) -> Result<Outcome, SendError> {
+        let Some(template) = &message.template else {
+            return Err(SendError::permanent(format!("{}: no registered voice template for this text", self.name)));
+        };
+        let body = serde_json::json!({
+            "TemplateId": template.code,
+            "TemplateParamSet": template.params.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+            "CalledNumber": message.to,
+            "VoiceSdkAppid": self.voice_sdk_app_id,
+            "PlayTimes": self.play_times,
+            "SessionContext": message.id,
+        });
+        let response =
+            self.call(&self.voice_endpoint, &self.voice_host, "vms", "SendTtsVoice", "2020-09-02", &body).await?;
+        match response["SendStatus"]["CallId"].as_str() {
+            Some(call_id) => Ok(Outcome::Sent { provider_id: Some(call_id.to_string()) }),
+            None => Err(SendError::transient(format!("{}: answer without SendStatus.CallId", self.name))
+                .with_code("unexpected")),
+        }
+    }
 }
 
 impl Sender for Tencent {
     fn send<'a>(&'a self, message: &'a Outgoing) -> SendFuture<'a> {
-        Box::pin(self.send_sms(message))
+        if message.channel == "voice" { Box::pin(self.send_voice(message)) } else { Box::pin(self.send_sms(message)) }
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use super::breaker::Breaker;
+use super::breaker::{Admission, Breaker};
 use super::providers::Providers;
 use super::{Outcome, Outgoing, SendError, TemplateCall};
 use crate::core::Core;
@@ -202,32 +202,53 @@ impl Worker {
             Err(why) => return Ok(Verdict::Fail(why)),
         };
         // Attempt k goes to the k-th provider of the plan (round robin over retries), skipping
-        // those whose circuit is open.
+        // those whose circuit is open (asked of the database, shared by every instance).
         let n = plan.len();
         let start = usize::try_from(row.attempts.max(1) - 1).unwrap_or(0) % n;
-        let Some(chosen) = (0..n).map(|i| &plan[(start + i) % n]).find(|p| self.breaker.allow(&p.route.name)) else {
+        let order: Vec<String> = (0..n).map(|i| plan[(start + i) % n].route.name.clone()).collect();
+        let breaker = self.breaker.clone();
+        let admitted = blocking(move || {
+            for name in order {
+                let admission = breaker.admit(&name)?;
+                if admission != Admission::Skip {
+                    return Ok(Some((name, admission)));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+        let Some((name, admission)) = admitted else {
             return Ok(Verdict::Defer("every provider that could send it is unavailable (circuit open)".into()));
         };
-        let name = chosen.route.name.clone();
-        let Some(provider) = self.providers.get(&name) else {
-            self.breaker.neutral(&name);
-            return Ok(Verdict::Fail(format!("provider {name} is not configured in this instance")));
+        let chosen = plan.iter().find(|p| p.route.name == name).expect("chosen from the plan");
+        let provider = match self.providers.resolve(&self.core, &row.app_id, &name).await {
+            Ok(Some(provider)) => provider,
+            outcome => {
+                // A probe that never happened must not keep the circuit half-open.
+                self.verdict_on_breaker(&name, admission, None).await;
+                return match outcome {
+                    Err(e) => Err(e),
+                    _ => Ok(Verdict::Fail(format!("provider {name} is not configured in this instance"))),
+                };
+            }
         };
         let template = match &chosen.mapping {
             None => None,
-            Some(mapping) => Some(TemplateCall {
-                code: mapping.template_code.clone(),
-                params: mapping.render(&vars).map_err(|e| {
-                    // A probe that never happened must not keep the circuit half-open.
-                    self.breaker.neutral(&name);
-                    anyhow::anyhow!("{e}")
-                })?,
-                sign_name: mapping
-                    .sign_name
-                    .clone()
-                    .or_else(|| provider.sign_name.clone())
-                    .or_else(|| vars.get("sign").cloned()),
-            }),
+            Some(mapping) => match mapping.render(&vars) {
+                Ok(params) => Some(TemplateCall {
+                    code: mapping.template_code.clone(),
+                    params,
+                    sign_name: mapping
+                        .sign_name
+                        .clone()
+                        .or_else(|| provider.sign_name.clone())
+                        .or_else(|| vars.get("sign").cloned()),
+                }),
+                Err(e) => {
+                    self.verdict_on_breaker(&name, admission, None).await;
+                    return Err(anyhow::anyhow!("{e}"));
+                }
+            },
         };
         let outgoing = Outgoing {
             id: row.id.clone(),
@@ -236,20 +257,49 @@ impl Worker {
             channel: row.channel.clone(),
             text,
             template,
+            valid_for: (row.expires_at - self.core.clock.now_naive()).to_std().ok(),
         };
         let started = Instant::now();
         let result = provider.sender.send(&outgoing).await;
         let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        match &result {
-            Ok(_) => self.breaker.success(&name),
-            Err(e) if e.permanent => self.breaker.neutral(&name),
-            Err(_) => {
-                if self.breaker.failure(&name) {
-                    tracing::warn!(provider = %name, "provider circuit opened");
-                }
-            }
-        }
+        self.verdict_on_breaker(&name, admission, Some(&result)).await;
         Ok(Verdict::Called { provider: name, providers: n, latency_ms, result })
+    }
+
+    /// Tells the breaker how a call went (`None`: no call was made). Breaker trouble is logged,
+    /// never the message's fault: its outcome is recorded either way.
+    async fn verdict_on_breaker(&self, name: &str, admission: Admission, result: Option<&Result<Outcome, SendError>>) {
+        enum Judgement {
+            Success,
+            Failure,
+            Release,
+            Nothing,
+        }
+        let judgement = match result {
+            Some(Ok(_)) if admission == Admission::Clear => Judgement::Nothing,
+            Some(Ok(_)) => Judgement::Success,
+            Some(Err(e)) if !e.permanent => Judgement::Failure,
+            _ if admission == Admission::Probe => Judgement::Release,
+            _ => Judgement::Nothing,
+        };
+        let (breaker, name) = (self.breaker.clone(), name.to_string());
+        let outcome = blocking(move || {
+            match judgement {
+                Judgement::Success => breaker.success(&name)?,
+                Judgement::Failure => {
+                    if breaker.failure(&name)? {
+                        tracing::warn!(provider = %name, "provider circuit opened");
+                    }
+                }
+                Judgement::Release => breaker.release(&name)?,
+                Judgement::Nothing => {}
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(e) = outcome {
+            tracing::warn!(error = format!("{e:#}"), "could not record the provider's circuit");
+        }
     }
 
     /// Records what became of a chunk of messages, in one transaction.
@@ -326,6 +376,12 @@ fn record_one(
             m.deliveries.with_label_values(&[status, &provider]).inc();
             let queued_for = (now - row.created_at).num_milliseconds().max(0) as f64 / 1000.0;
             m.delivery_seconds.with_label_values(&[&provider]).observe(queued_for);
+            // The lock `Core::record_reports` takes for this id: a report recorded at the same
+            // moment either sees the send or is seen by it (on PostgreSQL, two transactions
+            // could otherwise each miss the other).
+            if let Some(pid) = provider_id.as_deref() {
+                store::lock_key(c, &format!("report:{provider}:{pid}"))?;
+            }
             store::delivery::insert_attempt(c, &attempt)?;
             store::messages::mark_sent(c, &row.id, status, &provider, provider_id.as_deref(), now)?;
             // A report may have come in before this write. It only ever changes a message

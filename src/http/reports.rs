@@ -25,8 +25,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/delivery/reports/{provider}/{token}", web::post().to(token_report));
 }
 
-fn provider<'a>(state: &'a AppState, name: &str) -> Option<&'a ProviderConfig> {
-    state.config.delivery.providers.iter().find(|p| p.name == name)
+/// A configured provider, or an app's own (`<name>@<app id>`, its secrets opened by core).
+async fn provider(state: &AppState, name: &str) -> Option<ProviderConfig> {
+    if let Some(p) = state.config.delivery.providers.iter().find(|p| p.name == name) {
+        return Some(p.clone());
+    }
+    let (core, name) = (state.core.clone(), name.to_string());
+    blocking(move || core.app_provider_config(&name)).await.ok().flatten().map(|(config, _)| config)
 }
 
 fn bad_request(message: &str) -> HttpResponse {
@@ -50,7 +55,7 @@ async fn token_report(
     payload: web::Payload,
 ) -> HttpResponse {
     let (name, token) = path.into_inner();
-    let Some(p) = provider(&state, &name) else {
+    let Some(p) = provider(&state, &name).await else {
         return not_found().await;
     };
     let expected = p.report_token.as_ref().map(|t| t.expose()).unwrap_or_default();
@@ -87,7 +92,7 @@ async fn signed_report(
     payload: web::Payload,
 ) -> HttpResponse {
     let name = path.into_inner();
-    let Some(p) = provider(&state, &name).filter(|p| p.kind == ProviderKind::Twilio) else {
+    let Some(p) = provider(&state, &name).await.filter(|p| p.kind == ProviderKind::Twilio) else {
         return not_found().await;
     };
     let Ok(body) = read_body(payload, state.config.body_limit_bytes).await else {
@@ -95,7 +100,7 @@ async fn signed_report(
     };
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     // The URL Twilio was given (and signed): the configured callback, else this one.
-    let url = status_callback_url(&state.config, p).unwrap_or_else(|| {
+    let url = status_callback_url(&state.config, &p).unwrap_or_else(|| {
         let query = req.query_string();
         let own = urls::absolute(&req, &state.config, &format!("/delivery/reports/{name}"));
         if query.is_empty() { own } else { format!("{own}?{query}") }

@@ -1,10 +1,12 @@
 //! Storage: one Diesel code base over SQLite (the embedded default) and PostgreSQL (shared by
 //! several instances). Everything here is plain queries; the rules live in `core`.
 
+pub mod app_providers;
 pub mod apps;
 pub mod attempts;
 pub mod balances;
 pub mod captchas;
+pub mod circuits;
 pub mod codes;
 pub mod counters;
 pub mod credentials;

@@ -430,3 +430,25 @@ diesel::table! {
 
 diesel::joinable!(schedule_recipients -> schedules (schedule_id));
 diesel::allow_tables_to_appear_in_same_query!(schedules, schedule_recipients);
+
+diesel::table! {
+    app_providers (app_id, name) {
+        app_id -> Text,
+        name -> Text,
+        position -> Integer,
+        config -> Text,
+        secrets_sealed -> Binary,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    provider_circuits (provider) {
+        provider -> Text,
+        failures -> Integer,
+        window_started_at -> Nullable<Timestamp>,
+        opened_until -> Nullable<Timestamp>,
+        probe_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}

@@ -15,8 +15,11 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{Options, TestApp, TestDb, code_in, send};
 use phonebase::config::ProviderConfig;
+use phonebase::core::apps::NewApp;
 use phonebase::core::clock::ShiftedClock;
 use phonebase::core::outbox::routing::{Mapping, parse_params};
+use phonebase::core::secrets::Keys;
+use phonebase::delivery::breaker::{Admission, Breaker, State};
 use phonebase::delivery::{aliyun, tencent, twilio};
 use phonebase::store;
 
@@ -63,12 +66,20 @@ fn form(request: &Request) -> BTreeMap<String, String> {
 fn aliyun_fake(
     answer: impl Fn(&BTreeMap<String, String>) -> ResponseTemplate + Send + Sync + 'static,
 ) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+    aliyun_action_fake("SendSms", answer)
+}
+
+/// An Aliyun RPC fake for one action (`SendSms`, `SingleCallByTts`).
+fn aliyun_action_fake(
+    action: &'static str,
+    answer: impl Fn(&BTreeMap<String, String>) -> ResponseTemplate + Send + Sync + 'static,
+) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
     move |request: &Request| {
         let mut params = form(request);
         let presented = params.remove("Signature").unwrap_or_default();
         if presented != aliyun::sign_rpc("POST", &params, ALIYUN_SECRET)
             || params["SignatureMethod"] != "HMAC-SHA1"
-            || params["Action"] != "SendSms"
+            || params["Action"] != action
         {
             return ResponseTemplate::new(400).set_body_json(json!({
                 "Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched with our calculation."
@@ -89,17 +100,34 @@ fn aliyun_ok(biz_id: &'static str) -> impl Fn(&BTreeMap<String, String>) -> Resp
 fn tencent_fake(
     answer: impl Fn(&Value) -> ResponseTemplate + Send + Sync + 'static,
 ) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+    tc3_fake("sms", "SendSms", "2021-01-11", answer)
+}
+
+/// A Tencent API 3.0 fake for one service and action: recomputes TC3-HMAC-SHA256 over the
+/// request as received and checks the action and version headers.
+fn tc3_fake(
+    service: &'static str,
+    action: &'static str,
+    version: &'static str,
+    answer: impl Fn(&Value) -> ResponseTemplate + Send + Sync + 'static,
+) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
     move |request: &Request| {
         let header = |n: &str| request.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let ts: i64 = header("x-tc-timestamp").parse().unwrap_or_default();
-        let (_, expected) =
-            tencent::tc3_signature(TENCENT_SECRET, "sms", &header("host"), &header("content-type"), ts, &request.body);
+        let (_, expected) = tencent::tc3_signature(
+            TENCENT_SECRET,
+            service,
+            &header("host"),
+            &header("content-type"),
+            ts,
+            &request.body,
+        );
         let date = chrono::DateTime::from_timestamp(ts, 0).unwrap().format("%Y-%m-%d").to_string();
         let auth = header("authorization");
         if !auth.ends_with(&format!("Signature={expected}"))
-            || !auth.contains(&format!("Credential=AKIDtest/{date}/sms/tc3_request"))
-            || header("x-tc-action") != "SendSms"
-            || header("x-tc-version") != "2021-01-11"
+            || !auth.contains(&format!("Credential=AKIDtest/{date}/{service}/tc3_request"))
+            || header("x-tc-action") != action
+            || header("x-tc-version") != version
         {
             return ResponseTemplate::new(200).set_body_json(json!({"Response": {
                 "Error": {"Code": "AuthFailure.SignatureFailure", "Message": "The provided credentials could not be validated."},
@@ -193,6 +221,26 @@ fn no_limits(app: &TestApp) {
     app.update_settings(json!({"limits": {"phone_per_minute": 0, "phone_per_hour": 0, "phone_per_day": 0, "ip_per_hour": 0, "ip_per_day": 0}, "international_sms": true}));
 }
 
+/// Twilio answering 503 until the returned switch is turned on, then accepting.
+async fn flaky_twilio(server: &MockServer) -> Arc<std::sync::atomic::AtomicBool> {
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let state = healthy.clone();
+    mount(
+        server,
+        TWILIO_PATH,
+        twilio_fake(move |_| {
+            if state.load(Ordering::SeqCst) {
+                ResponseTemplate::new(201).set_body_json(json!({"sid": "SMok", "status": "queued"}))
+            } else {
+                ResponseTemplate::new(503)
+                    .set_body_json(json!({"code": 20500, "message": "Internal Server Error", "status": 503}))
+            }
+        }),
+    )
+    .await;
+    healthy
+}
+
 async fn requests_to(server: &MockServer) -> usize {
     server.received_requests().await.map_or(0, |r| r.len())
 }
@@ -247,8 +295,10 @@ async fn aliyun_gets_the_mapped_template_signed_and_the_code_verifies() {
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("no SMS provider serves"), "{body}");
     // And so is a voice code with no voice provider.
-    let (status, _) = app.request_code(json!({"mobilePhoneNumber": "13800138003", "smsType": "voice"})).await;
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "13800138003", "smsType": "voice"})).await;
     assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("no configured provider has a voice channel"), "{body}");
+    assert!(messages(&app).iter().all(|m| m.to_phone != "+8613800138003"), "nothing queued");
 }
 
 #[tokio::test]
@@ -356,21 +406,7 @@ async fn a_timeout_fails_over_and_a_permanent_error_is_final() {
 async fn the_circuit_opens_on_a_failing_provider_and_closes_after_a_good_probe() {
     let db = TestDb::new();
     let twilio = MockServer::start().await;
-    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let state = healthy.clone();
-    mount(
-        &twilio,
-        TWILIO_PATH,
-        twilio_fake(move |_| {
-            if state.load(Ordering::SeqCst) {
-                ResponseTemplate::new(201).set_body_json(json!({"sid": "SMok", "status": "queued"}))
-            } else {
-                ResponseTemplate::new(503)
-                    .set_body_json(json!({"code": 20500, "message": "Internal Server Error", "status": 503}))
-            }
-        }),
-    )
-    .await;
+    let healthy = flaky_twilio(&twilio).await;
     let clock = ShiftedClock::default();
     let app = TestApp::spawn_with(
         &db,
@@ -653,4 +689,301 @@ async fn provider_test_sends_one_message_and_tells_the_answer() {
     assert!(answer.contains("permanent") && answer.contains("(code 21211)"), "{answer}");
     assert!(phonebase::delivery::test_send(&config, &app.core, "nobody", "+8613800138080", None).await.is_err());
     assert!(messages(&app).is_empty(), "nothing goes through the outbox");
+}
+
+#[tokio::test]
+async fn aliyun_and_tencent_voice_codes_call_their_tts_templates_signed() {
+    let db = TestDb::new();
+    let (aliyun, tencent) = (MockServer::start().await, MockServer::start().await);
+    let (seen_aliyun, seen_tencent) =
+        (Arc::new(std::sync::Mutex::new(BTreeMap::new())), Arc::new(std::sync::Mutex::new(Value::Null)));
+    let seen = seen_aliyun.clone();
+    mount(
+        &aliyun,
+        "/",
+        aliyun_action_fake("SingleCallByTts", move |params| {
+            *seen.lock().unwrap() = params.clone();
+            ResponseTemplate::new(200).set_body_json(
+                json!({"Code": "OK", "Message": "OK", "CallId": "116012354148^10281378", "RequestId": "r"}),
+            )
+        }),
+    )
+    .await;
+    let seen = seen_tencent.clone();
+    mount(
+        &tencent,
+        "/",
+        tc3_fake("vms", "SendTtsVoice", "2020-09-02", move |body| {
+            *seen.lock().unwrap() = body.clone();
+            ResponseTemplate::new(200).set_body_json(json!({"Response": {
+                "SendStatus": {"CallId": "12582bce-403c-11eb-96b8-525400476c37", "SessionContext": body["SessionContext"]},
+                "RequestId": "r"}}))
+        }),
+    )
+    .await;
+    let mut a = aliyun_config(&aliyun, 1);
+    // The SMS endpoint is a dead port: voice must go to the voice endpoint.
+    a.endpoint = Some("http://127.0.0.1:9".into());
+    a.voice_endpoint = Some(aliyun.uri());
+    a.channels = vec!["sms".into(), "voice".into()];
+    a.called_show_number = Some("057100000000".into());
+    let mut t = tencent_config(&tencent, 2);
+    t.endpoint = Some("http://127.0.0.1:9".into());
+    t.voice_endpoint = Some(tencent.uri());
+    t.channels = vec!["sms".into(), "voice".into()];
+    t.voice_sdk_app_id = Some("1400006666".into());
+    let app = TestApp::spawn_with(&db, Options { providers: vec![a, t], ..Default::default() }).await;
+    no_limits(&app);
+
+    // No TTS template mapped: refused before anything is queued.
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "13800138090", "smsType": "voice"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("template for builtin:voice"), "{body}");
+    assert!(messages(&app).is_empty());
+
+    let voice = |provider: &str, code: &str| Mapping {
+        provider: provider.into(),
+        app_id: None,
+        text_ref: "builtin:voice".into(),
+        template_code: code.into(),
+        params: parse_params(&["code=code".into()]).unwrap(),
+        sign_name: None,
+    };
+    app.core.set_mapping(voice("aliyun", "TTS_10001")).unwrap();
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "13800138090", "smsType": "voice"})).await;
+    assert_eq!(status, 200, "{body}");
+    let message = wait_status(&app, "+8613800138090", "sent").await;
+    assert_eq!(
+        (message.channel.as_str(), message.provider.as_deref(), message.provider_id.as_deref()),
+        ("voice", Some("aliyun"), Some("116012354148^10281378"))
+    );
+    let params = seen_aliyun.lock().unwrap().clone();
+    assert_eq!((params["TtsCode"].as_str(), params["CalledNumber"].as_str()), ("TTS_10001", "13800138090"));
+    assert_eq!((params["CalledShowNumber"].as_str(), params["OutId"].as_str()), ("057100000000", message.id.as_str()));
+    assert_eq!(params["Version"], "2017-05-25");
+    let tts: Value = serde_json::from_str(&params["TtsParam"]).unwrap();
+    assert_eq!(app.verify_code(tts["code"].as_str().unwrap(), "13800138090").await.0, 200);
+
+    // Tencent, for an app whose list names it alone.
+    app.core.set_mapping(voice("tencent", "4356")).unwrap();
+    app.update_settings(json!({"providers": ["tencent"]}));
+    let (status, body) = app.request_code(json!({"mobilePhoneNumber": "13800138091", "smsType": "voice"})).await;
+    assert_eq!(status, 200, "{body}");
+    let message = wait_status(&app, "+8613800138091", "sent").await;
+    assert_eq!(message.provider_id.as_deref(), Some("12582bce-403c-11eb-96b8-525400476c37"));
+    let body = seen_tencent.lock().unwrap().clone();
+    assert_eq!((body["TemplateId"].as_str(), body["CalledNumber"].as_str()), (Some("4356"), Some("+8613800138091")));
+    assert_eq!((body["VoiceSdkAppid"].as_str(), body["PlayTimes"].as_i64()), (Some("1400006666"), Some(2)));
+    assert_eq!(body["SessionContext"].as_str(), Some(message.id.as_str()));
+    let code = body["TemplateParamSet"][0].as_str().unwrap().to_string();
+    assert_eq!(app.verify_code(&code, "13800138091").await.0, 200);
+    assert_eq!(attempts(&app, &message.id).len(), 1);
+}
+
+const OWN_TOKEN: &str = "own-token-f00dfeed-0123456789";
+
+#[tokio::test]
+async fn an_apps_own_provider_carries_its_messages_only_sealed_and_through_a_rotation() {
+    let db = TestDb::new();
+    let (global, own) = (MockServer::start().await, MockServer::start().await);
+    mount(&global, TWILIO_PATH, twilio_fake(twilio_created("SMglobal"))).await;
+    let sent = Arc::new(AtomicUsize::new(0));
+    mount(&own, "/2010-04-01/Accounts/ACown/Messages.json", move |request: &Request| {
+        let expected =
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("ACown:{OWN_TOKEN}")));
+        if request.headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+            return ResponseTemplate::new(401).set_body_json(json!({"code": 20003, "message": "Authenticate"}));
+        }
+        let n = sent.fetch_add(1, Ordering::SeqCst) + 1;
+        ResponseTemplate::new(201).set_body_json(json!({"sid": format!("SMown{n}"), "status": "queued"}))
+    })
+    .await;
+    let (old, new) = (Keys::generate_secret(), Keys::generate_secret());
+    let options = |secret: &str, previous: Vec<String>, no_worker: bool| Options {
+        providers: vec![twilio_config(&global, 1)],
+        secret_key: Some(secret.to_string()),
+        secret_keys_previous: previous,
+        no_worker,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(&db, options(&old, vec![], false)).await;
+    no_limits(&app);
+    let mine = json!({"name": "mine", "kind": "twilio", "endpoint": own.uri(), "account_sid": "ACown",
+                      "auth_token": OWN_TOKEN, "from": "+15005550007", "timeout_secs": 2});
+    // Kinds an app may not have, and bad entries, are refused.
+    let refused = app.core.set_app_providers(&app.app.id, vec![json!({"name": "s", "kind": "sink"})]).unwrap_err();
+    assert!(refused.to_string().contains("aliyun, tencent or twilio"), "{refused}");
+    let refused = app.core.set_app_providers(&app.app.id, vec![json!({"name": "t", "kind": "twilio"})]).unwrap_err();
+    assert!(refused.to_string().contains("auth_token"), "{refused}");
+    let views = app.core.set_app_providers(&app.app.id, vec![mine.clone()]).unwrap();
+    assert_eq!(
+        (views[0].qualified.clone(), views[0].secrets_set.clone()),
+        (format!("mine@{}", app.app.id), vec!["auth_token".to_string()])
+    );
+    assert!(!format!("{views:?}").contains(OWN_TOKEN), "never shown back");
+
+    // This app's message goes through its own provider ...
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138110"})).await.0, 200);
+    let message = wait_status(&app, "+8613800138110", "sent").await;
+    assert_eq!(
+        (message.provider.clone(), message.provider_id.as_deref()),
+        (Some(format!("mine@{}", app.app.id)), Some("SMown1"))
+    );
+    assert_eq!((requests_to(&own).await, requests_to(&global).await), (1, 0));
+    // Its status callback is checked with its own token, at its own name.
+    let url = app.url(&format!("/delivery/reports/mine@{}", app.app.id));
+    let pairs = vec![("MessageSid".to_string(), "SMown1".to_string()), ("MessageStatus".into(), "delivered".into())];
+    for (token, expected) in [(TWILIO_TOKEN, 403), (OWN_TOKEN, 200)] {
+        let signature = twilio::webhook_signature(token, &url, &pairs);
+        let (status, _) = send(app.client.post(&url).header("X-Twilio-Signature", signature).form(&pairs)).await;
+        assert_eq!(status, expected);
+    }
+    wait_status(&app, "+8613800138110", "delivered").await;
+    // ... and another app's through the configured one.
+    let other_app = app.core.create_app(NewApp { name: "other".into(), ..Default::default() }).unwrap();
+    let other = app.another_instance(&db, options(&old, vec![], true)).await.with_app(other_app);
+    no_limits(&other);
+    assert_eq!(other.request_code(json!({"mobilePhoneNumber": "13800138111"})).await.0, 200);
+    let message = wait_status(&other, "+8613800138111", "sent").await;
+    assert_eq!((message.provider.as_deref(), message.provider_id.as_deref()), (Some("twilio"), Some("SMglobal")));
+    assert_eq!((requests_to(&own).await, requests_to(&global).await), (1, 1));
+
+    // At rest the token is sealed, not plaintext; the owner's REST view does not carry it.
+    let stored = || {
+        let mut conn = app.core.pool().get().unwrap();
+        store::app_providers::of_app(&mut conn, &app.app.id).unwrap().remove(0)
+    };
+    let row = stored();
+    assert!(!row.config.contains(OWN_TOKEN) && !String::from_utf8_lossy(&row.secrets_sealed).contains(OWN_TOKEN));
+    let open_with = |secret: &str, sealed: &[u8]| Keys::from_secret(&hex::decode(secret).unwrap()).open(sealed);
+    assert!(open_with(&old, &row.secrets_sealed).unwrap().contains(OWN_TOKEN));
+    let (status, listed) = send(app.signed(reqwest::Method::GET, "/1.1/sms/providers", true)).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["results"][0]["name"], format!("mine@{}", app.app.id));
+    assert!(!listed.to_string().contains(OWN_TOKEN));
+    // Saved again without the token (as shown back): the stored token stays.
+    let mut edited = mine.clone();
+    edited.as_object_mut().unwrap().remove("auth_token");
+    let views = app.core.set_app_providers(&app.app.id, vec![edited]).unwrap();
+    assert_eq!(views[0].secrets_set, vec!["auth_token".to_string()]);
+
+    // A rotation: the new secret's instance opens the old seal, sends, and seals it again.
+    let rotated = app.another_instance(&db, options(&new, vec![old.clone()], false)).await;
+    app.stop().await;
+    assert_eq!(rotated.request_code(json!({"mobilePhoneNumber": "13800138112"})).await.0, 200);
+    let message = wait_status(&rotated, "+8613800138112", "sent").await;
+    assert_eq!(message.provider_id.as_deref(), Some("SMown2"));
+    assert_eq!(requests_to(&own).await, 2);
+    let row = {
+        let mut conn = rotated.core.pool().get().unwrap();
+        store::app_providers::of_app(&mut conn, &rotated.app.id).unwrap().remove(0)
+    };
+    assert!(open_with(&new, &row.secrets_sealed).unwrap().contains(OWN_TOKEN), "sealed again under the new secret");
+    assert_eq!(open_with(&old, &row.secrets_sealed), None);
+    // Cleared: the app is back on the configured providers.
+    assert!(rotated.core.set_app_providers(&rotated.app.id, vec![]).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_circuit_is_shared_by_instances_and_lets_one_probe_out() {
+    let db = TestDb::new();
+    let twilio = MockServer::start().await;
+    let healthy = flaky_twilio(&twilio).await;
+    let clock = ShiftedClock::default();
+    let options = |no_worker: bool| Options {
+        providers: vec![twilio_config(&twilio, 1), sink_config(db.dir.path(), 2)],
+        breaker: Some((2, 30)),
+        clock: Some(clock.clone()),
+        no_worker,
+        ..Default::default()
+    };
+    let first = TestApp::spawn_with(&db, options(false)).await;
+    let watcher = first.another_instance(&db, options(true)).await;
+    no_limits(&first);
+    // The first instance sees two failures (each message then goes to the backup).
+    for phone in ["13800138120", "13800138121"] {
+        assert_eq!(first.request_code(json!({"mobilePhoneNumber": phone})).await.0, 200);
+        wait_status(&first, &format!("+86{phone}"), "delivered").await;
+    }
+    assert_eq!(requests_to(&twilio).await, 2);
+    let breaker_of = |app: &TestApp| {
+        Breaker::new(
+            2,
+            TimeDelta::seconds(30),
+            TimeDelta::seconds(60),
+            Arc::new(clock.clone()),
+            app.core.pool().clone(),
+        )
+    };
+    assert_eq!(breaker_of(&watcher).state("twilio"), State::Open, "open for an instance that saw no failure");
+
+    // Another instance takes over: it does not ask Twilio either.
+    let second = watcher.another_instance(&db, options(false)).await;
+    first.stop().await;
+    assert_eq!(second.request_code(json!({"mobilePhoneNumber": "13800138122"})).await.0, 200);
+    wait_status(&second, "+8613800138122", "delivered").await;
+    assert_eq!(requests_to(&twilio).await, 2);
+
+    // Half-open: of many concurrent asks from two instances' breakers, one gets the probe.
+    clock.advance(TimeDelta::seconds(31));
+    let (a, b) = (Arc::new(breaker_of(&watcher)), Arc::new(breaker_of(&second)));
+    let asks: Vec<_> = (0..16)
+        .map(|i| {
+            let breaker = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::task::spawn_blocking(move || breaker.admit("twilio").unwrap())
+        })
+        .collect();
+    let mut admissions = Vec::new();
+    for ask in asks {
+        admissions.push(ask.await.unwrap());
+    }
+    assert_eq!(admissions.iter().filter(|a| **a == Admission::Probe).count(), 1, "{admissions:?}");
+    assert!(admissions.iter().all(|a| matches!(a, Admission::Probe | Admission::Skip)));
+    // The probe given back, the worker's probe succeeds and closes the circuit for everyone.
+    a.release("twilio").unwrap();
+    b.release("twilio").unwrap();
+    healthy.store(true, Ordering::SeqCst);
+    for (i, phone) in ["13800138123", "13800138124"].iter().enumerate() {
+        assert_eq!(second.request_code(json!({"mobilePhoneNumber": phone})).await.0, 200);
+        let message = wait_status(&second, &format!("+86{phone}"), "sent").await;
+        assert_eq!(message.provider.as_deref(), Some("twilio"));
+        assert_eq!(requests_to(&twilio).await, 3 + i);
+    }
+    assert_eq!(breaker_of(&watcher).state("twilio"), State::Closed);
+}
+
+#[tokio::test]
+async fn the_console_and_the_cli_set_an_apps_providers_and_never_show_their_secrets() {
+    let db = TestDb::new();
+    let app = TestApp::spawn(&db).await;
+    let (mut browser, csrf) = crate::console::signed_in(&app).await;
+    let path = format!("/console/apps/{}/providers", app.app.id);
+    let mine = json!([{"name": "mine", "kind": "twilio", "account_sid": "ACown", "auth_token": OWN_TOKEN, "from": "+15005550007"}]);
+    let (status, _, location, _) = browser.post(&path, &[("csrf", &csrf), ("providers", &mine.to_string())]).await;
+    assert_eq!(status, 303);
+    let (_, html, _) = browser.get(location.as_deref().unwrap()).await;
+    assert!(html.contains(&format!("mine@{}", app.app.id)) && html.contains("auth_token set, not shown"), "{html}");
+    assert!(!html.contains(OWN_TOKEN));
+    let (status, html, ..) = browser.post(&path, &[("csrf", &csrf), ("providers", "{\"name\":1}")]).await;
+    assert!(status == 400 && html.contains("JSON array"), "{status}");
+    let (status, html, ..) =
+        browser.post(&path, &[("csrf", &csrf), ("providers", "[{\"name\":\"x\",\"kind\":\"smpp\"}]")]).await;
+    assert!(status == 400 && html.contains("aliyun, tencent or twilio"), "{status}");
+    assert_eq!(browser.post(&path, &[("providers", "[]")]).await.0, 403, "csrf needed");
+
+    let cli = |args: &[&str]| crate::helpers::phonebase_cli(&db, &app.data_dir, args);
+    let (ok, text) = cli(&["provider", "app", &app.app.id]);
+    assert!(ok, "{text}");
+    let shown: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shown[0]["secretsSet"], json!(["auth_token"]));
+    assert_eq!(shown[0]["config"]["account_sid"], "ACown");
+    assert!(!text.contains(OWN_TOKEN));
+    let renamed = r#"[{"name":"theirs","kind":"aliyun","access_key_id":"LTAI","access_key_secret":"ali-very-secret"}]"#;
+    let (ok, text) = cli(&["provider", "app", &app.app.id, "--set", renamed]);
+    assert!(ok && text.contains("theirs") && !text.contains("ali-very-secret"), "{text}");
+    let (ok, text) = cli(&["provider", "app", &app.app.id, "--set", r#"[{"name":"x","kind":"twilio"}]"#]);
+    assert!(!ok && text.contains("auth_token"), "{text}");
+    let (ok, text) = cli(&["provider", "app", &app.app.id, "--clear"]);
+    assert!(ok && text.trim() == "[]", "{text}");
+    assert!(app.core.app_providers(&app.app.id).unwrap().is_empty());
 }

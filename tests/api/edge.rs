@@ -134,6 +134,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/apps/{app}/rotate"),
     ("POST", "/console/apps/{app}/settings"),
     ("POST", "/console/apps/{app}/upstream"),
+    ("POST", "/console/apps/{app}/providers"),
     ("POST", "/console/apps/{app}/balance"),
     ("GET", "/console/messages"),
     ("GET", "/console/providers"),

@@ -34,6 +34,7 @@ struct Submitted {
     esm_class: u8,
     data_coding: u8,
     registered_delivery: u8,
+    validity_period: String,
     short_message: Vec<u8>,
 }
 
@@ -49,6 +50,9 @@ struct Smsc {
     /// Submits being answered now, and the most there ever were.
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
+    /// Receipts as some SMSCs write them: the id in decimal (zero-padded) in the text only, while
+    /// `submit_sm_resp` gave it in hex.
+    decimal_receipts: AtomicBool,
 }
 
 #[async_trait]
@@ -86,6 +90,7 @@ impl SmppServerListener for Smsc {
             esm_class: req.esm_class,
             data_coding: req.data_coding,
             registered_delivery: req.registered_delivery,
+            validity_period: req.validity_period.clone(),
             short_message: req.short_message.clone(),
         });
         if req.destination_addr.starts_with(SLOW) {
@@ -97,7 +102,9 @@ impl SmppServerListener for Smsc {
         if req.destination_addr == THROTTLED && !self.throttled.swap(true, Ordering::SeqCst) {
             return req.reject(SmppError::ESME_RTHROTTLED);
         }
-        let id = format!("{:08X}", 0xA000 + self.ids.fetch_add(1, Ordering::SeqCst));
+        let number = 0xA000 + self.ids.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{number:08X}");
+        let decimal = self.decimal_receipts.load(Ordering::SeqCst);
         let drop_after = req.destination_addr == DROPS && !self.dropped.swap(true, Ordering::SeqCst);
         if req.registered_delivery & 1 == 1
             && let Some(esme) = self.esmes.lock().await.get(session_id).cloned()
@@ -105,19 +112,21 @@ impl SmppServerListener for Smsc {
             let (to, from, receipted) = (req.source_addr.clone(), req.destination_addr.clone(), id.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(50)).await;
+                let shown = if decimal { format!("{number:010}") } else { receipted.clone() };
                 let text = format!(
-                    "id:{receipted} sub:001 dlvrd:001 submit date:2611302201 done date:2611302201 stat:DELIVRD err:000 text:"
+                    "id:{shown} sub:001 dlvrd:001 submit date:2611302201 done date:2611302201 stat:DELIVRD err:000 text:"
                 );
-                let _ = esme
-                    .deliver_sm()
-                    .source_addr(from)
-                    .destination_addr(to)
-                    .esm_class(0x04)
-                    .short_message(text.into_bytes())
-                    .tlv(TlvTag::ReceiptedMessageId, format!("{receipted}\0").into_bytes())
-                    .tlv(TlvTag::MessageStateTlv, [2])
-                    .send()
-                    .await;
+                let receipt = esme.deliver_sm().source_addr(from).destination_addr(to).esm_class(0x04);
+                let receipt = receipt.short_message(text.into_bytes());
+                let _ = if decimal {
+                    receipt.send().await
+                } else {
+                    receipt
+                        .tlv(TlvTag::ReceiptedMessageId, format!("{receipted}\0").into_bytes())
+                        .tlv(TlvTag::MessageStateTlv, [2])
+                        .send()
+                        .await
+                };
                 if drop_after {
                     // The SMSC ends the session: the next message needs a new bind.
                     let _ = esme.send_unbind().await;
@@ -310,5 +319,35 @@ async fn smpp_keeps_at_most_window_messages_outstanding() {
     // The worker sends up to 8 at once; the session lets 2 through at a time.
     assert_eq!(peer.smsc.most_in_flight.load(Ordering::SeqCst), 2);
     assert_eq!(peer.smsc.binds.load(Ordering::SeqCst), 1, "one session for all");
+    peer.server.stop().await;
+}
+
+#[tokio::test]
+async fn smpp_sets_the_codes_validity_and_reconciles_hex_and_decimal_ids() {
+    let db = TestDb::new();
+    let mut peer = start_smsc().await;
+    peer.smsc.decimal_receipts.store(true, Ordering::SeqCst);
+    let mut config = smpp_config(peer.port, "s3cret");
+    config.message_id_format = Some("hex-decimal".into());
+    let app = TestApp::spawn_with(&db, Options { providers: vec![config], ..Default::default() }).await;
+    assert_eq!(app.request_code(json!({"mobilePhoneNumber": "13800138406", "ttl": 5})).await.0, 200);
+    // The receipt says id:0000040960 in its text only; submit_sm_resp said 0000A000.
+    let message = wait_status(&app, "+8613800138406", "delivered").await;
+    assert_eq!(message.provider_id.as_deref(), Some("40960"));
+    let tried = attempts(&app, &message.id);
+    assert_eq!(
+        tried.iter().map(|a| (a.outcome.as_str(), a.provider_message_id.as_deref())).collect::<Vec<_>>(),
+        vec![("delivered", Some("40960"))]
+    );
+    // The code's remaining lifetime, relative (SMPP 3.4 §7.1.1): just under five minutes.
+    let parts = submitted_to(&peer, "8613800138406");
+    let validity = &parts[0].validity_period;
+    assert!(validity.starts_with("000000000") && validity.ends_with("000R") && validity.len() == 16, "{validity}");
+    let secs = |s: &str| {
+        s[6..8].parse::<u64>().unwrap() * 3600
+            + s[8..10].parse::<u64>().unwrap() * 60
+            + s[10..12].parse::<u64>().unwrap()
+    };
+    assert!((290..=300).contains(&secs(validity)), "{validity}");
     peer.server.stop().await;
 }

@@ -112,6 +112,7 @@ impl Composer {
     /// The key of this text in provider template mappings.
     fn text_ref(&self) -> String {
         match &self.template {
+            Some((name, _)) if self.channel == Channel::Voice => routing::voice_template_ref(name),
             Some((name, _)) => routing::template_ref(name),
             None => routing::builtin_ref(self.channel, self.purpose),
         }

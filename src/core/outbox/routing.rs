@@ -44,6 +44,24 @@ impl Route {
         }
     }
 
+    /// The route of a configured provider (or of an app's own, named by its qualified name).
+    pub fn from_config(p: &crate::config::ProviderConfig) -> Self {
+        Route {
+            name: p.name.clone(),
+            needs_template: p.kind.needs_template(),
+            priority: p.priority,
+            countries: p.countries.iter().map(|c| c.trim().to_ascii_uppercase()).collect(),
+            prefixes: p
+                .prefixes
+                .iter()
+                .map(|p| p.trim())
+                .map(|p| if p.starts_with('+') { p.to_string() } else { format!("+{p}") })
+                .collect(),
+            channels: p.channels(),
+            sign_name: p.sign_name.clone(),
+        }
+    }
+
     pub fn serves(&self, e164: &str, channel: &str) -> bool {
         if !self.channels.iter().any(|c| c == channel) {
             return false;
@@ -70,6 +88,12 @@ pub fn builtin_ref(channel: Channel, purpose: Purpose) -> String {
 
 pub fn template_ref(name: &str) -> String {
     format!("template:{name}")
+}
+
+/// The key of an app's template read out by a voice call: providers register TTS templates apart
+/// from SMS templates, so the two need their own mappings.
+pub fn voice_template_ref(name: &str) -> String {
+    format!("voice:template:{name}")
 }
 
 /// The built-in texts a mapping may name.
@@ -144,10 +168,24 @@ impl Core {
         &self.options.routes
     }
 
+    /// The routes `app`'s messages may take: its own providers when it has some, else the
+    /// configured ones (those its settings name, when they name any).
+    pub fn routes_for(&self, app: &App) -> Vec<Route> {
+        if !app.own_providers.is_empty() {
+            return app.own_providers.iter().map(Route::from_config).collect();
+        }
+        let own = &app.settings.providers;
+        self.options.routes.iter().filter(|r| own.is_empty() || own.contains(&r.name)).cloned().collect()
+    }
+
     /// The routes that may carry a message to `e164` on `channel` for `app`: the app's own list
     /// when it has one, else all; by channel and country/prefix; by priority (ties keep the
     /// configured order).
     pub fn candidate_routes(&self, app: &App, e164: &str, channel: &str) -> Vec<Route> {
+        if !app.own_providers.is_empty() {
+            // The app's own providers, in its order, and nothing else.
+            return app.own_providers.iter().map(Route::from_config).filter(|r| r.serves(e164, channel)).collect();
+        }
         let own = &app.settings.providers;
         let mut routes: Vec<(usize, Route)> = self
             .options
@@ -203,10 +241,10 @@ impl Core {
         vars: &BTreeMap<String, String>,
     ) -> Result<()> {
         if self.candidate_routes(app, e164, channel.as_str()).is_empty() {
-            return Err(Error::NoProvider(format!(
-                "no SMS provider serves {} messages to this number",
-                channel.as_str()
-            )));
+            return Err(Error::NoProvider(match channel {
+                Channel::Voice => "no configured provider has a voice channel for this number (voice: aliyun, tencent or twilio with channels = [\"sms\", \"voice\"])".into(),
+                Channel::Sms => "no SMS provider serves sms messages to this number".into(),
+            }));
         }
         if self.plan_in(conn, app, e164, channel.as_str(), text_ref, vars)?.is_empty() {
             return Err(Error::NoProvider(format!(
@@ -217,17 +255,28 @@ impl Core {
     }
 
     /// Maps one of our texts to a provider's registered template (replacing an earlier mapping).
-    pub fn set_mapping(&self, mapping: Mapping) -> Result<Mapping> {
-        let Some(route) = self.options.routes.iter().find(|r| r.name == mapping.provider) else {
+    pub fn set_mapping(&self, mut mapping: Mapping) -> Result<Mapping> {
+        // An app's own provider, by its name or its qualified name.
+        let own = match &mapping.app_id {
+            Some(app_id) => self.app(app_id)?.own_providers.iter().map(Route::from_config).find(|r| {
+                r.name == mapping.provider
+                    || super::app_providers::split_qualified(&r.name).is_some_and(|(n, _)| n == mapping.provider)
+            }),
+            None => None,
+        };
+        let Some(route) = own.or_else(|| self.options.routes.iter().find(|r| r.name == mapping.provider).cloned())
+        else {
             return Err(Error::InvalidParameter(format!("no provider named {} is configured", mapping.provider)));
         };
+        mapping.provider = route.name.clone();
         if !route.needs_template {
             return Err(Error::InvalidParameter(format!(
                 "provider {} sends the rendered text and takes no template mapping",
                 route.name
             )));
         }
-        match mapping.text_ref.split_once(':') {
+        let text_ref = mapping.text_ref.strip_prefix("voice:").filter(|t| t.starts_with("template:"));
+        match text_ref.unwrap_or(&mapping.text_ref).split_once(':') {
             Some(("builtin", kind)) if BUILTIN_KINDS.contains(&kind) => {}
             Some(("template", name)) if !name.is_empty() && mapping.app_id.is_some() => {}
             Some(("template", _)) => {
@@ -235,7 +284,7 @@ impl Core {
             }
             _ => {
                 return Err(Error::InvalidParameter(format!(
-                    "unknown text {:?}: builtin:<{}> or template:<name>",
+                    "unknown text {:?}: builtin:<{}>, template:<name> or voice:template:<name>",
                     mapping.text_ref,
                     BUILTIN_KINDS.join("|")
                 )));

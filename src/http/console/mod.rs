@@ -81,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/apps/{id}/rotate", web::post().to(pages::rotate_keys))
             .route("/apps/{id}/settings", web::post().to(pages::update_settings))
             .route("/apps/{id}/upstream", web::post().to(pages::update_upstream))
+            .route("/apps/{id}/providers", web::post().to(pages::update_providers))
             .route("/apps/{id}/balance", web::post().to(pages::update_balance))
             .route("/messages", web::get().to(pages::messages))
             .route("/providers", web::get().to(pages::providers))

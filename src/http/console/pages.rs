@@ -263,6 +263,12 @@ async fn app_page(
         Ok((app, user, core.upstream_status(&id)?, core.balance(&id)?, items))
     })
     .await?;
+    let (core, target) = (state.core.clone(), app.id.clone());
+    let own_providers: Vec<Value> = blocking(move || core.app_providers(&target))
+        .await?
+        .iter()
+        .map(|p| json!({"name": p.name, "kind": p.kind, "provider": p.qualified, "secrets": p.secrets_set.join(", ")}))
+        .collect();
     let state_of = |r: Option<&crate::core::review::Revision>| r.map(|r| r.state.as_str());
     let items: Vec<Value> = items
         .iter()
@@ -283,6 +289,7 @@ async fn app_page(
         Some("upstream") => Some("Upstream saved."),
         Some("upstream-off") => Some("Lazy migration switched off; the upstream's keys are forgotten."),
         Some("balance") => Some("Balance saved."),
+        Some("providers") => Some("The app's providers are saved."),
         _ => None,
     };
     let ctx = json!({
@@ -290,7 +297,7 @@ async fn app_page(
         "app": {"id": app.id, "name": app.name, "app_key": app.app_key, "master_key": app.master_key,
                 "bmob": app.credentials.bmob, "jpush": app.credentials.jpush, "mincloud": app.credentials.mincloud},
         "settings": settings, "user": user, "query": user_query, "error": error, "notice": notice,
-        "upstream": upstream, "balance": balance, "items": items,
+        "upstream": upstream, "balance": balance, "items": items, "own_providers": own_providers,
     });
     Ok(render(state, status, "app", Some(s), ctx))
 }
@@ -349,6 +356,34 @@ pub async fn update_settings(
     let target = id.clone();
     match blocking(move || core.update_app_settings(&target, patch)).await {
         Ok(_) => Ok(see_other(format!("{}/console/apps/{id}?notice=saved", base(&state)))),
+        Err(e @ crate::core::Error::InvalidParameter(_)) => {
+            app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The app's own SMS providers: `providers` is a JSON array shaped like `[[delivery.providers]]`
+/// (secrets left out keep their stored values; `[]` goes back to the configured providers).
+pub async fn update_providers(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let s = form_session(&req, &form, &state).await?;
+    let id = path.into_inner();
+    let raw = form.get("providers").map(|v| v.trim().to_string()).unwrap_or_default();
+    let list = match serde_json::from_str::<Value>(if raw.is_empty() { "[]" } else { &raw }) {
+        Ok(Value::Array(items)) => items,
+        _ => {
+            let e = "the providers are a JSON array of objects, [] for none".to_string();
+            return app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e)).await;
+        }
+    };
+    let (core, target) = (state.core.clone(), id.clone());
+    match blocking(move || core.set_app_providers(&target, list)).await {
+        Ok(_) => Ok(see_other(format!("{}/console/apps/{id}?notice=providers", base(&state)))),
         Err(e @ crate::core::Error::InvalidParameter(_)) => {
             app_page(&req, &state, &s, id, StatusCode::BAD_REQUEST, Some(e.to_string())).await
         }
@@ -510,18 +545,24 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     Ok(render(&state, StatusCode::OK, "messages", Some(&s), ctx))
 }
 
-/// Each configured provider over the last hour: its circuit in this instance, attempts, success
+/// Each configured provider over the last hour: its circuit (shared by all instances), attempts, success
 /// rate (accepted of attempted) and mean latency.
 pub async fn providers(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     let s = session(&req, &state).await?;
     let core = state.core.clone();
     let since = core.clock.now_naive() - chrono::TimeDelta::hours(1);
-    let health = blocking(move || core.provider_health(since)).await?;
+    let breaker = state.breaker.clone();
+    let health = blocking(move || {
+        let health = core.provider_health(since)?;
+        // The circuit is shared by every instance: read from the database.
+        Ok(health.into_iter().map(|h| (breaker.state(&h.provider), h)).collect::<Vec<_>>())
+    })
+    .await?;
     let providers: Vec<Value> = health
         .iter()
-        .map(|h| {
+        .map(|(circuit, h)| {
             let rate = (h.attempts > 0).then(|| format!("{:.0}%", h.accepted as f64 * 100.0 / h.attempts as f64));
-            json!({"name": h.provider, "circuit": state.breaker.state(&h.provider).as_str(), "attempts": h.attempts,
+            json!({"name": h.provider, "circuit": circuit.as_str(), "attempts": h.attempts,
                    "accepted": h.accepted, "delivered": h.delivered, "undelivered": h.undelivered,
                    "retries": h.retries, "failed": h.failed, "success_rate": rate,
                    "latency": (h.attempts > 0).then(|| format!("{} ms", h.mean_latency_ms))})

@@ -95,6 +95,7 @@ mod tests {
             master_key: "DyJegPlemooo4X1tg94gQkw1".into(),
             settings: Default::default(),
             credentials: Default::default(),
+            own_providers: Vec::new(),
             created_at: chrono::DateTime::from_timestamp(0, 0).unwrap().naive_utc(),
         }
     }

@@ -34,12 +34,10 @@ pub async fn list(auth: LcAuth, state: web::Data<AppState>) -> Result<HttpRespon
     master(&auth)?;
     let app_id = auth.app.id.clone();
     let mappings = auth.run(|core, _| core.list_mappings(None)).await?;
-    let own = &auth.app.settings.providers;
     let providers: Vec<Value> = state
         .core
-        .routes()
+        .routes_for(&auth.app)
         .iter()
-        .filter(|r| own.is_empty() || own.contains(&r.name))
         .map(|r| {
             json!({
                 "name": r.name,

@@ -46,3 +46,26 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     );
     (status, serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")))
 }
+
+/// Runs the `phonebase` binary against the test database and `data_dir`, with none of the
+/// caller's `PHONEBASE_*` settings: (succeeded, stdout and stderr).
+pub fn phonebase_cli(db: &TestDb, data_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_phonebase"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PHONEBASE_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    if let Some(secret) = &db.secret {
+        cmd.env("PHONEBASE_SECRET_KEY", secret);
+    }
+    let out = cmd
+        .env("DATABASE_URL", &db.url)
+        .env("PHONEBASE_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .current_dir(data_dir)
+        .args(args)
+        .output()
+        .expect("the phonebase binary runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}

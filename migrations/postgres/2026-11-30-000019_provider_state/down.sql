@@ -1,0 +1,2 @@
+DROP TABLE provider_circuits;
+DROP TABLE app_providers;
