@@ -71,6 +71,7 @@ diesel::table! {
         send_at -> Nullable<Timestamp>,
         charged -> Integer,
         refunded -> Bool,
+        verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -430,3 +431,12 @@ diesel::table! {
 
 diesel::joinable!(schedule_recipients -> schedules (schedule_id));
 diesel::allow_tables_to_appear_in_same_query!(schedules, schedule_recipients);
+
+diesel::table! {
+    refusal_counts (app_id, hour, reason) {
+        app_id -> Text,
+        hour -> Timestamp,
+        reason -> Text,
+        n -> BigInt,
+    }
+}
