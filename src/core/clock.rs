@@ -41,3 +41,9 @@ impl Clock for ShiftedClock {
         Utc::now() + TimeDelta::milliseconds(self.offset_ms.load(Ordering::SeqCst))
     }
 }
+
+/// `t` truncated to its hour: the unit refusals are counted in and the dashboard draws.
+pub fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::Timelike;
+    t.date().and_hms_opt(t.hour(), 0, 0).unwrap_or(t)
+}

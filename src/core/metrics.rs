@@ -129,6 +129,26 @@ impl Core {
         &self.metrics
     }
 
+    /// Counts a send of `app_id` refused with `e`: the Prometheus counter, and the app's count for
+    /// this hour and reason in the database (the console's dashboard reads it, from any instance).
+    /// One upsert in a short transaction of its own, after the refused one rolled back; refusals
+    /// for `error` (the database or the pool failing) are not written, so an outage is not
+    /// deepened. A failure to count is logged, never the caller's error.
+    pub(crate) fn count_refusal(&self, app_id: &str, e: &Error) {
+        let reason = Metrics::refusal_reason(e);
+        self.metrics.sends_refused.with_label_values(&[reason]).inc();
+        if reason == "error" {
+            return;
+        }
+        let hour = crate::core::clock::hour_of(self.clock.now_naive());
+        let written = self.conn().and_then(|mut conn| {
+            store::write_tx(&mut conn, |c| store::stats::count_refusal(c, app_id, hour, reason)).map_err(Error::from)
+        });
+        if let Err(e) = written {
+            tracing::warn!(error = %e, reason, "could not count a refused send");
+        }
+    }
+
     /// Reads the gauges and renders every series in Prometheus' text format.
     pub fn render_metrics(&self) -> Result<String> {
         let m = &self.metrics;

@@ -24,6 +24,8 @@ pub mod operators;
 pub mod outbox;
 /// The review state machine of templates and signatures.
 pub mod review;
+/// The console's dashboard: conversion, delivery, refusals and places, from the database.
+pub mod stats;
 /// Built-in texts, app templates and signatures, segment counting, the link detector.
 pub mod texts;
 

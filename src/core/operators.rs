@@ -245,6 +245,12 @@ impl Core {
         Ok(rows.into_iter().map(LoggedMessage::from).collect())
     }
 
+    /// Every app's (id, name), oldest first: the console shows names, never bare ids.
+    pub fn app_names(&self) -> Result<Vec<(String, String)>> {
+        let mut conn = self.conn()?;
+        Ok(store::stats::app_names(&mut conn)?)
+    }
+
     /// A user of `app` by username, else by phone number.
     pub fn find_user(&self, app: &App, query: &str) -> Result<Option<User>> {
         let query = query.trim();

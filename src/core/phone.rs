@@ -64,6 +64,19 @@ impl Phone {
     }
 }
 
+/// The region (ISO 3166 code such as "CN", or "001" for non-geographic numbers) and country
+/// calling code of a stored E.164 number; `None` when it cannot be read (it was stored valid, so
+/// only a metadata change makes that happen).
+pub fn region_of(e164: &str) -> Option<(String, u16)> {
+    let parsed = phonenumber::parse(None, e164).ok()?;
+    let code = parsed.code().value();
+    let region = match parsed.country().id() {
+        Some(id) => id.as_ref().to_string(),
+        None => phonenumber::metadata::DATABASE.region(&code)?.first()?.to_string(),
+    };
+    Some((region, code))
+}
+
 /// Whether `national` (the national significant number, with its leading zeros) is a mobile (or
 /// fixed-line-or-mobile) number of a region of `code`: the region is found and the number
 /// classified as `phonenumber::is_valid` and `number_type` do, with the same metadata, except that

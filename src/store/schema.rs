@@ -71,6 +71,7 @@ diesel::table! {
         send_at -> Nullable<Timestamp>,
         charged -> Integer,
         refunded -> Bool,
+        verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -450,5 +451,14 @@ diesel::table! {
         opened_until -> Nullable<Timestamp>,
         probe_until -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refusal_counts (app_id, hour, reason) {
+        app_id -> Text,
+        hour -> Timestamp,
+        reason -> Text,
+        n -> BigInt,
     }
 }

@@ -17,7 +17,7 @@ pub(crate) struct Browser {
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { client, base: app.address.clone(), cookies: Vec::new() }
     }
@@ -91,7 +91,8 @@ pub(crate) async fn signed_in(app: &TestApp) -> (Browser, String) {
     let token = csrf_in(&html);
     let (status, _, location, set) =
         browser.post("/console/login", &[("csrf", &token), ("username", "alice"), ("password", PASSWORD)]).await;
-    assert_eq!((status, location.as_deref()), (303, Some("/console/review")));
+    // The dashboard is the first page after sign-in.
+    assert_eq!((status, location.as_deref()), (303, Some("/console/dashboard")));
     let session = set.iter().find(|c| c.starts_with("pb_console=")).expect("session cookie");
     assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"), "{session}");
     let (_, html, _) = browser.get("/console/review").await;

@@ -8,6 +8,7 @@ mod captcha;
 mod common;
 mod concurrency;
 mod console;
+mod dashboard;
 mod delivery;
 mod dialect_keys;
 mod edge;

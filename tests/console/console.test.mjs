@@ -79,7 +79,9 @@ test('an operator signs in, approves one template and rejects another with a rea
   await page.fill('input[name=username]', operator.name);
   await page.fill('input[name=password]', operator.password);
   await page.click('button[type=submit]');
-  await page.waitForURL(/\/console\/review$/);
+  // The dashboard is the first page after sign-in.
+  await page.waitForURL(/\/console\/dashboard$/);
+  await page.goto(`${url}/console/review`);
 
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'pb_console');
@@ -136,4 +138,84 @@ test('the operator finds the message in the log', async () => {
   assert.equal(await rows.first().locator('.to').textContent(), `+86${phone}`);
   assert.match(await rows.first().locator('.text').textContent(), /欢迎 Ann，Shop 验证码 \*{6}/);
   await page.screenshot({ path: path.join(shots, 'messages.png'), fullPage: true });
+});
+
+test('the dashboard charts the codes, the refusals and the delivery, from files Phonebase serves', async () => {
+  // One refusal by the per-minute limit: the number just got its code.
+  await assert.rejects(AV.Cloud.requestSmsCode({ mobilePhoneNumber: phone }), (err) => err.code === 601);
+  // A second code to another number, left unverified.
+  await AV.Cloud.requestSmsCode({ mobilePhoneNumber: '13800138901' });
+  await waitForText('+8613800138901', 1);
+
+  // No request may leave this server: the console works offline.
+  const foreign = [];
+  page.on('request', (r) => { if (!r.url().startsWith(url) && !r.url().startsWith('data:')) foreign.push(r.url()); });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  await page.goto(`${url}/console/dashboard`);
+  await page.waitForSelector('#chart-codes[data-rendered=true] canvas');
+  for (const id of ['chart-codes', 'chart-refusals', 'chart-delivery', 'chart-latency']) {
+    assert.equal(await page.locator(`#${id} canvas`).count(), 1, `${id} drew a canvas`);
+  }
+  assert.equal(await page.textContent('#card-sent .card-value'), '2');
+  assert.equal(await page.textContent('#card-verified .card-value'), '1');
+  assert.equal(await page.textContent('#card-conversion .card-value'), '50%');
+  // The template still under review (605) in the first test, and the limit here.
+  assert.equal(await page.textContent('#card-refused .card-value'), '2');
+  // The legends carry the figures.
+  const legend = await page.locator('#chart-codes .u-legend').textContent();
+  assert.match(legend, /Sent \(2\)/);
+  assert.match(legend, /Verified \(1\)/);
+  assert.match(legend, /Conversion \(50%\)/);
+  const refusals = await page.locator('#chart-refusals .u-legend').textContent();
+  assert.match(refusals, /limit \(1\)/);
+  assert.match(refusals, /template \(1\)/);
+  assert.match(await page.locator('#chart-delivery .u-legend').textContent(), /sink \(100%\)/);
+  assert.equal(await page.textContent('#refusals tr.refusal .reason'), 'limit');
+  assert.equal(await page.textContent('#prefixes tr.place .sent'), '2');
+  assert.match(await page.textContent('#dashboard-apps tr.app-row .name'), /Shop/);
+  // Canvas pixels were drawn (not a blank element).
+  const inked = await page.$eval('#chart-codes canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert.ok(inked > 1000, `the codes chart has ink (${inked} pixels)`);
+  await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
+
+  // The app and the range are kept in the URL.
+  await page.selectOption('#app-select', { label: 'Shop' });
+  await page.waitForURL(new RegExp(`app=${app.appId}`));
+  await page.click('#range-7d');
+  await page.waitForURL(/range=7d/);
+  assert.match(page.url(), new RegExp(`app=${app.appId}`));
+  await page.waitForSelector('#chart-codes[data-rendered=true] canvas');
+  assert.match(await page.textContent('#scope'), /Shop/);
+  assert.equal(await page.locator('#dashboard-apps').count(), 0, 'one app: no table of apps');
+  assert.equal(await page.textContent('#card-sent .card-value'), '2');
+  await page.screenshot({ path: path.join(shots, 'dashboard-app-7d.png'), fullPage: true });
+
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(errors, []);
+});
+
+test('every page shares the style sheet and names apps, not ids', async () => {
+  for (const [route, shot] of [['/console/apps', 'apps.png'], [`/console/apps/${app.appId}`, 'app.png'], ['/console/providers', 'providers.png']]) {
+    await page.goto(`${url}${route}`);
+    const sheet = await page.$eval('link[rel=stylesheet]', (l) => l.href);
+    assert.match(sheet, /\/console\/static\/console\.css\?v=[0-9a-f]{12}$/);
+    // The style sheet applied: the top bar is dark.
+    const bar = await page.$eval('header.topbar', (h) => getComputedStyle(h).backgroundColor);
+    assert.equal(bar, 'rgb(17, 24, 39)');
+    await page.screenshot({ path: path.join(shots, shot), fullPage: true });
+  }
+  await page.goto(`${url}/console/messages?app=${app.appId}`);
+  assert.equal(await page.locator('tr.message .app').first().textContent(), 'Shop');
+  assert.equal(await page.$eval('select[name=app]', (s) => s.selectedOptions[0].textContent), 'Shop');
+  await page.selectOption('select[name=status]', 'delivered');
+  await page.click('#filters button[type=submit]');
+  await page.waitForURL(/status=delivered/);
+  assert.match(page.url(), new RegExp(`app=${app.appId}`), 'filters kept in the URL');
 });

@@ -4,7 +4,6 @@
 pub mod captcha;
 
 pub use crate::core::message::{CODE_LEN, Channel, Origin, Purpose};
-use crate::core::metrics::Metrics;
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -247,7 +246,7 @@ impl Core {
         let result = self.issue_code(app, req);
         match &result {
             Ok(_) => self.metrics().codes_issued.with_label_values(&[channel.as_str()]).inc(),
-            Err(e) => self.metrics().sends_refused.with_label_values(&[Metrics::refusal_reason(e)]).inc(),
+            Err(e) => self.count_refusal(&app.id, e),
         }
         result
     }
@@ -631,7 +630,11 @@ impl Core {
                 }
             }
             match matched {
-                Some(c) if c.consumed => Ok(Ok(Verified { user_id: c.user_id })),
+                Some(c) if c.consumed => {
+                    // The dashboard's conversion: one update of the code's message by its handle.
+                    store::stats::mark_verified(conn, &c.id, now)?;
+                    Ok(Ok(Verified { user_id: c.user_id }))
+                }
                 // It matched, but a concurrent check marked it used first.
                 Some(_) => Ok(Err(Error::CodeUsed)),
                 None => {
@@ -675,6 +678,7 @@ impl Core {
                     return Ok(Err(Error::InvalidCode));
                 }
                 return Ok(if store::codes::consume(conn, &row.id, now)? {
+                    store::stats::mark_verified(conn, &row.id, now)?;
                     Ok(Verified { user_id: row.user_id.clone() })
                 } else {
                     Err(Error::CodeUsed)

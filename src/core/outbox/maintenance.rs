@@ -34,6 +34,8 @@ impl Core {
         let messages = store::write_tx(&mut conn, |c| -> crate::core::Result<usize> {
             let before = now - self.options.message_retention;
             store::delivery::purge_reports_before(c, before)?;
+            // The dashboard's refusal counts go with the messages they sit beside.
+            store::stats::purge_refusals_before(c, before)?;
             Ok(store::messages::purge_before(c, before)?)
         })?;
         let sessions = store::write_tx(&mut conn, |c| store::sessions::purge_before(c, now - TimeDelta::days(1)))?

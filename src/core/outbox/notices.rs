@@ -72,8 +72,7 @@ impl Core {
     pub fn send_notice(&self, app: &App, req: NoticeRequest) -> Result<IssuedMessage> {
         let result = self.queue_notice(app, req);
         if let Err(e) = &result {
-            let reason = crate::core::metrics::Metrics::refusal_reason(e);
-            self.metrics().sends_refused.with_label_values(&[reason]).inc();
+            self.count_refusal(&app.id, e);
         }
         result
     }

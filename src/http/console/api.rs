@@ -182,12 +182,16 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     api_session(&req, &state, false).await?;
     let (filter, page) = message_filter(&req).map_err(ConsoleError::as_json)?;
     let core = state.core.clone();
-    let rows =
-        blocking(move || core.message_log(&filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)).await.map_err(json_err)?;
+    let (rows, names) = blocking(move || {
+        let rows = core.message_log(&filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
+        Ok((rows, core.app_names()?.into_iter().collect::<std::collections::HashMap<_, _>>()))
+    })
+    .await
+    .map_err(json_err)?;
     let results: Vec<_> = rows
         .iter()
         .map(|m| {
-            json!({"id": m.id, "app": m.app_id, "to": m.to_phone, "template": m.template, "channel": m.channel,
+            json!({"id": m.id, "app": m.app_id, "appName": names.get(&m.app_id), "to": m.to_phone, "template": m.template, "channel": m.channel,
                    "status": m.status, "chars": m.chars, "parts": m.parts, "attempts": m.attempts,
                    "handle": m.handle, "cost": m.charged, "refunded": m.refunded, "sendAt": m.send_at.map(iso),
                    "createdAt": iso(m.created_at), "sentAt": m.sent_at.map(iso), "deliveredAt": m.delivered_at.map(iso),

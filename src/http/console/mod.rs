@@ -4,6 +4,8 @@
 //! carries a CSRF token derived from the session.
 
 mod api;
+mod assets;
+mod dashboard;
 mod pages;
 
 use std::sync::OnceLock;
@@ -31,6 +33,7 @@ const PAGES: &[(&str, &str)] = &[
     ("header", include_str!("../../../templates/console/header.hbs")),
     ("footer", include_str!("../../../templates/console/footer.hbs")),
     ("login", include_str!("../../../templates/console/login.hbs")),
+    ("dashboard", include_str!("../../../templates/console/dashboard.hbs")),
     ("error", include_str!("../../../templates/console/error.hbs")),
     ("review", include_str!("../../../templates/console/review.hbs")),
     ("apps", include_str!("../../../templates/console/apps.hbs")),
@@ -73,6 +76,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/login", web::get().to(pages::login_form))
             .route("/login", web::post().to(pages::login))
             .route("/logout", web::post().to(pages::logout))
+            .route("/dashboard", web::get().to(dashboard::page))
+            .route("/static/{file}", web::get().to(assets::file))
             .route("/review", web::get().to(pages::review_queue))
             .route("/review/{revision}/{decision}", web::post().to(pages::decide))
             .route("/apps", web::get().to(pages::apps))
@@ -94,6 +99,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/api/apps/{id}/rotate", web::post().to(api::rotate_keys))
             .route("/api/apps/{id}/settings", web::patch().to(api::update_settings))
             .route("/api/apps/{id}/users", web::get().to(api::find_user))
+            .route("/api/dashboard", web::get().to(dashboard::api))
             .default_service(web::to(|| async {
                 ConsoleError::new(StatusCode::NOT_FOUND, "Not found.").error_response()
             })),
@@ -211,7 +217,10 @@ impl ResponseError for ConsoleError {
             return HttpResponse::SeeOther().insert_header(("Location", location.as_str())).finish();
         }
         let body = registry()
-            .render("error", &json!({"title": self.status.canonical_reason(), "message": self.message}))
+            .render(
+                "error",
+                &json!({"title": self.status.canonical_reason(), "message": self.message, "assets": assets::version()}),
+            )
             .unwrap_or_else(|_| self.message.clone());
         HttpResponse::build(self.status).content_type("text/html; charset=utf-8").body(body)
     }

@@ -34,8 +34,15 @@ fn see_other(location: String) -> HttpResponse {
 }
 
 /// Renders a page with what every page needs (base path, operator, CSRF token).
-fn render(state: &AppState, status: StatusCode, name: &str, session: Option<&Session>, mut ctx: Value) -> HttpResponse {
+pub(super) fn render(
+    state: &AppState,
+    status: StatusCode,
+    name: &str,
+    session: Option<&Session>,
+    mut ctx: Value,
+) -> HttpResponse {
     ctx["base"] = json!(base(state));
+    ctx["assets"] = json!(super::assets::version());
     if let Some(s) = session {
         ctx["operator"] = json!(s.operator.username);
         ctx["csrf"] = json!(s.csrf(state));
@@ -45,6 +52,12 @@ fn render(state: &AppState, status: StatusCode, name: &str, session: Option<&Ses
             .content_type("text/html; charset=utf-8")
             .insert_header(("Cache-Control", "no-store"))
             .insert_header(("X-Frame-Options", "DENY"))
+            // Everything a page uses comes from this server (the console works offline): no
+            // inline script, no other origin.
+            .insert_header((
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+            ))
             .body(body),
         Err(e) => {
             tracing::error!(error = %e, page = name, "console page failed to render");
@@ -60,13 +73,13 @@ async fn form_session(req: &HttpRequest, form: &Form, state: &web::Data<AppState
     Ok(s)
 }
 
-fn query(req: &HttpRequest, key: &str) -> Option<String> {
+pub(super) fn query(req: &HttpRequest, key: &str) -> Option<String> {
     query_params(req).into_iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     session(&req, &state).await?;
-    Ok(see_other(format!("{}/console/review", base(&state))))
+    Ok(see_other(format!("{}/console/dashboard", base(&state))))
 }
 
 fn login_page(req: &HttpRequest, state: &AppState, status: StatusCode, error: Option<&str>) -> HttpResponse {
@@ -91,7 +104,7 @@ pub async fn login(req: HttpRequest, form: Form, state: web::Data<AppState>) -> 
     let core = state.core.clone();
     match blocking(move || core.operator_sign_in(&username, &password)).await {
         Ok((_, token)) => {
-            let mut response = see_other(format!("{}/console/review", base(&state)));
+            let mut response = see_other(format!("{}/console/dashboard", base(&state)));
             let _ = response.add_cookie(&cookie(&req, &state, SESSION_COOKIE, token));
             let _ = response.add_removal_cookie(&removal(&state, LOGIN_COOKIE));
             Ok(response)
@@ -186,15 +199,70 @@ fn merge(target: &mut Value, more: Value) {
     }
 }
 
+/// Revisions of the review queue on one page.
+const REVIEW_PAGE_SIZE: usize = 20;
+/// The longest queue the page filters and pages through (oldest first).
+const REVIEW_QUEUE_MAX: i64 = 1_000;
+
+/// The review queue, oldest first, filtered by app and kind and paged (`?app=&kind=&page=`).
 pub async fn review_queue(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     let s = session(&req, &state).await?;
+    let app_filter = query(&req, "app");
+    let kind_filter = match query(&req, "kind") {
+        None => None,
+        Some(k) => Some(
+            [Kind::Template, Kind::Signature]
+                .into_iter()
+                .find(|x| x.as_str() == k)
+                .ok_or_else(|| ConsoleError::new(StatusCode::BAD_REQUEST, "kind is template or signature."))?,
+        ),
+    };
+    let page = match query(&req, "page") {
+        None => 1,
+        Some(p) => p.parse::<usize>().ok().filter(|p| (1..=MAX_PAGE as usize).contains(p)).ok_or_else(|| {
+            ConsoleError::new(StatusCode::BAD_REQUEST, format!("page must be a number from 1 to {MAX_PAGE}."))
+        })?,
+    };
     let core = state.core.clone();
-    let entries = blocking(move || {
-        let queue = core.review_queue(100)?;
-        Ok(queue.iter().map(|e| queue_entry(&core, e)).collect::<Vec<_>>())
+    let wanted_app = app_filter.clone();
+    let (entries, total, names) = blocking(move || {
+        let queue: Vec<QueueEntry> = core
+            .review_queue(REVIEW_QUEUE_MAX)?
+            .into_iter()
+            .filter(|e| wanted_app.as_deref().is_none_or(|a| e.item.app_id == a))
+            .filter(|e| kind_filter.is_none_or(|k| e.item.kind == k))
+            .collect();
+        let shown: Vec<Value> = queue
+            .iter()
+            .skip((page - 1) * REVIEW_PAGE_SIZE)
+            .take(REVIEW_PAGE_SIZE)
+            .map(|e| queue_entry(&core, e))
+            .collect();
+        Ok((shown, queue.len(), core.app_names()?))
     })
     .await?;
-    let ctx = json!({"title": "Review", "entries": entries, "notice": query(&req, "notice")});
+    let link = |page: usize| {
+        let mut pairs: Vec<(String, String)> =
+            query_params(&req).into_iter().filter(|(k, v)| k != "page" && k != "notice" && !v.is_empty()).collect();
+        pairs.push(("page".into(), page.to_string()));
+        let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        format!("{}/console/review?{q}", base(&state))
+    };
+    let apps: Vec<Value> = names
+        .iter()
+        .map(|(id, name)| json!({"id": id, "name": name, "selected": app_filter.as_deref() == Some(id.as_str())}))
+        .collect();
+    let kinds: Vec<Value> = ["template", "signature"]
+        .iter()
+        .map(|k| json!({"value": k, "selected": query(&req, "kind").as_deref() == Some(*k)}))
+        .collect();
+    let pages = total.div_ceil(REVIEW_PAGE_SIZE).max(1);
+    let ctx = json!({
+        "title": "Review", "nav_review": true, "entries": entries, "notice": query(&req, "notice"),
+        "apps": apps, "kinds": kinds, "total": total, "page": page, "pages": pages,
+        "filtered": app_filter.is_some() || query(&req, "kind").is_some(),
+        "prev": (page > 1).then(|| link(page - 1)), "next": (page < pages).then(|| link(page + 1)),
+    });
     Ok(render(&state, StatusCode::OK, "review", Some(&s), ctx))
 }
 
@@ -226,7 +294,7 @@ pub async fn apps(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let apps = blocking(move || core.list_apps()).await?;
     let apps: Vec<Value> =
         apps.iter().map(|a| json!({"id": a.id, "name": a.name, "created": iso(a.created_at)})).collect();
-    Ok(render(&state, StatusCode::OK, "apps", Some(&s), json!({"title": "Apps", "apps": apps})))
+    Ok(render(&state, StatusCode::OK, "apps", Some(&s), json!({"title": "Apps", "nav_apps": true, "apps": apps})))
 }
 
 pub async fn create_app(
@@ -293,7 +361,7 @@ async fn app_page(
         _ => None,
     };
     let ctx = json!({
-        "title": app.name,
+        "title": app.name, "nav_apps": true,
         "app": {"id": app.id, "name": app.name, "app_key": app.app_key, "master_key": app.master_key,
                 "bmob": app.credentials.bmob, "jpush": app.credentials.jpush, "mincloud": app.credentials.mincloud},
         "settings": settings, "user": user, "query": user_query, "error": error, "notice": notice,
@@ -499,11 +567,20 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .iter()
         .map(|d| json!({"value": d.as_str(), "selected": status_filter.as_deref() == Some(d.as_str())}))
         .collect();
+    let core = state.core.clone();
+    let names: HashMap<String, String> = blocking(move || core.app_names()).await?.into_iter().collect();
+    let app_filter = query(&req, "app");
+    let mut apps: Vec<Value> = names
+        .iter()
+        .map(|(id, name)| json!({"id": id, "name": name, "selected": app_filter.as_deref() == Some(id.as_str())}))
+        .collect();
+    apps.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let filtered = ["app", "to", "template", "status"].iter().any(|k| query(&req, k).is_some());
     let (filter, page) = match message_filter(&req) {
         Ok(f) => f,
         Err(e) => {
-            let ctx =
-                json!({"title": "Messages", "filter": raw_filter, "statuses": statuses, "error": e.message, "page": 1});
+            let ctx = json!({"title": "Messages", "nav_messages": true, "filter": raw_filter, "statuses": statuses,
+                             "apps": apps, "filtered": filtered, "error": e.message, "page": 1});
             return Ok(render(&state, StatusCode::BAD_REQUEST, "messages", Some(&s), ctx));
         }
     };
@@ -532,14 +609,16 @@ pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
                            "outcome": a.outcome, "code": a.error_code, "error": a.error, "latency": a.latency_ms})
                 })
                 .collect();
-            json!({"attempts": attempts,"created": iso(m.created_at), "to": m.to_phone, "app": m.app_id, "template": m.template,
-                   "channel": m.channel, "status": m.status, "chars": m.chars, "parts": m.parts,
+            let app = names.get(&m.app_id).cloned().unwrap_or_else(|| m.app_id.clone());
+            json!({"attempts": attempts,"created": iso(m.created_at), "to": m.to_phone, "app": app, "app_id": m.app_id,
+                   "template": m.template, "channel": m.channel, "status": m.status, "chars": m.chars, "parts": m.parts,
                    "sent": m.sent_at.map(iso), "delivered": m.delivered_at.map(iso), "text": m.body_redacted,
                    "handle": m.handle, "cost": m.charged, "refunded": m.refunded, "send_at": m.send_at.map(iso)})
         })
         .collect();
     let ctx = json!({
-        "title": "Messages", "filter": raw_filter, "statuses": statuses, "messages": messages, "page": page,
+        "title": "Messages", "nav_messages": true, "filter": raw_filter, "statuses": statuses, "apps": apps,
+        "filtered": filtered, "messages": messages, "page": page,
         "prev": (page > 1).then(|| link(page - 1)), "next": more.then(|| link(page + 1)),
     });
     Ok(render(&state, StatusCode::OK, "messages", Some(&s), ctx))
@@ -568,6 +647,6 @@ pub async fn providers(req: HttpRequest, state: web::Data<AppState>) -> Result<H
                    "latency": (h.attempts > 0).then(|| format!("{} ms", h.mean_latency_ms))})
         })
         .collect();
-    let ctx = json!({"title": "Providers", "providers": providers});
+    let ctx = json!({"title": "Providers", "nav_providers": true, "providers": providers});
     Ok(render(&state, StatusCode::OK, "providers", Some(&s), ctx))
 }
