@@ -4,6 +4,7 @@
 //! carries a CSRF token derived from the session.
 
 mod api;
+pub mod openapi;
 mod pages;
 
 use std::sync::OnceLock;
