@@ -131,11 +131,26 @@ pub fn default_security(doc: &mut openapi::OpenApi, alternatives: &[&[&str]]) {
 }
 
 /// Prefixes every `operationId` of `doc` (a handler's name) with the dialect's, so that ids stay
-/// unique once the dialects are merged (LeanCloud and Bmob both have `request_sms_code`).
+/// unique once the dialects are merged (LeanCloud and Bmob both have `request_sms_code`); a
+/// handler serving several methods gets the method appended to its id after the first.
 pub fn prefix_operation_ids(doc: &mut openapi::OpenApi, prefix: &str) {
+    let mut seen = std::collections::BTreeSet::new();
     for item in doc.paths.paths.values_mut() {
-        for op in operations(item) {
-            op.operation_id = op.operation_id.take().map(|id| format!("{prefix}_{id}"));
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ] {
+            let Some(op) = op.as_mut() else { continue };
+            let id = format!("{prefix}_{}", op.operation_id.as_deref().unwrap_or(method));
+            let id = if seen.contains(&id) { format!("{id}_{method}") } else { id };
+            seen.insert(id.clone());
+            op.operation_id = Some(id);
         }
     }
 }
