@@ -77,7 +77,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         body = std::collections::BTreeMap<String, serde_json::Value>)))]
 pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
     let mut doc = DOCUMENT.clone();
-    doc.servers = Some(vec![Server::new(state.config.route_prefix())]);
+    let prefix = state.config.route_prefix();
+    doc.servers = Some(vec![Server::new(if prefix.is_empty() { "/".to_string() } else { prefix })]);
     HttpResponse::Ok().json(doc)
 }
 

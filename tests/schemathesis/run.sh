@@ -157,7 +157,7 @@ eval "$(python3 "$here/credentials.py" "$url" "$show_json" "$operator_password")
 log "seed $seed, $examples cases per operation and phase, at least $min_cases in all"
 out="$work/st.out"
 set +e
-"$venv/bin/st" --no-color --config-file "$here/schemathesis.toml" run "$url/openapi.json" \
+"$venv/bin/python" "$here/st.py" --no-color --config-file "$here/schemathesis.toml" run "$url/openapi.json" \
   --checks not_a_server_error,content_type_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing --max-examples "$examples" --seed "$seed" \
   --workers 4 --request-timeout 30 --generation-database none --suppress-health-check all \

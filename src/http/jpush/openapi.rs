@@ -61,7 +61,10 @@ impl Modify for Document {
             "JPushBasic",
             http(HttpAuthScheme::Basic, "`Authorization: Basic base64(appKey:masterSecret)`, the app's JPush keys."),
         );
-        let rows = crate::core::Error::examples().into_iter().map(|e| {
+        // An internal error is one generic 500 (and would be logged as one here).
+        let examples =
+            crate::core::Error::examples().into_iter().filter(|e| !matches!(e, crate::core::Error::Internal(_)));
+        let rows = examples.map(|e| {
             let e = JpError::from(e);
             (e.status.as_u16(), e.code.to_string(), e.message)
         });

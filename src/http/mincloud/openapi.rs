@@ -66,7 +66,10 @@ impl Modify for Document {
                 "The open API (`/oserve`, the app's own server): an access token from `POST /api/oauth2/access_token`.",
             ),
         );
-        let rows = crate::core::Error::examples().into_iter().map(|e| {
+        // An internal error is one generic 500 (and would be logged as one here).
+        let examples =
+            crate::core::Error::examples().into_iter().filter(|e| !matches!(e, crate::core::Error::Internal(_)));
+        let rows = examples.map(|e| {
             let e = McError::from(e);
             (e.status.as_u16(), "—".to_string(), e.message)
         });
