@@ -280,7 +280,8 @@ impl Application {
                         .configure(http::mincloud::routes)
                         .configure(http::bmob::routes)
                         .configure(http::reports::routes)
-                        .configure(http::console::routes),
+                        .configure(http::console::routes)
+                        .configure(http::openapi::routes),
                 )
                 .default_service(web::to(http::not_found))
         })

@@ -9,6 +9,7 @@ pub mod jpush;
 pub mod kit;
 pub mod leancloud;
 pub mod mincloud;
+pub mod openapi;
 pub mod reports;
 
 use std::net::IpAddr;
@@ -130,6 +131,9 @@ where
 
 /// `GET /healthz`: 200 when the database takes a write transaction, 503 otherwise. For load
 /// balancers.
+#[utoipa::path(get, path = "/healthz", tag = "Server", security(()),
+    responses((status = 200, description = "`{\"status\": \"ok\", \"database\": ...}`", body = std::collections::BTreeMap<String, serde_json::Value>),
+        (status = 503, description = "`{\"status\": \"unavailable\"}`", body = std::collections::BTreeMap<String, serde_json::Value>)))]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let core = state.core.clone();
     let result = blocking(move || core.health()).await;
@@ -144,6 +148,10 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics`: Prometheus' text format (`core::metrics`, plus the HTTP series). With
 /// `metrics_token` configured, only for `Authorization: Bearer <token>`.
+#[utoipa::path(get, path = "/metrics", tag = "Server", security((), ("MetricsBearer" = [])),
+    responses((status = 200, description = "Prometheus' text format", content_type = "text/plain", body = String),
+        (status = 401, description = "`metrics_token` is set and was not presented", body = std::collections::BTreeMap<String, serde_json::Value>),
+        (status = 503, description = "`{\"status\": \"unavailable\"}`", body = std::collections::BTreeMap<String, serde_json::Value>)))]
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(token) = state.config.metrics_token.as_deref().filter(|t| !t.is_empty()) {
         let presented = req
@@ -170,6 +178,8 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 
 /// `GET /.well-known/jwks.json`: the public keys that verify the JWTs users get from
 /// `POST /1.1/users/me/jwt`. Cacheable: the key changes only with the server secret.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "Server", security(()),
+    responses((status = 200, description = "the JWK set that verifies the JWTs of `POST /1.1/users/me/jwt`", body = std::collections::BTreeMap<String, serde_json::Value>)))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=3600")).json(state.core.jwks())
 }

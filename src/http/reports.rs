@@ -49,6 +49,13 @@ async fn record(state: &AppState, provider: &str, reports: Vec<Report>) -> Resul
 }
 
 /// Aliyun and Tencent: a token in the path stands in for the signature they do not have.
+#[utoipa::path(post, path = "/delivery/reports/{provider}/{token}", tag = "Delivery reports", security(()),
+    params(("provider" = String, Path, description = "a configured aliyun or tencent provider's name"),
+        ("token" = String, Path, description = "the provider's report_token")),
+    request_body(content = Vec<std::collections::BTreeMap<String, serde_json::Value>>, description = "the provider's JSON array of reports"),
+    responses((status = 200, description = "Aliyun: `{\"code\": 0, \"msg\"}`; Tencent: `{\"result\": 0, \"errmsg\"}`", body = std::collections::BTreeMap<String, serde_json::Value>),
+        (status = "4XX", description = "404 for an unknown provider or a wrong token", body = ReportError),
+        (status = "5XX", description = "not recorded: the provider pushes again later", body = ReportError)))]
 async fn token_report(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -85,6 +92,13 @@ async fn token_report(
 }
 
 /// Twilio's status callback, checked against `X-Twilio-Signature`.
+#[utoipa::path(post, path = "/delivery/reports/{provider}", tag = "Delivery reports", security(()),
+    params(("provider" = String, Path, description = "a configured twilio provider's name"),
+        ("X-Twilio-Signature" = String, Header, description = "Twilio's signature of the URL and the form")),
+    request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "Twilio's status callback"),
+    responses((status = 200, body = std::collections::BTreeMap<String, serde_json::Value>),
+        (status = "4XX", description = "403 for a wrong signature, 404 for an unknown provider", body = ReportError),
+        (status = "5XX", description = "not recorded: the provider pushes again later", body = ReportError)))]
 async fn signed_report(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -115,4 +129,17 @@ async fn signed_report(
         return response;
     }
     HttpResponse::Ok().json(serde_json::json!({}))
+}
+
+/// The receivers' part of the OpenAPI document (`http::openapi` merges it).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(signed_report, token_report), components(schemas(ReportError)))]
+pub struct ReportsApi;
+
+/// A receiver's error: `{"error"}` (`{"code", "error"}` for a 404, like any unknown route).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: the answers are written with `json!`
+pub struct ReportError {
+    code: Option<i32>,
+    error: String,
 }

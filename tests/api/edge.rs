@@ -42,7 +42,7 @@ fn master_sign(app: &TestApp) -> String {
 
 /// Every route of the router (`src/http/leancloud/mod.rs`, `src/http/bmob/mod.rs`, `src/http/console/mod.rs`,
 /// `src/startup.rs`, `src/http/reports.rs`): method and path, `{..}` where an id goes. Keep it whole when adding routes.
-const ROUTES: &[(&str, &str)] = &[
+pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/metrics"),
     ("GET", "/.well-known/jwks.json"),
@@ -183,6 +183,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/oserve/{version}/sms-verification-code/verify"),
     ("POST", "/api/oauth2/hydrogen/openapi/authorize"),
     ("POST", "/api/oauth2/access_token"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
 ];
 
 /// A path with every id, kind and action segment made `{}`, to compare routes with the router's
@@ -208,6 +210,7 @@ fn the_route_list_covers_the_router() {
         ("/hserve", include_str!("../../src/http/mincloud/mod.rs")),
         ("/oserve", include_str!("../../src/http/mincloud/open.rs")),
         ("/api/oauth2", include_str!("../../src/http/mincloud/oauth.rs")),
+        ("", include_str!("../../src/http/openapi.rs")),
     ] {
         let literals = [".route(\"", "resource(\""]
             .iter()
@@ -319,7 +322,8 @@ async fn hit(
         .header("X-Bmob-Session-Token", &ids.token)
         .header("Cookie", &console.0)
         .header("X-CSRF-Token", &console.1);
-    let page = route.starts_with("/console") && !route.starts_with("/console/api");
+    // The console's pages and Swagger UI are HTML for a browser.
+    let page = (route.starts_with("/console") && !route.starts_with("/console/api")) || route == "/docs";
     request = match body {
         Some(Body::Json(v)) if page => {
             let mut form: Vec<(String, String)> = vec![("csrf".into(), console.1.clone())];

@@ -21,6 +21,7 @@ mod legacy_sdk;
 mod limits;
 mod metrics;
 mod mincloud;
+mod openapi;
 mod outbox;
 mod schema;
 mod secrets;

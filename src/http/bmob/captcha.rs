@@ -1,6 +1,7 @@
 //! Image captchas (contract A.4), on the captcha core LeanCloud's `/1.1/requestCaptcha` uses:
 //! `POST /1/requestCaptcha`, `GET /1/captchaImage?secretKey=&token=`, `POST /1/verifyCaptcha`.
 
+use super::openapi as doc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, EXPIRES, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,6 +21,8 @@ const TTL_SECS: std::ops::RangeInclusive<i64> = 60..=180;
 
 /// `POST /1/requestCaptcha {"width"?, "height"?, "size"?, "ttl"?}` →
 /// `{"captcha_token", "captcha_url"}`. Out-of-range values are refused, not clamped.
+#[utoipa::path(post, path = "/1/requestCaptcha", tag = "Bmob", request_body = doc::BmobRequestCaptcha,
+    responses((status = 200, body = doc::BmobCaptcha), doc::Errors))]
 pub async fn request_captcha(
     caller: Caller<Bmob>,
     req: HttpRequest,
@@ -61,6 +64,9 @@ pub async fn request_captcha(
 /// `GET /1/captchaImage?secretKey=&token=`: loaded by `<img src>`, so no headers are asked for;
 /// the app is the one whose secret key the URL carries. Only a live, unanswered captcha has a
 /// picture; never cached.
+#[utoipa::path(get, path = "/1/captchaImage", tag = "Bmob", security(()),
+    params(("secretKey" = String, Query), ("token" = String, Query, description = "the captcha_token")),
+    responses((status = 200, description = "the PNG", content_type = "image/png"), doc::Errors))]
 pub async fn captcha_image(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, BmobError> {
     let query = query_params(&req);
     let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -85,6 +91,8 @@ pub async fn captcha_image(req: HttpRequest, state: web::Data<AppState>) -> Resu
 
 /// `POST /1/verifyCaptcha {"captcha_code", "captcha_token"}` → `{"validate_token"}`, which
 /// `requestSmsCode` takes. A captcha answers once, right or wrong.
+#[utoipa::path(post, path = "/1/verifyCaptcha", tag = "Bmob", request_body = doc::BmobVerifyCaptcha,
+    responses((status = 200, body = doc::BmobValidateToken), doc::Errors))]
 pub async fn verify_captcha(
     caller: Caller<Bmob>,
     payload: web::Payload,

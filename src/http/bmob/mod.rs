@@ -5,6 +5,7 @@
 pub mod auth;
 mod captcha;
 pub mod error;
+pub mod openapi;
 mod sms;
 mod users;
 
@@ -71,6 +72,7 @@ pub fn datetime(t: NaiveDateTime) -> String {
 
 /// `GET /1/timestamp`: the server's clock, to which clients sync their signatures' timestamps;
 /// so it asks for no signature itself.
+#[utoipa::path(get, path = "/1/timestamp", tag = "Bmob", security(()), responses((status = 200, body = openapi::BmobTimestamp), openapi::Errors))]
 async fn timestamp(state: web::Data<AppState>) -> HttpResponse {
     let now = state.core.clock.now();
     HttpResponse::Ok().json(serde_json::json!({"timestamp": now.timestamp(), "datetime": datetime(now.naive_utc())}))

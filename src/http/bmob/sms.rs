@@ -1,6 +1,7 @@
 //! SMS codes and notices (contract A.4): `requestSmsCode`, `verifySmsCode` (code in the path or in
 //! the body), `querySms/:smsId`, `requestSms`.
 
+use super::openapi as doc;
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
@@ -17,6 +18,8 @@ use crate::http::{AppState, json_object_body};
 
 /// `POST /1/requestSmsCode {"mobilePhoneNumber", "template"?, "validate_token"?}` →
 /// `{"smsId": <integer>}`. An empty template (bmobpy always sends one) is the default text.
+#[utoipa::path(post, path = "/1/requestSmsCode", tag = "Bmob", request_body = doc::BmobRequestSmsCode,
+    responses((status = 200, body = doc::BmobSmsId), doc::Errors))]
 pub async fn request_sms_code(
     caller: Caller<Bmob>,
     payload: web::Payload,
@@ -45,6 +48,8 @@ pub async fn request_sms_code(
 
 /// `POST /1/verifySmsCode/<code> {"mobilePhoneNumber"}` and `POST /1/verifySmsCode
 /// {"mobilePhoneNumber", "smsCode"}` → `{"msg":"ok"}`; the code is spent.
+#[utoipa::path(post, path = "/1/verifySmsCode/{code}", tag = "Bmob", params(("code" = String, Path)),
+    request_body = doc::BmobVerifySmsCode, responses((status = 200, body = doc::BmobMsg), doc::Errors))]
 pub async fn verify_sms_code(
     caller: Caller<Bmob>,
     code: Option<web::Path<String>>,
@@ -63,6 +68,8 @@ pub async fn verify_sms_code(
 
 /// `GET /1/querySms/<smsId>`, also spelt `/1/querySms/:<smsId>` (the docs) and with a trailing
 /// slash → `{"sms_state": "SENDING"|"SUCCESS"|"FAIL", "verify_state": bool}`.
+#[utoipa::path(get, path = "/1/querySms/{sms_id}", tag = "Bmob", params(("sms_id" = String, Path, description = "the smsId, also written `:<smsId>`")),
+    responses((status = 200, body = doc::BmobSmsState), doc::Errors))]
 pub async fn query_sms(caller: Caller<Bmob>, sms_id: web::Path<String>) -> Result<HttpResponse, BmobError> {
     let raw = sms_id.into_inner();
     let text = raw.strip_prefix(':').unwrap_or(&raw);
@@ -119,6 +126,8 @@ fn template_vars(content: &serde_json::Map<String, Value>) -> Result<BTreeMap<St
 /// `POST /1/requestSms {"mobilePhoneNumber", "template", "content": {vars}, "sendTime"?}`: a
 /// notice through an approved template → `{"smsId"}`. The legacy free-text form (`content` a
 /// string) is refused with 10021: Phonebase sends only reviewed texts.
+#[utoipa::path(post, path = "/1/requestSms", tag = "Bmob", request_body = doc::BmobRequestSms,
+    responses((status = 200, body = doc::BmobSmsId), doc::Errors))]
 pub async fn request_sms(
     caller: Caller<Bmob>,
     payload: web::Payload,

@@ -2,6 +2,7 @@
 //! POST), checkSession, get / update / delete, reset by code, updateUserPassword. The same users,
 //! passwords and sessions as every other dialect.
 
+use super::openapi as doc;
 use std::sync::LazyLock;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -62,6 +63,8 @@ async fn sign_up_or_log_in_by_phone(caller: &Caller<Bmob>, body: &Body) -> Resul
 /// `POST /1/users` (and hydrogen's `POST /1/classes/_User`): `{"mobilePhoneNumber","smsCode",...}`
 /// is the one-step signup-or-login; otherwise a signup with username and password → 201
 /// `{"createdAt","objectId","sessionToken"}` with `Location`.
+#[utoipa::path(post, path = "/1/users", tag = "Bmob", request_body = doc::BmobSignUp,
+    responses((status = 201, body = doc::BmobSignedUp), (status = 200, description = "signed up or in by phone", body = doc::ParseUser), doc::Errors))]
 pub async fn sign_up(
     caller: Caller<Bmob>,
     req: HttpRequest,
@@ -86,6 +89,8 @@ pub async fn sign_up(
 }
 
 /// `POST /1/usersv1 {"mobilePhoneNumber","smsCode"}`: hydrogen 2.7's signOrLoginByMobilePhone.
+#[utoipa::path(post, path = "/1/usersv1", tag = "Bmob", request_body = doc::BmobByPhone,
+    responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn by_mobile_phone(
     caller: Caller<Bmob>,
     payload: web::Payload,
@@ -112,6 +117,9 @@ fn login_error(e: Error) -> BmobError {
 /// `username` may be the username, the email or the phone number; `mobilePhoneNumber` with
 /// `password`; `mobilePhoneNumber` with `smsCode` signs up or logs in (hydrogen ≤ 2.6's
 /// signOrLoginByMobilePhone). 200 with the user and `sessionToken`, 101 for a wrong pair.
+#[utoipa::path(method(get, post), path = "/1/login", tag = "Bmob", request_body = doc::BmobLogIn,
+    params(("username" = Option<String>, Query), ("mobilePhoneNumber" = Option<String>, Query), ("password" = Option<String>, Query), ("smsCode" = Option<String>, Query)),
+    responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn log_in(
     caller: Caller<Bmob>,
     req: HttpRequest,
@@ -175,12 +183,16 @@ async fn own_session(caller: &Caller<Bmob>, id: &str) -> Result<Option<Session>,
 
 /// `GET /1/checkSession/<objectId>`: `{"msg":"ok"}` when the request's session token is a live
 /// session of that user, else `{"msg":"fail"}` (not an error).
+#[utoipa::path(get, path = "/1/checkSession/{id}", tag = "Bmob", security(("X-Bmob-Application-Id" = [], "X-Bmob-REST-API-Key" = [], "X-Bmob-Session-Token" = []), ("X-Bmob-Application-Id" = [], "X-Bmob-Master-Key" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = doc::BmobMsg), doc::Errors))]
 pub async fn check_session(caller: Caller<Bmob>, id: web::Path<String>) -> Result<HttpResponse, BmobError> {
     let live = own_session(&caller, &id).await?.is_some();
     Ok(HttpResponse::Ok().json(json!({"msg": if live { "ok" } else { "fail" }})))
 }
 
 /// `GET /1/users/<id>` and `GET /1/classes/_User/<id>`: the user, never a session token.
+#[utoipa::path(get, path = "/1/users/{id}", tag = "Bmob", params(("id" = String, Path)),
+    responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn get_user(caller: Caller<Bmob>, id: web::Path<String>) -> Result<HttpResponse, BmobError> {
     let id = id.into_inner();
     let user = caller.run(move |core, app| core.user(app, &id)).await?;
@@ -239,6 +251,8 @@ fn user_patch(body: &Body) -> Result<UserPatch, BmobError> {
 
 /// `PUT /1/users/<id>` and `PUT /1/classes/_User/<id>`: own session or master key →
 /// `{"updatedAt"}`. Setting the verified flags takes the master key (206).
+#[utoipa::path(put, path = "/1/users/{id}", tag = "Bmob", security(("X-Bmob-Application-Id" = [], "X-Bmob-REST-API-Key" = [], "X-Bmob-Session-Token" = []), ("X-Bmob-Application-Id" = [], "X-Bmob-Master-Key" = [])), params(("id" = String, Path)),
+    request_body = doc::BmobUserPatch, responses((status = 200, body = doc::BmobUpdated), doc::Errors))]
 pub async fn update_user(
     caller: Caller<Bmob>,
     id: web::Path<String>,
@@ -255,6 +269,8 @@ pub async fn update_user(
 }
 
 /// `DELETE /1/users/<id>` and `DELETE /1/classes/_User/<id>`: own session or master key.
+#[utoipa::path(delete, path = "/1/users/{id}", tag = "Bmob", security(("X-Bmob-Application-Id" = [], "X-Bmob-REST-API-Key" = [], "X-Bmob-Session-Token" = []), ("X-Bmob-Application-Id" = [], "X-Bmob-Master-Key" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = doc::BmobMsg), doc::Errors))]
 pub async fn delete_user(caller: Caller<Bmob>, id: web::Path<String>) -> Result<HttpResponse, BmobError> {
     let id = id.into_inner();
     self_or_master(&caller, &id).await?;
@@ -276,6 +292,8 @@ fn new_password(body: &Body, key: &str) -> Result<String, BmobError> {
 /// `requestSmsCode` is looked up by value, within the bounds of every code-only endpoint (the
 /// codes asked for from this address or for this session's user first, then an hourly budget
 /// per app). Every session of the user ends.
+#[utoipa::path(put, path = "/1/resetPasswordBySmsCode/{code}", tag = "Bmob", params(("code" = String, Path)),
+    request_body = doc::BmobResetPassword, responses((status = 200, body = doc::BmobMsg), doc::Errors))]
 pub async fn reset_password(
     caller: Caller<Bmob>,
     code: web::Path<String>,
@@ -297,6 +315,8 @@ pub async fn reset_password(
 /// `PUT /1/updateUserPassword/<id> {"oldPassword","newPassword"}`: the user's session (or the
 /// master key), and the old password (210 when wrong) → `{"msg":"ok"}`; the user's other
 /// sessions end, the caller's stays.
+#[utoipa::path(put, path = "/1/updateUserPassword/{id}", tag = "Bmob", security(("X-Bmob-Application-Id" = [], "X-Bmob-REST-API-Key" = [], "X-Bmob-Session-Token" = []), ("X-Bmob-Application-Id" = [], "X-Bmob-Master-Key" = [])), params(("id" = String, Path)),
+    request_body = doc::BmobUpdatePassword, responses((status = 200, body = doc::BmobMsg), doc::Errors))]
 pub async fn update_password(
     caller: Caller<Bmob>,
     id: web::Path<String>,

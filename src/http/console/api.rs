@@ -1,6 +1,7 @@
 //! The operator's JSON API: the same session cookie as the pages; every POST after sign-in
 //! carries the session's CSRF token in `X-CSRF-Token`.
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
@@ -11,13 +12,15 @@ use crate::core::apps::{App, NewApp};
 use crate::core::review::Decision;
 use crate::http::{AppState, blocking};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignIn {
     username: String,
     password: String,
 }
 
 /// `POST /console/api/session` `{username, password}` → `{operator, csrfToken}` and the cookie.
+#[utoipa::path(post, path = "/console/api/session", tag = "Console API", security(()), request_body = SignIn,
+    responses((status = 200, body = doc::ConsoleSignedIn), doc::Errors))]
 pub async fn sign_in(
     req: HttpRequest,
     body: web::Json<SignIn>,
@@ -53,6 +56,8 @@ fn app_json(app: &App) -> serde_json::Value {
 }
 
 /// `GET /console/api/apps`
+#[utoipa::path(get, path = "/console/api/apps", tag = "Console API", security(("ConsoleSession" = [])),
+    responses((status = 200, body = doc::ConsoleApps), doc::Errors))]
 pub async fn apps(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     api_session(&req, &state, false).await?;
     let core = state.core.clone();
@@ -60,12 +65,14 @@ pub async fn apps(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(json!({"results": apps.iter().map(app_json).collect::<Vec<_>>()})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewAppBody {
     name: String,
 }
 
 /// `POST /console/api/apps` `{name}`
+#[utoipa::path(post, path = "/console/api/apps", tag = "Console API", request_body = NewAppBody,
+    responses((status = 201, body = doc::ConsoleApp), doc::Errors))]
 pub async fn create_app(
     req: HttpRequest,
     body: web::Json<NewAppBody>,
@@ -79,6 +86,8 @@ pub async fn create_app(
 }
 
 /// `POST /console/api/apps/<id>/rotate`: new appKey and masterKey.
+#[utoipa::path(post, path = "/console/api/apps/{id}/rotate", tag = "Console API", params(("id" = String, Path)),
+    responses((status = 200, body = doc::ConsoleApp), doc::Errors))]
 pub async fn rotate_keys(
     req: HttpRequest,
     path: web::Path<String>,
@@ -92,6 +101,9 @@ pub async fn rotate_keys(
 }
 
 /// `PATCH /console/api/apps/<id>/settings`: a JSON patch merged into the settings (limits, policy...).
+#[utoipa::path(patch, path = "/console/api/apps/{id}/settings", tag = "Console API", params(("id" = String, Path)),
+    request_body(content = std::collections::BTreeMap<String, serde_json::Value>, description = "merged into the settings (limits, policy...)"),
+    responses((status = 200, body = doc::ConsoleApp), doc::Errors))]
 pub async fn update_settings(
     req: HttpRequest,
     path: web::Path<String>,
@@ -107,6 +119,9 @@ pub async fn update_settings(
 }
 
 /// `GET /console/api/apps/<id>/users?q=<phone or username>`
+#[utoipa::path(get, path = "/console/api/apps/{id}/users", tag = "Console API", security(("ConsoleSession" = [])),
+    params(("id" = String, Path), ("q" = Option<String>, Query, description = "a phone number or a username")),
+    responses((status = 200, body = doc::ConsoleResults), doc::Errors))]
 pub async fn find_user(
     req: HttpRequest,
     path: web::Path<String>,
@@ -133,6 +148,8 @@ pub async fn find_user(
 }
 
 /// `GET /console/api/queue`: pending revisions with preview, part count and diff.
+#[utoipa::path(get, path = "/console/api/queue", tag = "Console API", security(("ConsoleSession" = [])),
+    responses((status = 200, body = doc::ConsoleResults), doc::Errors))]
 pub async fn queue(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     api_session(&req, &state, false).await?;
     let core = state.core.clone();
@@ -145,13 +162,15 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(json!({"results": entries})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DecisionBody {
     decision: String,
     reason: Option<String>,
 }
 
 /// `POST /console/api/review/<revision>` `{decision: "approve"|"reject", reason}`.
+#[utoipa::path(post, path = "/console/api/review/{revision}", tag = "Console API", params(("revision" = String, Path)),
+    request_body = DecisionBody, responses((status = 200, body = doc::ConsoleDecided), doc::Errors))]
 pub async fn decide(
     req: HttpRequest,
     path: web::Path<String>,
@@ -178,6 +197,10 @@ pub async fn decide(
 }
 
 /// `GET /console/api/messages?app=&to=&template=&status=&page=`: 50 a page, newest first.
+#[utoipa::path(get, path = "/console/api/messages", tag = "Console API", security(("ConsoleSession" = [])),
+    params(("app" = Option<String>, Query), ("to" = Option<String>, Query), ("template" = Option<String>, Query),
+        ("status" = Option<String>, Query), ("page" = Option<i64>, Query, description = "from 1")),
+    responses((status = 200, body = doc::ConsoleMessages), doc::Errors))]
 pub async fn messages(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     api_session(&req, &state, false).await?;
     let (filter, page) = message_filter(&req).map_err(ConsoleError::as_json)?;

@@ -6,6 +6,7 @@
 mod api;
 mod assets;
 mod dashboard;
+pub mod openapi;
 mod pages;
 
 use std::sync::OnceLock;

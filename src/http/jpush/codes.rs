@@ -2,6 +2,7 @@
 //! B.5): codes by template handle, found again by their message handle (`msg_id`), single use and
 //! attempt-bounded like everywhere else.
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
@@ -19,6 +20,8 @@ const VOICE_TTL_SECS: i64 = 60;
 
 /// `POST /v1/codes`: `{mobile, temp_id, sign_id?}` → `{msg_id}`. The template must be a code
 /// template (type 1, 50025 otherwise); its `ttl` is the code's lifetime.
+#[utoipa::path(post, path = "/v1/codes", tag = "JPush SMS", request_body = doc::JpSendCode,
+    responses((status = 200, body = doc::JpMsgId), doc::Errors))]
 pub async fn send_code(
     auth: JpAuth,
     req: HttpRequest,
@@ -63,6 +66,8 @@ pub async fn send_code(
 /// brings is 4–8 digits; without one the server makes one. `voice_lang` is 0 (Chinese), 1
 /// (English) or 2 (Cantonese); the voice text follows the number's country, as for every voice
 /// code of Phonebase.
+#[utoipa::path(post, path = "/v1/voice_codes", tag = "JPush SMS", request_body = doc::JpSendVoiceCode,
+    responses((status = 200, body = doc::JpMsgId), doc::Errors))]
 pub async fn send_voice_code(
     auth: JpAuth,
     req: HttpRequest,
@@ -111,6 +116,8 @@ pub async fn send_voice_code(
 /// `POST /v1/codes/{msg_id}/valid`: `{code}` → `{"is_valid": true}`, or 403 with
 /// `"is_valid": false` and 50010 wrong, 50011 expired, 50012 already verified, 50026 no such
 /// message (400 50015 without a code).
+#[utoipa::path(post, path = "/v1/codes/{msg_id}/valid", tag = "JPush SMS", params(("msg_id" = String, Path)),
+    request_body = doc::JpVerify, responses((status = 200, body = doc::JpValid), doc::Errors))]
 pub async fn verify(
     auth: JpAuth,
     req: HttpRequest,

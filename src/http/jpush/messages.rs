@@ -1,6 +1,7 @@
 //! Template messages: `POST /v1/messages`, `POST /v1/messages/batch` (up to 1000 recipients, a
 //! result each), and the balance `GET /v1/accounts/app`.
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -48,6 +49,8 @@ pub(super) fn notice(body: &Body) -> Result<Notice, JpError> {
 }
 
 /// `POST /v1/messages` → `{msg_id}` (a string, which every client reads).
+#[utoipa::path(post, path = "/v1/messages", tag = "JPush SMS", request_body = doc::JpSend,
+    responses((status = 200, body = doc::JpMsgId), doc::Errors))]
 pub async fn send(
     auth: JpAuth,
     req: HttpRequest,
@@ -138,6 +141,8 @@ pub(super) fn failed(raw: &Value, error: &JpError) -> Value {
 }
 
 /// `POST /v1/messages/batch` → `{success_count, failure_count, recipients: [...]}`.
+#[utoipa::path(post, path = "/v1/messages/batch", tag = "JPush SMS", request_body = doc::JpSendBatch,
+    responses((status = 200, body = doc::JpBatchSent), doc::Errors))]
 pub async fn send_batch(
     auth: JpAuth,
     req: HttpRequest,
@@ -188,6 +193,7 @@ pub async fn send_batch(
 /// `GET /v1/accounts/app`: the app's balance of billable parts. Phonebase keeps one balance for
 /// every kind of message, so `app_balance` carries it and the per-kind fields are `null` (not
 /// allocated separately); an unlimited app has `null` everywhere.
+#[utoipa::path(get, path = "/v1/accounts/app", tag = "JPush SMS", responses((status = 200, body = doc::JpBalance), doc::Errors))]
 pub async fn app_balance(auth: JpAuth) -> Result<HttpResponse, JpError> {
     let balance = auth.run(move |core, app| core.balance(&app.id)).await?;
     Ok(HttpResponse::Ok().json(json!({

@@ -7,6 +7,7 @@ mod body;
 mod codes;
 pub mod error;
 mod messages;
+pub mod openapi;
 mod schedules;
 mod templates;
 

@@ -2,6 +2,7 @@
 //! `schedule_id`; the messages wait in the outbox until `send_time` (Beijing time, as JPush's
 //! clients write it) and survive restarts.
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::{Value, json};
@@ -122,6 +123,8 @@ fn batch_answer(outcome: ScheduleOutcome, listed: Listed) -> Value {
 }
 
 /// `POST /v1/schedule` → `{schedule_id}`.
+#[utoipa::path(post, path = "/v1/schedule", tag = "JPush SMS", request_body = doc::JpSchedule,
+    responses((status = 200, body = doc::JpScheduleId), doc::Errors))]
 pub async fn create(
     auth: JpAuth,
     req: HttpRequest,
@@ -134,6 +137,8 @@ pub async fn create(
 }
 
 /// `POST /v1/schedule/batch` → `{schedule_id, success_count, failure_count, failure_recipients}`.
+#[utoipa::path(post, path = "/v1/schedule/batch", tag = "JPush SMS", request_body = doc::JpScheduleBatch,
+    responses((status = 200, body = doc::JpScheduledBatch), doc::Errors))]
 pub async fn create_batch(
     auth: JpAuth,
     req: HttpRequest,
@@ -146,6 +151,8 @@ pub async fn create_batch(
 }
 
 /// `PUT /v1/schedule/{schedule_id}`: replaces a schedule whose time has not come (50029 after).
+#[utoipa::path(put, path = "/v1/schedule/{schedule_id}", tag = "JPush SMS", params(("schedule_id" = String, Path)),
+    request_body = doc::JpSchedule, responses((status = 200, body = doc::JpScheduleId), doc::Errors))]
 pub async fn update(
     auth: JpAuth,
     req: HttpRequest,
@@ -160,6 +167,8 @@ pub async fn update(
 }
 
 /// `PUT /v1/schedule/batch/{schedule_id}`
+#[utoipa::path(put, path = "/v1/schedule/batch/{schedule_id}", tag = "JPush SMS", params(("schedule_id" = String, Path)),
+    request_body = doc::JpScheduleBatch, responses((status = 200, body = doc::JpScheduledBatch), doc::Errors))]
 pub async fn update_batch(
     auth: JpAuth,
     req: HttpRequest,
@@ -192,6 +201,8 @@ fn schedule_json(s: &Schedule) -> Value {
 }
 
 /// `GET /v1/schedule/{schedule_id}`
+#[utoipa::path(get, path = "/v1/schedule/{schedule_id}", tag = "JPush SMS", params(("schedule_id" = String, Path)),
+    responses((status = 200, body = doc::JpScheduleShown), doc::Errors))]
 pub async fn show(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let id = schedule_id(&path)?;
     let schedule = auth.run(move |core, app| core.schedule(app, &id)).await?;
@@ -199,6 +210,8 @@ pub async fn show(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse,
 }
 
 /// `DELETE /v1/schedule/{schedule_id}`: 200, empty body; 50029 once its time has come.
+#[utoipa::path(delete, path = "/v1/schedule/{schedule_id}", tag = "JPush SMS", params(("schedule_id" = String, Path)),
+    responses((status = 200, description = "deleted; no body"), doc::Errors))]
 pub async fn delete(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let id = schedule_id(&path)?;
     auth.run(move |core, app| core.delete_schedule(app, &id)).await?;

@@ -3,6 +3,7 @@
 //! the review state (0 in review, 1 approved, 2 rejected). The operator still approves in the
 //! console. Items made here get a generated name (`jpush_…`), which the console shows.
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rand::Rng;
 use serde_json::json;
@@ -90,6 +91,8 @@ fn handle_of(path: &str, not_found: fn() -> JpError) -> Result<i64, JpError> {
 }
 
 /// `POST /v1/templates`: `{template, type, ttl, remark}` → `{temp_id}`; submitted for review.
+#[utoipa::path(post, path = "/v1/templates", tag = "JPush SMS", request_body = doc::JpTemplateRequest,
+    responses((status = 200, body = doc::JpTempId), doc::Errors))]
 pub async fn create_template(
     auth: JpAuth,
     req: HttpRequest,
@@ -110,6 +113,8 @@ pub async fn create_template(
 }
 
 /// `PUT /v1/templates/{temp_id}`: only a template whose review failed may change (50047).
+#[utoipa::path(put, path = "/v1/templates/{temp_id}", tag = "JPush SMS", params(("temp_id" = String, Path)),
+    request_body = doc::JpTemplateRequest, responses((status = 200, body = doc::JpTempId), doc::Errors))]
 pub async fn update_template(
     auth: JpAuth,
     req: HttpRequest,
@@ -135,6 +140,8 @@ pub async fn update_template(
 }
 
 /// `GET /v1/templates/{temp_id}`
+#[utoipa::path(get, path = "/v1/templates/{temp_id}", tag = "JPush SMS", params(("temp_id" = String, Path)),
+    responses((status = 200, body = doc::JpTemplate), doc::Errors))]
 pub async fn show_template(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_temp_id)?;
     let (item, extras) = auth
@@ -158,6 +165,8 @@ pub async fn show_template(auth: JpAuth, path: web::Path<String>) -> Result<Http
 }
 
 /// `DELETE /v1/templates/{temp_id}`: 200, empty body.
+#[utoipa::path(delete, path = "/v1/templates/{temp_id}", tag = "JPush SMS", params(("temp_id" = String, Path)),
+    responses((status = 200, description = "deleted; no body"), doc::Errors))]
 pub async fn delete_template(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_temp_id)?;
     auth.run(move |core, app| {
@@ -211,6 +220,8 @@ async fn sign_fields(req: &HttpRequest, payload: web::Payload, state: &AppState)
 }
 
 /// `POST /v1/sign` (multipart) → `{sign_id}`; submitted for review.
+#[utoipa::path(post, path = "/v1/sign", tag = "JPush SMS", request_body(content = doc::JpSignRequest, content_type = "multipart/form-data"),
+    responses((status = 200, body = doc::JpSignId), doc::Errors))]
 pub async fn create_sign(
     auth: JpAuth,
     req: HttpRequest,
@@ -231,6 +242,8 @@ pub async fn create_sign(
 }
 
 /// `POST /v1/sign/{sign_id}` (multipart; an update is a POST): a new revision for review.
+#[utoipa::path(post, path = "/v1/sign/{sign_id}", tag = "JPush SMS", params(("sign_id" = String, Path)),
+    request_body(content = doc::JpSignRequest, content_type = "multipart/form-data"), responses((status = 200, body = doc::JpSignId), doc::Errors))]
 pub async fn update_sign(
     auth: JpAuth,
     req: HttpRequest,
@@ -255,6 +268,8 @@ pub async fn update_sign(
 /// `GET /v1/sign/{sign_id}`: `{sign_id, sign, status, is_default, use_status}`. Phonebase has no
 /// default signature (a send without one uses the template's own), so `is_default` is 0;
 /// `use_status` is 1 while the signature serves.
+#[utoipa::path(get, path = "/v1/sign/{sign_id}", tag = "JPush SMS", params(("sign_id" = String, Path)),
+    responses((status = 200, body = doc::JpSign), doc::Errors))]
 pub async fn show_sign(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_sign_id)?;
     let item = auth.run(move |core, app| core.signature_by_handle(app, handle)).await.map_err(sign_error)?;
@@ -272,6 +287,8 @@ pub async fn show_sign(auth: JpAuth, path: web::Path<String>) -> Result<HttpResp
 }
 
 /// `DELETE /v1/sign/{sign_id}`: 200, empty body.
+#[utoipa::path(delete, path = "/v1/sign/{sign_id}", tag = "JPush SMS", params(("sign_id" = String, Path)),
+    responses((status = 200, description = "deleted; no body"), doc::Errors))]
 pub async fn delete_sign(auth: JpAuth, path: web::Path<String>) -> Result<HttpResponse, JpError> {
     let handle = handle_of(&path, JpError::invalid_sign_id)?;
     auth.run(move |core, app| {

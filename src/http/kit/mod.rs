@@ -9,7 +9,9 @@
 //! - [`objects`]: Parse-family object conventions (`__op`, reserved `_User` keys, patches);
 //! - [`urls`]: absolute URLs and the console cookie's `Secure` flag, from `public_url` or a
 //!   trusted proxy's forwarded headers only;
-//! - [`routing`]: resources and scopes answering with the dialect's own 405 and 404.
+//! - [`routing`]: resources and scopes answering with the dialect's own 405 and 404;
+//! - [`openapi`]: what the dialects' OpenAPI documents share (security schemes, error
+//!   responses, aliases, the error-code table, the Parse-family user).
 //!
 //! # How to add a dialect
 //! 1. A folder `src/http/<dialect>/` with a `mod.rs` exposing `routes(cfg)`, registered in
@@ -31,9 +33,14 @@
 //! 6. Tests: a client next to `tests/api/common/leancloud.rs` (`common/<dialect>.rs`, adding
 //!    methods to `TestApp`), wire tests in `tests/api/<dialect>.rs`, and every new route in the
 //!    `ROUTES` list of `tests/api/edge.rs` with its router file in the guard test beside it.
+//! 7. The API reference: `#[utoipa::path]` on each handler, and an `openapi.rs` listing the paths,
+//!    the schemas of the bodies, the headers as security schemes and the error table ([`openapi`]
+//!    has the pieces), merged in `http/openapi.rs`; `tests/api/openapi.rs` fails on a route
+//!    without documentation.
 
 pub mod caller;
 pub mod fields;
 pub mod objects;
+pub mod openapi;
 pub mod routing;
 pub mod urls;

@@ -1,5 +1,6 @@
 //! `GET /requestCaptcha`, `GET /captchaImage` and `POST /verifyCaptcha` (contract §5.4).
 
+use super::openapi as doc;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, EXPIRES, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -13,6 +14,10 @@ use crate::http::{AppState, blocking, json_object_body, query_params};
 
 /// `GET /requestCaptcha?width=&height=[&size=&ttl=]`: `size` and `ttl` need the master key (the
 /// SDK's docs say so); out-of-range values are refused, not clamped.
+#[utoipa::path(get, path = "/1.1/requestCaptcha", tag = "LeanCloud",
+    params(("width" = Option<i64>, Query, description = "60–200, default 85"), ("height" = Option<i64>, Query, description = "30–100, default 30"),
+        ("size" = Option<i64>, Query, description = "3–6 characters (master key)"), ("ttl" = Option<i64>, Query, description = "10–180 s (master key)")),
+    responses((status = 200, body = doc::LcCaptcha), doc::Errors))]
 pub async fn request_captcha(
     auth: LcAuth,
     req: HttpRequest,
@@ -43,6 +48,9 @@ pub async fn request_captcha(
 
 /// `GET /captchaImage?appId=&token=`: loaded by `<img src>`, so no headers are asked for. Only a
 /// live, unanswered captcha has a picture; never cached, since each token has its own.
+#[utoipa::path(get, path = "/1.1/captchaImage", tag = "LeanCloud", security(()),
+    params(("appId" = String, Query), ("token" = String, Query, description = "the captcha_token")),
+    responses((status = 200, description = "the PNG", content_type = "image/png"), doc::Errors))]
 pub async fn captcha_image(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
     let query = query_params(&req);
     let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -61,6 +69,8 @@ pub async fn captcha_image(req: HttpRequest, state: web::Data<AppState>) -> Resu
 }
 
 /// `POST /verifyCaptcha {"captcha_code","captcha_token"}` → `{"validate_token"}`.
+#[utoipa::path(post, path = "/1.1/verifyCaptcha", tag = "LeanCloud", request_body = doc::LcVerifyCaptcha,
+    responses((status = 200, body = doc::LcValidateToken), doc::Errors))]
 pub async fn verify_captcha(
     auth: LcAuth,
     payload: web::Payload,

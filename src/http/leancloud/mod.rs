@@ -5,6 +5,7 @@ pub mod auth;
 mod captcha;
 pub mod error;
 mod legacy;
+pub mod openapi;
 mod providers;
 mod sms;
 mod templates;
@@ -82,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /1.1/date`: no authentication (the Python SDK sends no headers here).
+#[utoipa::path(get, path = "/1.1/date", tag = "LeanCloud", security(()), responses((status = 200, body = openapi::LcDate), openapi::Errors))]
 async fn server_date(state: web::Data<crate::http::AppState>) -> HttpResponse {
     let now = state.core.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     HttpResponse::Ok().json(serde_json::json!({"__type": "Date", "iso": now}))

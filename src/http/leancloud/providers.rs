@@ -6,6 +6,7 @@
 //! - `PUT /1.1/sms/providers/<provider>/mappings` `{text, code, params, signName}`
 //! - `DELETE /1.1/sms/providers/<provider>/mappings?text=builtin:verification`
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -30,6 +31,7 @@ fn mapping_json(m: &Mapping) -> Value {
 }
 
 /// `GET /sms/providers`
+#[utoipa::path(get, path = "/1.1/sms/providers", tag = "LeanCloud", operation_id = "list_providers", responses((status = 200, body = doc::LcProviders), doc::Errors))]
 pub async fn list(auth: LcAuth, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let app_id = auth.app.id.clone();
@@ -58,6 +60,8 @@ pub async fn list(auth: LcAuth, state: web::Data<AppState>) -> Result<HttpRespon
 }
 
 /// `PUT /sms/providers/{provider}/mappings`: the app's own mapping of one text.
+#[utoipa::path(put, path = "/1.1/sms/providers/{provider}/mappings", tag = "LeanCloud", params(("provider" = String, Path)),
+    request_body = doc::LcMappingRequest, responses((status = 200, body = doc::LcMapping), doc::Errors))]
 pub async fn put_mapping(
     auth: LcAuth,
     path: web::Path<String>,
@@ -92,6 +96,9 @@ pub async fn put_mapping(
 }
 
 /// `DELETE /sms/providers/{provider}/mappings?text=...`
+#[utoipa::path(delete, path = "/1.1/sms/providers/{provider}/mappings", tag = "LeanCloud",
+    params(("provider" = String, Path), ("text" = String, Query, description = "builtin:<kind> or template:<name>")),
+    responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn delete_mapping(auth: LcAuth, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let Some(text) = query_params(&req).into_iter().find(|(k, _)| k == "text").map(|(_, v)| v) else {

@@ -1,5 +1,6 @@
 //! `POST /requestSmsCode` and `POST /verifySmsCode/<code>` (contract §5.2, §5.3).
 
+use super::openapi as doc;
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,6 +11,8 @@ use crate::core::codes::{Channel, CodeRequest, CustomText, Origin, Purpose};
 use crate::http::kit::fields::{self, Body};
 use crate::http::{AppState, json_object_body, query_params};
 
+#[utoipa::path(post, path = "/1.1/requestSmsCode", tag = "LeanCloud", request_body = doc::LcRequestSmsCode,
+    responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn request_sms_code(
     auth: LcAuth,
     payload: web::Payload,
@@ -72,6 +75,9 @@ fn template_vars(body: &Body) -> Result<BTreeMap<String, String>, LcError> {
     Ok(vars)
 }
 
+#[utoipa::path(post, path = "/1.1/verifySmsCode/{code}", tag = "LeanCloud", request_body = doc::LcPhone,
+    params(("code" = String, Path), ("mobilePhoneNumber" = Option<String>, Query, description = "older clients' place for the number")),
+    responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn verify_sms_code(
     auth: LcAuth,
     req: HttpRequest,

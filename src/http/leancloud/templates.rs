@@ -3,6 +3,7 @@
 //! `/<id>/submit`, `/<id>/history`, `/<id>/disable`, `/<id>/enable`, and
 //! `/1.1/sms/templates/preview` to render a body with sample variables and see its part count.
 
+use super::openapi as doc;
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
@@ -127,6 +128,8 @@ pub fn preview_json(p: &Preview) -> Value {
 }
 
 /// `GET /sms/{kind}`
+#[utoipa::path(get, path = "/1.1/sms/{kind}", tag = "LeanCloud", params(("kind" = doc::LcKind, Path)),
+    responses((status = 200, body = doc::LcItems), doc::Errors))]
 pub async fn list(auth: LcAuth, path: web::Path<String>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let kind = kind(&path)?;
@@ -136,6 +139,8 @@ pub async fn list(auth: LcAuth, path: web::Path<String>) -> Result<HttpResponse,
 
 /// `POST /sms/{kind}`: `{name, body, category, signature, captchaRequired}` or `{name, text,
 /// placement}`; submitted for review at once unless `"submit": false`.
+#[utoipa::path(post, path = "/1.1/sms/{kind}", tag = "LeanCloud", params(("kind" = doc::LcKind, Path)),
+    request_body = doc::LcItemRequest, responses((status = 201, body = doc::LcItem), doc::Errors))]
 pub async fn create(
     auth: LcAuth,
     path: web::Path<String>,
@@ -153,6 +158,8 @@ pub async fn create(
 }
 
 /// `GET /sms/{kind}/{id}`
+#[utoipa::path(get, path = "/1.1/sms/{kind}/{id}", tag = "LeanCloud", params(("kind" = doc::LcKind, Path), ("id" = String, Path)),
+    responses((status = 200, body = doc::LcItem), doc::Errors))]
 pub async fn get(auth: LcAuth, path: web::Path<(String, String)>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
@@ -161,6 +168,8 @@ pub async fn get(auth: LcAuth, path: web::Path<(String, String)>) -> Result<Http
 }
 
 /// `PUT /sms/{kind}/{id}`: new content; an approved item keeps serving until this is approved.
+#[utoipa::path(put, path = "/1.1/sms/{kind}/{id}", tag = "LeanCloud", params(("kind" = doc::LcKind, Path), ("id" = String, Path)),
+    request_body = doc::LcItemRequest, responses((status = 200, body = doc::LcItem), doc::Errors))]
 pub async fn edit(
     auth: LcAuth,
     path: web::Path<(String, String)>,
@@ -179,6 +188,9 @@ pub async fn edit(
 }
 
 /// `POST /sms/{kind}/{id}/{action}`: `submit`, `disable` or `enable`.
+#[utoipa::path(post, path = "/1.1/sms/{kind}/{id}/{action}", tag = "LeanCloud",
+    params(("kind" = doc::LcKind, Path), ("id" = String, Path), ("action" = doc::LcAction, Path)),
+    responses((status = 200, body = doc::LcItem), doc::Errors))]
 pub async fn act(auth: LcAuth, path: web::Path<(String, String, String)>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id, action) = path.into_inner();
@@ -196,6 +208,8 @@ pub async fn act(auth: LcAuth, path: web::Path<(String, String, String)>) -> Res
 }
 
 /// `GET /sms/{kind}/{id}/history`: every revision and every review step.
+#[utoipa::path(get, path = "/1.1/sms/{kind}/{id}/history", tag = "LeanCloud", params(("kind" = doc::LcKind, Path), ("id" = String, Path)),
+    responses((status = 200, body = doc::LcHistory), doc::Errors))]
 pub async fn history(auth: LcAuth, path: web::Path<(String, String)>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let (kind_segment, id) = path.into_inner();
@@ -210,6 +224,8 @@ pub async fn history(auth: LcAuth, path: web::Path<(String, String)>) -> Result<
 
 /// `POST /sms/templates/preview`: `{body, signature?, variables?}` or `{template, ...}` (a
 /// template's name: its newest revision) → `{text, chars, parts, encoding}`.
+#[utoipa::path(post, path = "/1.1/sms/templates/preview", tag = "LeanCloud", request_body = doc::LcPreviewRequest,
+    responses((status = 200, body = doc::LcPreview), doc::Errors))]
 pub async fn preview(auth: LcAuth, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, LcError> {
     master(&auth)?;
     let body = json_object_body(payload, state.config.body_limit_bytes).await?;

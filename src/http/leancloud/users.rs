@@ -1,5 +1,6 @@
 //! `_User` endpoints (contract §4, §5.5–5.10): signup, login, phone flows, sessions.
 
+use super::openapi as doc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -100,6 +101,8 @@ fn created(req: &HttpRequest, state: &AppState, s: &SignedIn) -> HttpResponse {
 }
 
 /// `POST /users` and `POST /classes/_User`: signup with username and password.
+#[utoipa::path(post, path = "/1.1/users", tag = "LeanCloud", request_body = doc::LcSignUp,
+    responses((status = 201, body = doc::ParseUser), doc::Errors))]
 pub async fn sign_up(
     auth: LcAuth,
     req: HttpRequest,
@@ -117,6 +120,10 @@ pub async fn sign_up(
 
 /// `POST /login` (body) and `GET /login` (query): username, then email, then mobilePhoneNumber,
 /// with password or (phone only) smsCode. Every other key is ignored.
+#[utoipa::path(method(post, get), path = "/1.1/login", tag = "LeanCloud", request_body = doc::LcLogIn,
+    params(("username" = Option<String>, Query), ("email" = Option<String>, Query), ("mobilePhoneNumber" = Option<String>, Query),
+        ("password" = Option<String>, Query), ("smsCode" = Option<String>, Query)),
+    responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn log_in(
     auth: LcAuth,
     req: HttpRequest,
@@ -149,6 +156,8 @@ pub async fn log_in(
 }
 
 /// `POST /usersByMobilePhone`: sign up or log in with phone + code.
+#[utoipa::path(post, path = "/1.1/usersByMobilePhone", tag = "LeanCloud", request_body = doc::LcByPhone,
+    responses((status = 200, body = doc::ParseUser), (status = 201, body = doc::ParseUser), doc::Errors))]
 pub async fn by_mobile_phone(
     auth: LcAuth,
     req: HttpRequest,
@@ -168,6 +177,9 @@ pub async fn by_mobile_phone(
 }
 
 /// `GET /users/me`: `?session_token=` wins over the header (Python's become()).
+#[utoipa::path(get, path = "/1.1/users/me", tag = "LeanCloud", security(("X-LC-Id" = [], "X-LC-Key" = [], "X-LC-Session" = [])),
+    params(("session_token" = Option<String>, Query, description = "wins over the header")),
+    responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn me(auth: LcAuth, req: HttpRequest) -> Result<HttpResponse, LcError> {
     let token = query_params(&req)
         .into_iter()
@@ -182,6 +194,8 @@ pub async fn me(auth: LcAuth, req: HttpRequest) -> Result<HttpResponse, LcError>
 }
 
 /// `GET /users/<id>` and `GET /classes/_User/<id>`: never with a sessionToken.
+#[utoipa::path(get, path = "/1.1/users/{id}", tag = "LeanCloud", params(("id" = String, Path)),
+    responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn get_user(auth: LcAuth, id: web::Path<String>) -> Result<HttpResponse, LcError> {
     let id = id.into_inner();
     let user = auth.run(move |core, app| core.user(app, &id)).await?;
@@ -189,6 +203,8 @@ pub async fn get_user(auth: LcAuth, id: web::Path<String>) -> Result<HttpRespons
 }
 
 /// `PUT /users/<id>/refreshSessionToken`: the user's session or the master key; every old token dies.
+#[utoipa::path(put, path = "/1.1/users/{id}/refreshSessionToken", tag = "LeanCloud", security(("X-LC-Id" = [], "X-LC-Key" = [], "X-LC-Session" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn refresh_session_token(auth: LcAuth, id: web::Path<String>) -> Result<HttpResponse, LcError> {
     let id = id.into_inner();
     require_self_or_master(&auth, &id).await?;
@@ -198,6 +214,8 @@ pub async fn refresh_session_token(auth: LcAuth, id: web::Path<String>) -> Resul
 
 /// `PUT /users/<id>/updatePassword` `{old_password, new_password}`: needs the user's session;
 /// returns the user with that (still valid) token, other sessions end.
+#[utoipa::path(put, path = "/1.1/users/{id}/updatePassword", tag = "LeanCloud", security(("X-LC-Id" = [], "X-LC-Key" = [], "X-LC-Session" = [])), params(("id" = String, Path)),
+    request_body = doc::LcUpdatePassword, responses((status = 200, body = doc::ParseUser), doc::Errors))]
 pub async fn update_password(
     auth: LcAuth,
     id: web::Path<String>,
@@ -223,6 +241,8 @@ pub async fn update_password(
 
 /// `POST /requestLoginSmsCode`, `/requestPasswordResetBySmsCode`, `/requestMobilePhoneVerify`:
 /// one handler, the flow named by the path.
+#[utoipa::path(post, path = "/1.1/requestLoginSmsCode", tag = "LeanCloud", request_body = doc::LcPhone,
+    responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn request_user_code(
     auth: LcAuth,
     req: HttpRequest,
@@ -247,6 +267,8 @@ fn optional_phone(body: &Body) -> Result<Option<Phone>, LcError> {
 }
 
 /// `POST /verifyMobilePhone/<code>`: `{"objectId","updatedAt"}` of the verified user.
+#[utoipa::path(post, path = "/1.1/verifyMobilePhone/{code}", tag = "LeanCloud", params(("code" = String, Path)),
+    request_body = doc::LcPhone, responses((status = 200, body = doc::LcUpdated), doc::Errors))]
 pub async fn verify_mobile_phone(
     auth: LcAuth,
     code: web::Path<String>,
@@ -263,6 +285,8 @@ pub async fn verify_mobile_phone(
 }
 
 /// `PUT /resetPasswordBySmsCode/<code>` `{password, mobilePhoneNumber?}`.
+#[utoipa::path(put, path = "/1.1/resetPasswordBySmsCode/{code}", tag = "LeanCloud", params(("code" = String, Path)),
+    request_body = doc::LcResetPassword, responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn reset_password(
     auth: LcAuth,
     code: web::Path<String>,
@@ -281,6 +305,8 @@ pub async fn reset_password(
 
 /// `POST /requestChangePhoneNumber` `{mobilePhoneNumber, ttl?}`: a logged-in user (or the master
 /// key with a session) asks for a code on the new number.
+#[utoipa::path(post, path = "/1.1/requestChangePhoneNumber", tag = "LeanCloud", security(("X-LC-Id" = [], "X-LC-Key" = [], "X-LC-Session" = [])),
+    request_body = doc::LcRequestChangePhone, responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn request_change_phone(
     auth: LcAuth,
     payload: web::Payload,
@@ -300,6 +326,8 @@ pub async fn request_change_phone(
 
 /// `POST /changePhoneNumber` `{mobilePhoneNumber, code}`: no session needed, the code is bound
 /// to the user who asked.
+#[utoipa::path(post, path = "/1.1/changePhoneNumber", tag = "LeanCloud", request_body = doc::LcChangePhone,
+    responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn change_phone(
     auth: LcAuth,
     payload: web::Payload,
@@ -351,6 +379,10 @@ fn wants_object(req: &HttpRequest) -> bool {
 }
 
 /// `PUT /users/<id>` and `PUT /classes/_User/<id>`: own session or master key (206 otherwise).
+#[utoipa::path(put, path = "/1.1/users/{id}", tag = "LeanCloud", params(("id" = String, Path),
+        ("new" = Option<bool>, Query, description = "true: the whole object back"), ("fetchWhenSave" = Option<bool>, Query)),
+    request_body = doc::LcUserPatch,
+    responses((status = 200, description = "objectId and updatedAt, or the whole user", body = doc::LcUpdated), doc::Errors))]
 pub async fn update_user(
     auth: LcAuth,
     req: HttpRequest,
@@ -375,6 +407,8 @@ pub async fn update_user(
 }
 
 /// `DELETE /users/<id>` and `DELETE /classes/_User/<id>`: own session or master key.
+#[utoipa::path(delete, path = "/1.1/users/{id}", tag = "LeanCloud", params(("id" = String, Path)),
+    responses((status = 200, body = doc::LcEmpty), doc::Errors))]
 pub async fn delete_user(auth: LcAuth, id: web::Path<String>) -> Result<HttpResponse, LcError> {
     let id = id.into_inner();
     require_self_or_master(&auth, &id).await?;
@@ -384,6 +418,8 @@ pub async fn delete_user(auth: LcAuth, id: web::Path<String>) -> Result<HttpResp
 
 /// `POST /users/me/jwt` (a Phonebase extension): trades the caller's session for a short-lived
 /// JWT that the app's other services verify with `/.well-known/jwks.json`.
+#[utoipa::path(post, path = "/1.1/users/me/jwt", tag = "LeanCloud", security(("X-LC-Id" = [], "X-LC-Key" = [], "X-LC-Session" = [])),
+    responses((status = 200, body = doc::LcJwt), doc::Errors))]
 pub async fn issue_jwt(auth: LcAuth) -> Result<HttpResponse, LcError> {
     let session = auth.session_or_upstream().await?.ok_or(Error::UserNotFound)?;
     let (token, claims) = auth.core.issue_jwt(&auth.app, &session)?;
@@ -394,6 +430,9 @@ pub async fn issue_jwt(auth: LcAuth) -> Result<HttpResponse, LcError> {
 /// of `objectId`, `username`, `email`, `mobilePhoneNumber` (a value or `{"$in": [...]}`), as
 /// LeanCloud answers them (`{"results": [...]}`, never a sessionToken). What lazy migration asks
 /// a LeanCloud upstream, so that a Phonebase can stand in for one.
+#[utoipa::path(get, path = "/1.1/users", tag = "LeanCloud",
+    params(("where" = String, Query, description = "JSON: one of objectId, username, email, mobilePhoneNumber, a value or {\"$in\": [...]}")),
+    responses((status = 200, body = doc::LcUsers), doc::Errors))]
 pub async fn query(auth: LcAuth, req: HttpRequest) -> Result<HttpResponse, LcError> {
     use crate::core::accounts::upstream::UserField;
     if !auth.master {

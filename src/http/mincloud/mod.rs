@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 mod oauth;
 mod open;
+pub mod openapi;
 mod sms;
 mod users;
 

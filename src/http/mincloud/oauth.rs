@@ -5,6 +5,7 @@
 //! scope}`. Bodies may be JSON, a form, or multipart (the docs' PHP sample posts a PHP array, which
 //! curl sends as multipart, under a JSON content type: the body is recognised by its shape).
 
+use super::openapi as doc;
 use std::sync::Arc;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -113,6 +114,8 @@ async fn client(state: &AppState, body: &Body) -> Result<(Arc<App>, String), McE
 }
 
 /// `POST /api/oauth2/hydrogen/openapi/authorize/`.
+#[utoipa::path(post, path = "/api/oauth2/hydrogen/openapi/authorize", tag = "MinCloud", security(()),
+    request_body = doc::McAuthorize, responses((status = 200, body = doc::McAuthorized), doc::Errors))]
 pub async fn authorize(
     req: HttpRequest,
     payload: web::Payload,
@@ -125,6 +128,8 @@ pub async fn authorize(
 }
 
 /// `POST /api/oauth2/access_token/`.
+#[utoipa::path(post, path = "/api/oauth2/access_token", tag = "MinCloud", security(()),
+    request_body = doc::McTokenRequest, responses((status = 200, body = doc::McToken), doc::Errors))]
 pub async fn access_token(
     req: HttpRequest,
     payload: web::Payload,

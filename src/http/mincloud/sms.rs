@@ -4,6 +4,7 @@
 //! defaults (1/min, 5/h, 10/day per number) hold MinCloud's published 1/min and 10/day, plus an
 //! hourly window MinCloud does not publish.
 
+use super::openapi as doc;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
@@ -59,6 +60,8 @@ fn ok() -> HttpResponse {
 }
 
 /// `POST /hserve/v2.2/sms-verification-code/` `{phone, signature_id?}`.
+#[utoipa::path(post, path = "/hserve/{version}/sms-verification-code", tag = "MinCloud", params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McSendCode, responses((status = 200, body = doc::McOk), doc::Errors))]
 pub async fn send(
     caller: Caller<MinCloud>,
     payload: web::Payload,
@@ -71,6 +74,8 @@ pub async fn send(
 }
 
 /// `POST /hserve/v1.8/sms-verification-code/verify/` `{phone, code}` (`code` may be a number).
+#[utoipa::path(post, path = "/hserve/{version}/sms-verification-code/verify", tag = "MinCloud", params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McVerifyCode, responses((status = 200, body = doc::McOk), doc::Errors))]
 pub async fn verify(
     caller: Caller<MinCloud>,
     payload: web::Payload,
@@ -83,6 +88,8 @@ pub async fn verify(
 }
 
 /// `POST /oserve/v2.1/sms-verification-code/` `{phone, user_id, signature_id?}`.
+#[utoipa::path(post, path = "/oserve/{version}/sms-verification-code", tag = "MinCloud", security(("MinCloudBearer" = [])), params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McOpenSendCode, responses((status = 200, body = doc::McOk), doc::Errors))]
 pub async fn open_send(
     caller: Caller<OpenApi>,
     payload: web::Payload,
@@ -96,6 +103,8 @@ pub async fn open_send(
 }
 
 /// `POST /oserve/v1.8/sms-verification-code/verify/` `{phone, code, user_id}`.
+#[utoipa::path(post, path = "/oserve/{version}/sms-verification-code/verify", tag = "MinCloud", security(("MinCloudBearer" = [])), params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McOpenVerifyCode, responses((status = 200, body = doc::McOk), doc::Errors))]
 pub async fn open_verify(
     caller: Caller<OpenApi>,
     payload: web::Payload,

@@ -3,6 +3,7 @@
 //! changes, verifying the current user's phone, logout. MinCloud's user ids are integers: the
 //! core's `User.seq`, the same person in every dialect.
 
+use super::openapi as doc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -98,6 +99,8 @@ pub(super) async fn signed_in_session(caller: &Caller<MinCloud>) -> Result<Sessi
 /// `POST /hserve/v2.1/login/sms/` `{phone, code, create_user}`: the code proves the number; its
 /// owner is logged in, or (with `create_user`, the default) a user is created with the number
 /// verified. Without `create_user`, an unknown number is 404.
+#[utoipa::path(post, path = "/hserve/{version}/login/sms", tag = "MinCloud", params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McLoginSms, responses((status = 201, body = doc::McLoggedIn), doc::Errors))]
 pub async fn login_sms(
     caller: Caller<MinCloud>,
     payload: web::Payload,
@@ -116,6 +119,8 @@ pub async fn login_sms(
 
 /// `POST /hserve/v2.1/register/phone/` `{phone, password}`: a user with this number (not yet
 /// verified) and password. Its username is the number in E.164, as for SMS sign-up.
+#[utoipa::path(post, path = "/hserve/{version}/register/phone", tag = "MinCloud", params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McPhonePassword, responses((status = 201, body = doc::McLoggedIn), doc::Errors))]
 pub async fn register_phone(
     caller: Caller<MinCloud>,
     payload: web::Payload,
@@ -134,6 +139,8 @@ pub async fn register_phone(
 }
 
 /// `POST /hserve/v2.1/login/phone/` `{phone, password}`.
+#[utoipa::path(post, path = "/hserve/{version}/login/phone", tag = "MinCloud", params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McPhonePassword, responses((status = 201, body = doc::McLoggedIn), doc::Errors))]
 pub async fn login_phone(
     caller: Caller<MinCloud>,
     payload: web::Payload,
@@ -159,6 +166,8 @@ fn user_seq(raw: &str) -> Result<i64, McError> {
 
 /// `GET /hserve/v2.5/user/info/<id>/`: the SDK reads it after every login to build
 /// `currentUser`. The caller's own user in full; another user's public part.
+#[utoipa::path(get, path = "/hserve/{version}/user/info/{user}", tag = "MinCloud", security(("X-Hydrogen-Client-ID" = [], "HydrogenToken" = [])), params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1"), ("user" = String, Path)),
+    responses((status = 200, body = doc::McUser), doc::Errors))]
 pub async fn user_info(caller: Caller<MinCloud>, path: web::Path<(String, String)>) -> Result<HttpResponse, McError> {
     let session = signed_in_session(&caller).await?;
     let seq = user_seq(&path.into_inner().1)?;
@@ -172,6 +181,8 @@ pub async fn user_info(caller: Caller<MinCloud>, path: web::Path<(String, String
 /// `PUT /hserve/v2.2/user/account/`: `{phone}` (setMobilePhone: the new number is unverified),
 /// `{password, new_password}` (updatePassword: the old one is checked, other sessions end),
 /// `{email}`, `{username}`; answers the updated user.
+#[utoipa::path(put, path = "/hserve/{version}/user/account", tag = "MinCloud", security(("X-Hydrogen-Client-ID" = [], "HydrogenToken" = [])), params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McAccountPatch, responses((status = 200, body = doc::McUser), doc::Errors))]
 pub async fn update_account(
     caller: Caller<MinCloud>,
     payload: web::Payload,
@@ -217,6 +228,8 @@ pub async fn update_account(
 
 /// `POST /hserve/v2.1/sms-phone-verification/` `{code}`: the code sent to the current user's
 /// number (`sendSmsCode`) marks it verified.
+#[utoipa::path(post, path = "/hserve/{version}/sms-phone-verification", tag = "MinCloud", security(("X-Hydrogen-Client-ID" = [], "HydrogenToken" = [])), params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    request_body = doc::McCode, responses((status = 200, body = doc::McOk), doc::Errors))]
 pub async fn verify_own_phone(
     caller: Caller<MinCloud>,
     payload: web::Payload,
@@ -235,6 +248,8 @@ pub async fn verify_own_phone(
 }
 
 /// `POST /hserve/v2.0/session/destroy/`: logout, the token stops working.
+#[utoipa::path(post, path = "/hserve/{version}/session/destroy", tag = "MinCloud", security(("X-Hydrogen-Client-ID" = [], "HydrogenToken" = [])), params(("version" = String, Path, pattern = r"^v[0-9.]+$", description = "the SDK's API version, e.g. v2.1")),
+    responses((status = 201, body = doc::McOk), doc::Errors))]
 pub async fn destroy_session(caller: Caller<MinCloud>) -> Result<HttpResponse, McError> {
     let session = signed_in_session(&caller).await?;
     caller.run(move |core, _| core.end_session(&session.id)).await?;
