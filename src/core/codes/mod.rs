@@ -217,8 +217,11 @@ struct LimitPlan {
     ip_reads: u32,
 }
 
-/// The windows of the phone's limits and of the address's: (limit, width), 0 for off.
-fn limit_windows(limits: &Limits) -> ([(u32, TimeDelta); 3], [(u32, TimeDelta); 2]) {
+/// One limit window: (most sends, width); a limit of 0 is off.
+type Window = (u32, TimeDelta);
+
+/// The windows of the phone's limits and of the address's.
+fn limit_windows(limits: &Limits) -> ([Window; 3], [Window; 2]) {
     let Limits { phone_per_minute, phone_per_hour, phone_per_day, ip_per_hour, ip_per_day, .. } = *limits;
     (
         [
