@@ -199,6 +199,9 @@ pub struct Dashboard {
     pub apps: Vec<AppFigures>,
 }
 
+/// One provider's messages in one bucket: (messages, failed, accepted, summed seconds to accepted).
+type BucketDelivery = (i64, i64, i64, f64);
+
 /// Countries and prefixes shown.
 pub const TOP: usize = 10;
 
@@ -310,8 +313,8 @@ impl Core {
         let mut codes = Conversion::default();
         codes.add(sent.iter().sum(), verified.iter().sum());
 
-        // provider → (figures, per-bucket [messages, failed, accepted, accept secs])
-        let mut by_provider: BTreeMap<String, (ProviderFigures, Vec<(i64, i64, i64, f64)>)> = BTreeMap::new();
+        // provider → (figures, per bucket)
+        let mut by_provider: BTreeMap<String, (ProviderFigures, Vec<BucketDelivery>)> = BTreeMap::new();
         let mut accept_secs: BTreeMap<String, (i64, f64, i64, f64)> = BTreeMap::new();
         // Delivery: the messages a provider answered for (not those still queued or cancelled).
         let answered = [store::messages::SENT, store::messages::DELIVERED, store::messages::FAILED];
