@@ -13,6 +13,8 @@ use crate::store::{self, item_extras::ExtrasRow};
 
 /// Longest remark (JPush's limit for signatures, taken for templates too).
 pub const MAX_REMARK_CHARS: usize = 100;
+/// `MAX_REMARK_CHARS` as validator's length rules take it.
+const REMARK_CHARS: u64 = MAX_REMARK_CHARS as u64;
 /// Largest proof image.
 pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
 /// Longest code lifetime a template may set (a day).
@@ -23,7 +25,7 @@ pub struct Extras {
     #[validate(range(min = 1, max = MAX_TTL_SECS, message = "ttl must be {min} to {max} seconds"))]
     pub ttl_secs: Option<i32>,
     /// Kept trimmed; blank is none.
-    #[validate(length(max = (MAX_REMARK_CHARS as u64), message = "a remark is at most {max} characters"))]
+    #[validate(length(max = REMARK_CHARS, message = "a remark is at most {max} characters"))]
     pub remark: Option<String>,
     #[validate(range(min = 1, max = 7, message = "a signature's type is {min} to {max}"))]
     pub sign_type: Option<i32>,
