@@ -6,32 +6,42 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use validator::Validate;
 
 use super::credentials::{Credentials, Dialect, check_given, generate};
 use super::phone::Phone;
-use super::{Core, Error, Result};
+use super::{Core, Error, Result, validation};
 use crate::store::credentials::CredentialRow;
 use crate::store::{self, DbConn, apps::AppRow};
 
-/// Send limits for one app. A limit of 0 switches that limit off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Send limits for one app. A limit of 0 switches that limit off; none is above `MAX_LIMIT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Codes per phone number per rolling minute / hour / day.
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub phone_per_minute: u32,
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub phone_per_hour: u32,
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub phone_per_day: u32,
     /// Codes requested from one client address per rolling hour / day. Generous, because mobile
     /// carriers put many users behind one address.
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub ip_per_hour: u32,
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub ip_per_day: u32,
     /// Wrong codes sent without a phone number (looked up by value: JS verifyMobilePhone and
     /// resetPasswordBySmsCode) per client address / per app, per rolling hour.
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub code_guesses_per_ip_hour: u32,
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub code_guesses_per_app_hour: u32,
     /// Image captchas asked for from one client address per rolling hour / day: each costs a
     /// drawing, and each wrong answer costs a new captcha.
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub captcha_ip_per_hour: u32,
+    #[validate(range(max = MAX_LIMIT, message = "{path} must be 0 (off) to {max}"))]
     pub captcha_ip_per_day: u32,
 }
 
@@ -53,9 +63,10 @@ impl Default for Limits {
 
 /// Per-app settings, stored as JSON on the app row. Unknown keys are refused so that a typo in
 /// `phonebase app update` is an error, not a silently ignored setting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
 #[serde(default, deny_unknown_fields)]
 pub struct AppSettings {
+    #[validate(nested)]
     pub limits: Limits,
     /// LeanCloud's switch for the generic requestSmsCode / verifySmsCode service.
     pub sms_enabled: bool,
@@ -66,6 +77,11 @@ pub struct AppSettings {
     pub test_numbers: BTreeMap<String, String>,
     pub policy: Policy,
     /// Sessions end this many days after login; `None`: when revoked.
+    #[validate(range(
+        min = 1,
+        max = MAX_SESSION_TTL_DAYS,
+        message = "session_ttl_days must be {min} to {max} (days), or null for sessions that last until revoked"
+    ))]
     pub session_ttl_days: Option<u32>,
     /// The providers (by configured name, in order) this app's messages go through; empty: the
     /// global list by priority.
@@ -119,20 +135,8 @@ pub const MAX_LIMIT: u32 = 1_000_000;
 impl AppSettings {
     /// Checks the settings (every number within its bounds) and brings test numbers to E.164.
     pub fn normalised(mut self) -> Result<Self> {
-        if let Some(days) = self.session_ttl_days
-            && !(1..=MAX_SESSION_TTL_DAYS).contains(&days)
-        {
-            return Err(Error::InvalidParameter(format!(
-                "session_ttl_days must be 1 to {MAX_SESSION_TTL_DAYS} (days), or null for sessions that last until revoked"
-            )));
-        }
-        if let Ok(serde_json::Value::Object(limits)) = serde_json::to_value(&self.limits) {
-            for (name, value) in limits {
-                if value.as_u64().is_some_and(|v| v > u64::from(MAX_LIMIT)) {
-                    return Err(Error::InvalidParameter(format!("limits.{name} must be 0 (off) to {MAX_LIMIT}")));
-                }
-            }
-        }
+        // The session lifetime first, then the limits by name: the order the checks had by hand.
+        validation::check(&self, &["session_ttl_days"])?;
         let mut numbers = BTreeMap::new();
         for (phone, code) in std::mem::take(&mut self.test_numbers) {
             let phone = Phone::parse(&phone)?;
@@ -485,5 +489,46 @@ impl Core {
             self.set_credential(app_id, dialect, name, None)?;
         }
         Ok((*self.app(app_id)?).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(settings: AppSettings) -> String {
+        match settings.normalised() {
+            Err(Error::InvalidParameter(message)) => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The exact texts callers get (the console, `phonebase app update`), and which one wins when
+    /// several values are out of bounds: the session lifetime, then the limits by name.
+    #[test]
+    fn bounds_and_their_messages() {
+        assert!(AppSettings::default().normalised().is_ok());
+        let edge = AppSettings {
+            session_ttl_days: Some(MAX_SESSION_TTL_DAYS),
+            limits: Limits { phone_per_day: MAX_LIMIT, ..Limits::default() },
+            ..AppSettings::default()
+        };
+        assert!(edge.normalised().is_ok());
+        let ttl = "session_ttl_days must be 1 to 3650 (days), or null for sessions that last until revoked";
+        for days in [0, 3651, u32::MAX] {
+            assert_eq!(refused(AppSettings { session_ttl_days: Some(days), ..AppSettings::default() }), ttl);
+        }
+        let limits = Limits { ip_per_hour: MAX_LIMIT + 1, phone_per_day: u32::MAX, ..Limits::default() };
+        assert_eq!(
+            refused(AppSettings { limits: limits.clone(), ..AppSettings::default() }),
+            "limits.ip_per_hour must be 0 (off) to 1000000"
+        );
+        assert_eq!(refused(AppSettings { limits, session_ttl_days: Some(0), ..AppSettings::default() }), ttl);
+        let captcha =
+            Limits { captcha_ip_per_day: MAX_LIMIT + 1, phone_per_minute: MAX_LIMIT + 1, ..Limits::default() };
+        assert_eq!(
+            refused(AppSettings { limits: captcha, ..AppSettings::default() }),
+            "limits.captcha_ip_per_day must be 0 (off) to 1000000"
+        );
     }
 }

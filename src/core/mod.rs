@@ -10,6 +10,7 @@ pub mod message;
 pub mod metrics;
 pub mod phone;
 pub mod secrets;
+pub mod validation;
 
 // The rooms.
 /// Users, logins, phone flows, sessions, passwords, tokens, lockout, move-in and lazy migration.

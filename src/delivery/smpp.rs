@@ -327,8 +327,9 @@ async fn listen(
 }
 
 /// A delivery receipt in a `deliver_sm` (message type bits 0x04), from its TLVs when present,
-/// else from its Appendix B text.
-fn receipt(command: &Command, ids: IdFormat) -> Option<Report> {
+/// else from its Appendix B text. Public for the fuzz target `smpp_receipt`.
+#[doc(hidden)]
+pub fn receipt(command: &Command, ids: IdFormat) -> Option<Report> {
     let Some(Pdu::DeliverSm(sm)) = command.pdu() else { return None };
     if u8::from(sm.esm_class) & 0x3C != 0x04 {
         return None;

@@ -279,7 +279,10 @@ fn skip_bom(reader: &mut impl BufRead) -> io::Result<()> {
     Ok(())
 }
 
-fn read_source(name: &Arc<str>, reader: impl Read, sink: &mut Sink<'_>) -> anyhow::Result<()> {
+/// Reads one export file (JSON lines, an array, or `{"results": [...]}`), handing each record to
+/// `sink`. Public for the fuzz target `import_leancloud`.
+#[doc(hidden)]
+pub fn read_source(name: &Arc<str>, reader: impl Read, sink: &mut Sink<'_>) -> anyhow::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     skip_bom(&mut reader)?;
     let shape = shape(name, &mut reader)?;

@@ -122,6 +122,18 @@ async fn sizes_ranges_and_expiry() {
         let (status, _) = request_captcha(&app, bad, true).await;
         assert_eq!(status, 400, "{bad}");
     }
+    // The exact bodies (the ranges are declared with validator, core/validation.rs, and worded
+    // once): the first value out of range, in the order width, height, size, ttl.
+    for (query, error) in [
+        ("?width=59", "width must be 60 to 200, not 59"),
+        ("?height=101&width=201", "width must be 60 to 200, not 201"),
+        ("?ttl=181&size=7&height=29", "height must be 30 to 100, not 29"),
+        ("?ttl=181&size=7", "size must be 3 to 6, not 7"),
+        ("?ttl=9", "ttl must be 10 to 180, not 9"),
+    ] {
+        let (status, body) = request_captcha(&app, query, true).await;
+        assert_eq!((status, body), (400, json!({"code": 1, "error": error})), "{query}");
+    }
 
     answers.next_is("ACDEFG");
     let (status, captcha) = request_captcha(&app, "?width=200&height=100&size=6&ttl=10", true).await;

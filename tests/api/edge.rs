@@ -697,6 +697,21 @@ async fn settings_and_page_numbers_are_bounded_where_they_are_read() {
     let (status, body) = send(settings(json!({"session_ttl_days": 4294967295u64}))).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().to_lowercase().contains("session_ttl_days"), "{body}");
+    // The exact texts (the bounds are declared with validator and worded once, core/validation.rs):
+    // the session lifetime first, then the limits by name.
+    for (patch, error) in [
+        (
+            json!({"session_ttl_days": 0, "limits": {"ip_per_hour": 1000001}}),
+            "Session_ttl_days must be 1 to 3650 (days), or null for sessions that last until revoked.",
+        ),
+        (
+            json!({"limits": {"phone_per_day": 1000001, "ip_per_hour": 1000001}}),
+            "Limits.ip_per_hour must be 0 (off) to 1000000.",
+        ),
+    ] {
+        let (status, body) = send(settings(patch.clone())).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some(error)), "{patch}: {body}");
+    }
     let (status, body) = send(settings(json!({"session_ttl_days": 3650}))).await;
     assert_eq!(status, 200, "{body}");
     // The longest lifetime works: signups and sessions.

@@ -122,8 +122,9 @@ impl ImportReport {
 }
 
 /// Checks one exported user and makes it a user row: the one rule, shared by the import and
-/// lazy migration.
-pub(crate) fn user_row(app_id: &str, user: ExportedUser) -> std::result::Result<UserRow, String> {
+/// lazy migration. Public for the fuzz target `import_leancloud`.
+#[doc(hidden)]
+pub fn user_row(app_id: &str, user: ExportedUser) -> std::result::Result<UserRow, String> {
     prepare(app_id, user).map(|p| p.row)
 }
 

@@ -11,9 +11,10 @@ use std::ops::RangeInclusive;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use rand::Rng;
+use validator::Validate;
 
 use crate::core::apps::App;
-use crate::core::{Core, Error, Result};
+use crate::core::{Core, Error, Result, validation};
 use crate::store::{self, DbConn};
 
 pub const WIDTH: RangeInclusive<u32> = 60..=200;
@@ -54,12 +55,17 @@ fn random_string(alphabet: &[u8], len: usize) -> String {
     (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
 }
 
-/// What the client asked for; `None` takes the default.
-#[derive(Debug, Clone, Default)]
+/// What the client asked for; `None` takes the default. A value out of its range is refused
+/// (`Error::InvalidParameter`), never clamped.
+#[derive(Debug, Clone, Default, Validate)]
 pub struct CaptchaSpec {
+    #[validate(range(min = *WIDTH.start(), max = *WIDTH.end(), message = "width must be {min} to {max}, not {value}"))]
     pub width: Option<u32>,
+    #[validate(range(min = *HEIGHT.start(), max = *HEIGHT.end(), message = "height must be {min} to {max}, not {value}"))]
     pub height: Option<u32>,
+    #[validate(range(min = *SIZE.start(), max = *SIZE.end(), message = "size must be {min} to {max}, not {value}"))]
     pub size: Option<usize>,
+    #[validate(range(min = *TTL_SECS.start(), max = *TTL_SECS.end(), message = "ttl must be {min} to {max}, not {value}"))]
     pub ttl_secs: Option<i64>,
 }
 
@@ -71,28 +77,14 @@ struct Checked {
     ttl_secs: i64,
 }
 
-fn in_range<T: PartialOrd + Copy + std::fmt::Display>(
-    name: &str,
-    value: Option<T>,
-    range: &RangeInclusive<T>,
-    default: T,
-) -> Result<T> {
-    match value {
-        None => Ok(default),
-        Some(v) if range.contains(&v) => Ok(v),
-        Some(v) => {
-            Err(Error::InvalidParameter(format!("{name} must be {} to {}, not {v}", range.start(), range.end())))
-        }
-    }
-}
-
 impl CaptchaSpec {
     fn checked(&self) -> Result<Checked> {
+        validation::check(self, &["width", "height", "size", "ttl_secs"])?;
         Ok(Checked {
-            width: in_range("width", self.width, &WIDTH, DEFAULT_WIDTH)?,
-            height: in_range("height", self.height, &HEIGHT, DEFAULT_HEIGHT)?,
-            size: in_range("size", self.size, &SIZE, DEFAULT_SIZE)?,
-            ttl_secs: in_range("ttl", self.ttl_secs, &TTL_SECS, DEFAULT_TTL_SECS)?,
+            width: self.width.unwrap_or(DEFAULT_WIDTH),
+            height: self.height.unwrap_or(DEFAULT_HEIGHT),
+            size: self.size.unwrap_or(DEFAULT_SIZE),
+            ttl_secs: self.ttl_secs.unwrap_or(DEFAULT_TTL_SECS),
         })
     }
 }
@@ -300,6 +292,19 @@ mod tests {
         ] {
             assert!(matches!(bad.checked(), Err(Error::InvalidParameter(_))), "{bad:?}");
         }
+        // The exact texts, and the first bad value wins in the order width, height, size, ttl.
+        let message = |spec: CaptchaSpec| match spec.checked() {
+            Err(Error::InvalidParameter(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let all = CaptchaSpec { width: Some(59), height: Some(101), size: Some(7), ttl_secs: Some(9) };
+        assert_eq!(message(all.clone()), "width must be 60 to 200, not 59");
+        assert_eq!(message(CaptchaSpec { width: None, ..all.clone() }), "height must be 30 to 100, not 101");
+        assert_eq!(message(CaptchaSpec { width: None, height: None, ..all.clone() }), "size must be 3 to 6, not 7");
+        assert_eq!(
+            message(CaptchaSpec { ttl_secs: Some(-5), ..CaptchaSpec::default() }),
+            "ttl must be 10 to 180, not -5"
+        );
         let edge = CaptchaSpec { width: Some(200), height: Some(100), size: Some(6), ttl_secs: Some(180) };
         assert_eq!(edge.checked().unwrap(), Checked { width: 200, height: 100, size: 6, ttl_secs: 180 });
     }

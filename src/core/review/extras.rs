@@ -4,22 +4,30 @@
 //! the reviewer, a signature's kind (JPush `type` 1–7) and the image that proves the owner may
 //! use it (shown to reviewers). They belong to the item, whichever revision serves.
 
+use validator::Validate;
+
 use super::{Content, Kind};
 use crate::core::apps::App;
-use crate::core::{Core, Error, Result};
+use crate::core::{Core, Error, Result, validation};
 use crate::store::{self, item_extras::ExtrasRow};
 
 /// Longest remark (JPush's limit for signatures, taken for templates too).
 pub const MAX_REMARK_CHARS: usize = 100;
+/// `MAX_REMARK_CHARS` as validator's length rules take it.
+const REMARK_CHARS: u64 = MAX_REMARK_CHARS as u64;
 /// Largest proof image.
 pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
 /// Longest code lifetime a template may set (a day).
 pub const MAX_TTL_SECS: i32 = 86_400;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Validate)]
 pub struct Extras {
+    #[validate(range(min = 1, max = MAX_TTL_SECS, message = "ttl must be {min} to {max} seconds"))]
     pub ttl_secs: Option<i32>,
+    /// Kept trimmed; blank is none.
+    #[validate(length(max = REMARK_CHARS, message = "a remark is at most {max} characters"))]
     pub remark: Option<String>,
+    #[validate(range(min = 1, max = 7, message = "a signature's type is {min} to {max}"))]
     pub sign_type: Option<i32>,
     pub image: Option<Image>,
 }
@@ -49,21 +57,10 @@ impl Image {
 
 impl Extras {
     fn checked(self) -> Result<Self> {
-        if let Some(ttl) = self.ttl_secs
-            && !(1..=MAX_TTL_SECS).contains(&ttl)
-        {
-            return Err(Error::InvalidParameter(format!("ttl must be 1 to {MAX_TTL_SECS} seconds")));
-        }
         let remark = self.remark.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-        if remark.as_ref().is_some_and(|r| r.chars().count() > MAX_REMARK_CHARS) {
-            return Err(Error::InvalidParameter(format!("a remark is at most {MAX_REMARK_CHARS} characters")));
-        }
-        if let Some(t) = self.sign_type
-            && !(1..=7).contains(&t)
-        {
-            return Err(Error::InvalidParameter("a signature's type is 1 to 7".into()));
-        }
-        let image = match self.image {
+        let extras = Self { remark, ..self };
+        validation::check(&extras, &["ttl_secs", "remark", "sign_type"])?;
+        let image = match extras.image {
             Some(image) => {
                 let kind = Image::sniffed(&image.bytes)
                     .ok_or_else(|| Error::InvalidParameter("the image must be a PNG, JPEG, GIF or BMP".into()))?;
@@ -74,7 +71,7 @@ impl Extras {
             }
             None => None,
         };
-        Ok(Self { ttl_secs: self.ttl_secs, remark, sign_type: self.sign_type, image })
+        Ok(Self { image, ..extras })
     }
 }
 
@@ -156,5 +153,54 @@ impl Core {
             store::templates::delete_item(conn, item_id)?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(extras: Extras) -> String {
+        match extras.checked() {
+            Err(Error::InvalidParameter(message)) => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bounds_and_their_messages() {
+        let edge = Extras {
+            ttl_secs: Some(MAX_TTL_SECS),
+            remark: Some(format!(" {} ", "备".repeat(100))),
+            sign_type: Some(7),
+            image: None,
+        };
+        let checked = edge.checked().unwrap();
+        assert_eq!(checked.remark.as_deref().map(|r| r.chars().count()), Some(100), "kept trimmed");
+        assert_eq!(Extras { remark: Some("  ".into()), ..Extras::default() }.checked().unwrap().remark, None);
+        for ttl in [0, -1, MAX_TTL_SECS + 1] {
+            assert_eq!(refused(Extras { ttl_secs: Some(ttl), ..Extras::default() }), "ttl must be 1 to 86400 seconds");
+        }
+        assert_eq!(
+            refused(Extras { remark: Some("r".repeat(101)), ..Extras::default() }),
+            "a remark is at most 100 characters"
+        );
+        for t in [0, 8] {
+            assert_eq!(refused(Extras { sign_type: Some(t), ..Extras::default() }), "a signature's type is 1 to 7");
+        }
+        // In the order they were checked by hand: ttl, remark, type, then the image.
+        let all = Extras {
+            ttl_secs: Some(0),
+            remark: Some("r".repeat(101)),
+            sign_type: Some(9),
+            image: Some(Image { content_type: "image/png".into(), bytes: b"not an image".to_vec() }),
+        };
+        assert_eq!(refused(all.clone()), "ttl must be 1 to 86400 seconds");
+        assert_eq!(refused(Extras { ttl_secs: None, ..all.clone() }), "a remark is at most 100 characters");
+        assert_eq!(refused(Extras { ttl_secs: None, remark: None, ..all.clone() }), "a signature's type is 1 to 7");
+        assert_eq!(
+            refused(Extras { ttl_secs: None, remark: None, sign_type: None, ..all }),
+            "the image must be a PNG, JPEG, GIF or BMP"
+        );
     }
 }

@@ -119,8 +119,10 @@ impl Nonces {
 
 static NONCES: LazyLock<Nonces> = LazyLock::new(Nonces::new);
 
-/// The whole signed-mode check for `app`, given its security code.
-fn signed_ok(headers: &HeaderMap, signed: &Signed, security_code: &str, now_ms: i64, window_secs: u64) -> bool {
+/// The whole signed-mode check for `app`, given its security code. Public for the fuzz target
+/// `bmob_signature`.
+#[doc(hidden)]
+pub fn signed_ok(headers: &HeaderMap, signed: &Signed, security_code: &str, now_ms: i64, window_secs: u64) -> bool {
     let (Some(sign), Some(ts), Some(nonce), Some(version)) = (
         header(headers, SAFE_SIGN),
         header(headers, SAFE_TIMESTAMP),

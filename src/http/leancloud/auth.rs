@@ -52,7 +52,9 @@ fn md5_hex(input: &str) -> String {
 }
 
 /// Which key the request proved it holds: `Some(true)` master, `Some(false)` app key, `None` neither.
-fn check_keys(headers: &HeaderMap, app: &App, now_ms: i64, max_age_secs: u64) -> Option<bool> {
+/// Public for the fuzz target `leancloud_signature`.
+#[doc(hidden)]
+pub fn check_keys(headers: &HeaderMap, app: &App, now_ms: i64, max_age_secs: u64) -> Option<bool> {
     if let Some(key) = header(headers, APP_KEY) {
         return match key.strip_suffix(",master") {
             Some(master) => ct_eq(master, &app.master_key).then_some(true),

@@ -62,8 +62,9 @@ pub async fn rewrite(
 }
 
 /// Moves the legacy keys of `map` into the request's method and headers, and the rest into its
-/// body (or, for a GET, its query).
-fn apply(req: &mut ServiceRequest, map: &mut Map<String, Value>) -> Result<(), LcError> {
+/// body (or, for a GET, its query). Public for the fuzz target `legacy_body`.
+#[doc(hidden)]
+pub fn apply(req: &mut ServiceRequest, map: &mut Map<String, Value>) -> Result<(), LcError> {
     let text = |map: &Map<String, Value>, key: &str| map.get(key).and_then(Value::as_str).map(str::to_string);
     let method = match text(map, "_method").map(|m| m.to_ascii_uppercase()).as_deref() {
         None | Some("POST") => Method::POST,

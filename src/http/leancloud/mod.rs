@@ -4,7 +4,9 @@
 pub mod auth;
 mod captcha;
 pub mod error;
-mod legacy;
+/// Public only for the fuzz targets (fuzz/): `apply` is what they call.
+#[doc(hidden)]
+pub mod legacy;
 pub mod openapi;
 mod providers;
 mod sms;

@@ -27,7 +27,9 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 }
 
 /// The credential of an `Authorization: <scheme> <value>` header (scheme case-insensitive).
-fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
+/// Public for the fuzz target `mincloud_auth`.
+#[doc(hidden)]
+pub fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
     let value = header(req, "authorization")?;
     let (given, credential) = value.split_once(' ')?;
     let credential = credential.trim();
