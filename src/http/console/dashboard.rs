@@ -82,6 +82,10 @@ async fn load(state: &web::Data<AppState>, app: Option<String>, range: Range) ->
 }
 
 /// `GET /console/api/dashboard?app=<appId>&range=24h|7d`
+#[utoipa::path(get, path = "/console/api/dashboard", tag = "Console API", security(("ConsoleSession" = [])),
+    params(("app" = Option<String>, Query, description = "An app's id; absent or empty: every app"),
+           ("range" = Option<String>, Query, description = "`24h` (default) or `7d`")),
+    responses((status = 200, body = super::openapi::ConsoleDashboard), super::openapi::Errors))]
 pub async fn api(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
     session(&req, &state).await.map_err(ConsoleError::as_json)?;
     let (app, range) = selection(&req).map_err(ConsoleError::as_json)?;

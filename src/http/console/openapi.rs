@@ -29,6 +29,7 @@ pub const TAG: &str = "Console API";
         super::api::rotate_keys,
         super::api::update_settings,
         super::api::find_user,
+        super::dashboard::api,
     ),
     components(schemas(ConsoleErrorBody)),
     tags((name = "Console API", description = "")),
@@ -125,4 +126,26 @@ pub struct ConsoleDecided {
     name: String,
     kind: String,
     state: Option<String>,
+}
+
+/// `GET /console/api/dashboard`: the figures the dashboard draws, in buckets of `bucketHours` from
+/// `buckets[0]` to `now` (UTC, RFC 3339). `app` is null for every app; `alert` is null when the
+/// conversion is not low or falling.
+#[derive(ToSchema)]
+pub struct ConsoleDashboard {
+    range: String,
+    bucketHours: i64,
+    app: Option<BTreeMap<String, serde_json::Value>>,
+    now: String,
+    buckets: Vec<String>,
+    /// `sent`, `verified` and `conversion` per bucket, and `totals`.
+    codes: BTreeMap<String, serde_json::Value>,
+    alert: Option<BTreeMap<String, serde_json::Value>>,
+    /// Per provider: messages, accepted, delivered, failed, successRate, mean seconds, series.
+    providers: Vec<BTreeMap<String, serde_json::Value>>,
+    /// `total` and `byReason` (`reason`, `total`, `counts` per bucket).
+    refusals: BTreeMap<String, serde_json::Value>,
+    countries: Vec<BTreeMap<String, serde_json::Value>>,
+    prefixes: Vec<BTreeMap<String, serde_json::Value>>,
+    apps: Vec<BTreeMap<String, serde_json::Value>>,
 }
