@@ -481,6 +481,10 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         let db = TestDb::new();
         let proxies = if trusted { vec!["127.0.0.1/32"] } else { vec![] };
         let app = TestApp::spawn_with(&db, Options { trusted_proxies: proxies, ..Default::default() }).await;
+        // Before any request: hashing the password blocks this test's only thread, and a loaded
+        // machine can take longer than the server's keep-alive, which then closes the client's
+        // pooled connection under it (a flake seen once in CI).
+        app.core.create_operator("fwd-op", OPERATOR_PASSWORD).unwrap();
         let forged = |r: reqwest::RequestBuilder| {
             r.header("X-Forwarded-Proto", "https").header("X-Forwarded-Host", "evil.example")
         };
@@ -497,7 +501,6 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         } else {
             assert!(location.starts_with(&format!("http://127.0.0.1:{port}/1.1/users/")), "{location}");
         }
-        app.core.create_operator("fwd-op", OPERATOR_PASSWORD).unwrap();
         let response = forged(app.client.post(app.url("/console/api/session")))
             .json(&json!({"username": "fwd-op", "password": OPERATOR_PASSWORD}))
             .send()
