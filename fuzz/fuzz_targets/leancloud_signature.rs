@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         master_key: master_key.into(),
         settings: Default::default(),
         credentials: Default::default(),
+        own_providers: Vec::new(),
         created_at: chrono::DateTime::from_timestamp(0, 0).unwrap().naive_utc(),
     };
     // Any value under any of the headers: no panic.
