@@ -11,25 +11,7 @@ use serde_json::Value;
 use crate::helpers::{TestApp, TestDb};
 
 fn cli(db: &TestDb, app: &TestApp, args: &[&str]) -> (bool, String) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_phonebase"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PHONEBASE_") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
-    if let Some(secret) = &db.secret {
-        cmd.env("PHONEBASE_SECRET_KEY", secret);
-    }
-    let out = cmd
-        .env("DATABASE_URL", &db.url)
-        .env("PHONEBASE_DATA_DIR", &app.data_dir)
-        .env("RUST_LOG", "warn")
-        .current_dir(&app.data_dir)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    crate::helpers::phonebase_cli(db, &app.data_dir, args)
 }
 
 fn is_hex(s: &str, len: usize) -> bool {

@@ -6,147 +6,29 @@
 #   tests/schemathesis/run.sh                      # SQLite in a temp data dir
 #   PHONEBASE_FUZZ_PG_URL=postgres://postgres@127.0.0.1:5432 tests/schemathesis/run.sh   # PostgreSQL
 #
-# Environment:
-#   PHONEBASE_BIN            use this binary instead of building target/debug/phonebase
-#   PHONEBASE_FUZZ_PG_URL    server URL of PostgreSQL (no database part); a random database is
-#                            created (connecting to database `test`, or PHONEBASE_FUZZ_PG_ADMIN_DB)
-#                            and dropped at exit. Needs psql.
+# Environment: PHONEBASE_BIN, PHONEBASE_FUZZ_PG_URL, PHONEBASE_FUZZ_PG_ADMIN_DB and
+# PHONEBASE_FUZZ_KEEP as tests/lib/runner.sh says, and
 #   PHONEBASE_FUZZ_EXAMPLES  generated cases per operation in the fuzzing phase (default 10; the
 #                            coverage phase adds its own, about 25 per operation)
 #   PHONEBASE_FUZZ_MIN_CASES the run fails below this many cases in all (default 2000)
 #   PHONEBASE_FUZZ_SEED      schemathesis' seed (default: a random one, printed)
 #   extra arguments are passed to `st run` (e.g. --include-tag Bmob)
 set -euo pipefail
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-
-log() { printf '[schemathesis] %s\n' "$*" >&2; }
-
-# ------------------------------------------------------------------------------------------------
-# Binary
-if [[ -n "${PHONEBASE_BIN:-}" ]]; then
-  bin="$PHONEBASE_BIN"
-else
-  bin="$root/target/debug/phonebase"
-  # Built every time (a no-op when up to date): a stale binary would test old code.
-  (cd "$root" && cargo build --quiet --bin phonebase)
-fi
-[[ -x "$bin" ]] || { log "no executable at $bin"; exit 1; }
-bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
-
-# The server reads PHONEBASE_* variables that name a setting as configuration; read this script's
-# own variables first, then clear the rest so nothing from the caller's shell changes the server.
-pg_url="${PHONEBASE_FUZZ_PG_URL:-}"
-pg_admin_db="${PHONEBASE_FUZZ_PG_ADMIN_DB:-test}"
+# This suite's own settings, read before the runner clears every PHONEBASE_* variable.
 examples="${PHONEBASE_FUZZ_EXAMPLES:-10}"
 min_cases="${PHONEBASE_FUZZ_MIN_CASES:-2000}"
 seed="${PHONEBASE_FUZZ_SEED:-$RANDOM$RANDOM}"
-keep="${PHONEBASE_FUZZ_KEEP:-}"
-while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^PHONEBASE_' || true)
-unset DATABASE_URL
+source "$here/../lib/runner.sh"
+runner_init schemathesis PHONEBASE_FUZZ
+venv_install
 
-command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
-
-# ------------------------------------------------------------------------------------------------
-# schemathesis (the PyPI package in a virtualenv here; .venv is git-ignored)
-venv="$here/.venv"
-if [[ ! -x "$venv/bin/st" || "$here/requirements.txt" -nt "$venv/.installed" ]]; then
-  log "installing schemathesis"
-  python3 -m venv "$venv" || { log "python3 -m venv failed (Debian: apt-get install python3-venv)"; exit 1; }
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-  touch "$venv/.installed"
-fi
-
-# ------------------------------------------------------------------------------------------------
-# Scratch space, database, cleanup
-work="$(mktemp -d "${TMPDIR:-/tmp}/phonebase-fuzz.XXXXXX")"
-data_dir="$work/data"
-mkdir -p "$data_dir"
-server_log="$work/server.log"
-server_pid=""
-pg_db=""
-status=""
-
-psql_admin() {
-  psql -X -q -v ON_ERROR_STOP=1 "${pg_url%/}/$pg_admin_db" "$@"
-}
-
-cleanup() {
-  local rc=$?
-  [[ -n "$status" ]] || status=$rc
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ "$status" -ne 0 ]]; then
-    if [[ -s "$server_log" ]]; then
-      log "---- server log: errors and panics (of $server_log) ----"
-      grep -E 'ERROR|panicked' "$server_log" | tail -n 60 >&2 || true
-      log "---- end of server log ----"
-    else
-      log "(server log is empty)"
-    fi
-  fi
-  if [[ -n "$pg_db" ]]; then
-    psql_admin -c "DROP DATABASE IF EXISTS \"$pg_db\" WITH (FORCE)" >/dev/null 2>&1 \
-      || psql_admin -c "DROP DATABASE IF EXISTS \"$pg_db\"" >/dev/null 2>&1 \
-      || log "could not drop database $pg_db"
-  fi
-  if [[ "$keep" == 1 ]]; then
-    log "kept $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-export PHONEBASE_DATA_DIR="$data_dir"
-export RUST_LOG="${RUST_LOG:-warn}"
-export PHONEBASE_APP_CACHE_SECS=0
-export PHONEBASE_DELIVERY__POLL_INTERVAL_MS=100
-
-if [[ -n "$pg_url" ]]; then
-  command -v psql >/dev/null || { log "psql is required for PHONEBASE_FUZZ_PG_URL"; exit 1; }
-  pg_db="phonebase_fuzz_$(date +%s)_$$_${RANDOM}"
-  psql_admin -c "CREATE DATABASE \"$pg_db\"" >/dev/null
-  export DATABASE_URL="${pg_url%/}/$pg_db"
-  PHONEBASE_SECRET_KEY="$("$bin" secret generate)"
-  export PHONEBASE_SECRET_KEY
-  log "database: PostgreSQL $pg_db"
-else
-  log "database: SQLite in $data_dir"
-fi
-
-cd "$data_dir"
-
-# ------------------------------------------------------------------------------------------------
-# An app, its keys in every dialect, and a console operator
-app_json="$("$bin" app create --name fuzz --json 2>>"$server_log" | grep '^{' | tail -n 1 || true)"
-[[ -n "$app_json" ]] || { log "'$bin app create --name fuzz --json' printed no JSON"; exit 1; }
-app_id="$(python3 -c 'import json,sys;print(json.loads(sys.argv[1])["appId"])' "$app_json")"
+# An app, its keys in every dialect, and a console operator.
+app_id="$(json_get "$(create_app fuzz)" appId)"
 show_json="$("$bin" app show "$app_id" --json 2>>"$server_log")"
 operator_password="fuzz-$RANDOM-$RANDOM-operator"
 printf '%s\n' "$operator_password" | "$bin" admin create fuzzer --password-stdin >>"$server_log" 2>&1
-
-# ------------------------------------------------------------------------------------------------
-# Server
-port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
-url="http://127.0.0.1:$port"
-"$bin" serve --bind "127.0.0.1:$port" >>"$server_log" 2>&1 &
-server_pid=$!
-for _ in $(seq 150); do
-  kill -0 "$server_pid" 2>/dev/null || { log "server exited during startup"; exit 1; }
-  curl -fsS "$url/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$url/healthz" >/dev/null || { log "server not healthy on $url after 15 s"; exit 1; }
-log "server up on $url (pid $server_pid)"
+start_server
 
 # ------------------------------------------------------------------------------------------------
 # Credentials for every security scheme of the document (schemathesis.toml reads them)
