@@ -44,17 +44,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn is_legacy(key: &str) -> bool {
-    [
-        "_method",
-        "_ApplicationId",
-        "_ApplicationKey",
-        "_MasterKey",
-        "_SessionToken",
-        "_ClientVersion",
-        "_InstallationId",
-        "_ApplicationProduction",
-    ]
-    .contains(&key)
+    phonebase::http::leancloud::legacy::LEGACY_KEYS.contains(&key)
 }
 
 fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {

@@ -15,8 +15,9 @@ use serde_json::{Map, Value};
 use super::error::LcError;
 use crate::http::{AppState, read_body};
 
-/// Keys the old SDK adds to the body; none of them is data.
-const LEGACY_KEYS: &[&str] = &[
+/// Keys the old SDK adds to the body; none of them is data. Public for the fuzz target.
+#[doc(hidden)]
+pub const LEGACY_KEYS: &[&str] = &[
     "_method",
     "_ApplicationId",
     "_ApplicationKey",
