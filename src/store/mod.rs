@@ -370,3 +370,26 @@ pub fn lock_key(conn: &mut DbConn, key: &str) -> QueryResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`: without it every
+    /// cached statement with a bound LIMIT is compiled again on each use (see the comment there).
+    #[test]
+    fn bundled_sqlite_keeps_prepared_statements() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options").load(&mut conn).unwrap();
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite built without SQLITE_ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml)"
+        );
+    }
+}
