@@ -92,12 +92,41 @@ pub fn charge_spent(
     .get_results(conn)
 }
 
-/// Marks a code used. Exactly one caller gets `true` for a given code.
+/// Marks a code used, and the message that carried it verified (the dashboard's conversion).
+/// Exactly one caller gets `true` for a given code. One statement on PostgreSQL (a
+/// data-modifying CTE: one commit when it runs on its own); two in the caller's transaction on
+/// SQLite.
 pub fn consume(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(vc::table.filter(vc::id.eq(id)).filter(vc::used_at.is_null()))
-        .set(vc::used_at.eq(now))
-        .execute(conn)?;
-    Ok(n == 1)
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Consumed {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    match conn {
+        DbConn::Postgres(pg) => {
+            let row: Consumed = diesel::sql_query(
+                "WITH c AS (UPDATE verification_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
+                   RETURNING message_handle), \
+                 m AS (UPDATE messages SET verified_at = $2 \
+                   WHERE handle IN (SELECT message_handle FROM c WHERE message_handle IS NOT NULL)) \
+                 SELECT count(*) AS n FROM c",
+            )
+            .bind::<Text, _>(id)
+            .bind::<Timestamp, _>(now)
+            .get_result(pg)?;
+            Ok(row.n == 1)
+        }
+        DbConn::Sqlite(_) => {
+            let n = diesel::update(vc::table.filter(vc::id.eq(id)).filter(vc::used_at.is_null()))
+                .set(vc::used_at.eq(now))
+                .execute(conn)?;
+            if n == 1 {
+                super::stats::mark_verified(conn, id, now)?;
+            }
+            Ok(n == 1)
+        }
+    }
 }
 
 /// Whether a live code of this app and purpose has this value hash.
@@ -360,13 +389,27 @@ pub fn charge_and_consume(
     let inner = live(&mut next);
     let hashes: Vec<String> = expected.iter().map(|_| next()).collect();
     let at = next();
-    let sql = format!(
+    let update = format!(
         "UPDATE verification_codes SET attempts = attempts + 1, used_at = CASE WHEN id = \
            (SELECT id FROM verification_codes WHERE {inner} AND code_hash IN ({}) \
             ORDER BY created_at DESC, id DESC LIMIT 1) THEN {at} ELSE used_at END \
          WHERE {outer} RETURNING id, code_hash, user_id, used_at IS NOT NULL AS consumed",
         hashes.join(", ")
     );
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    // On PostgreSQL the consumed code's message is marked verified in the same statement (one
+    // commit); on SQLite by a second statement in the caller's transaction, below.
+    let sql = if postgres {
+        format!(
+            "WITH c AS ({}, message_handle), \
+             m AS (UPDATE messages SET verified_at = {at} WHERE handle IN \
+               (SELECT message_handle FROM c WHERE consumed AND message_handle IS NOT NULL)) \
+             SELECT id, code_hash, user_id, consumed FROM c",
+            update
+        )
+    } else {
+        update
+    };
     let mut query = diesel::sql_query(sql).into_boxed::<super::MultiBackend>();
     for _ in 0..2 {
         query = query.bind::<Text, _>(app_id.to_string()).bind::<Text, _>(phone.to_string());
@@ -379,5 +422,9 @@ pub fn charge_and_consume(
         query = query.bind::<Text, _>(h.clone());
     }
     query = query.bind::<Timestamp, _>(now);
-    query.load(conn)
+    let checked: Vec<Checked> = query.load(conn)?;
+    if !postgres && let Some(c) = checked.iter().find(|c| c.consumed) {
+        super::stats::mark_verified(conn, &c.id, now)?;
+    }
+    Ok(checked)
 }

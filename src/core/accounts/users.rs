@@ -875,11 +875,7 @@ impl Core {
                     }
                 }
                 return Ok(match matched {
-                    Some(c) if store::codes::consume(conn, &c.id, now)? => {
-                        // The dashboard's conversion (as in codes::verify_code).
-                        store::stats::mark_verified(conn, &c.id, now)?;
-                        Ok(c.phone.clone())
-                    }
+                    Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(c.phone.clone()),
                     _ => Err(Error::InvalidCode),
                 });
             }
@@ -910,10 +906,7 @@ impl Core {
                 _ => candidates.first(),
             };
             match chosen {
-                Some(c) if store::codes::consume(conn, &c.id, now)? => {
-                    store::stats::mark_verified(conn, &c.id, now)?;
-                    Ok(Ok(c.phone.clone()))
-                }
+                Some(c) if store::codes::consume(conn, &c.id, now)? => Ok(Ok(c.phone.clone())),
                 _ => {
                     let id = uuid::Uuid::now_v7().to_string();
                     store::codes::record_guess(conn, &id, &app.id, client_ip, live as i32, now)?;

@@ -634,8 +634,7 @@ impl Core {
             }
             match matched {
                 Some(c) if c.consumed => {
-                    // The dashboard's conversion: one update of the code's message by its handle.
-                    store::stats::mark_verified(conn, &c.id, now)?;
+                    // The consumption marked the code's message verified (the dashboard's conversion).
                     Ok(Ok(Verified { user_id: c.user_id }))
                 }
                 // It matched, but a concurrent check marked it used first.
@@ -681,7 +680,6 @@ impl Core {
                     return Ok(Err(Error::InvalidCode));
                 }
                 return Ok(if store::codes::consume(conn, &row.id, now)? {
-                    store::stats::mark_verified(conn, &row.id, now)?;
                     Ok(Verified { user_id: row.user_id.clone() })
                 } else {
                     Err(Error::CodeUsed)
