@@ -1,21 +1,24 @@
 //! The development sink: no SMS account needed. Each message is logged and appended as one JSON
 //! line (`to`, `text`, `channel`, `app`, `at`, `id`) to a file, where a developer reads the code.
 
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-
-use tokio::io::AsyncWriteExt;
+use std::sync::{Arc, Mutex};
 
 use super::{Outcome, Outgoing, SendError, SendFuture, Sender};
 
 pub struct Sink {
     path: PathBuf,
-    // One writer at a time keeps lines whole.
-    lock: tokio::sync::Mutex<()>,
+    /// The file, kept open between messages (opening it for each cost two system calls and three
+    /// hops to the blocking pool per message). One writer at a time keeps lines whole.
+    file: Arc<Mutex<Option<File>>>,
 }
 
 impl Sink {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, lock: tokio::sync::Mutex::new(()) }
+        Self { path, file: Arc::new(Mutex::new(None)) }
     }
 
     async fn append(&self, message: &Outgoing) -> std::io::Result<()> {
@@ -28,10 +31,21 @@ impl Sink {
             "id": message.id,
         }))?;
         line.push(b'\n');
-        let _guard = self.lock.lock().await;
-        let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await?;
-        file.write_all(&line).await?;
-        file.flush().await
+        let (path, file) = (self.path.clone(), self.file.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            // A developer may delete or move the file to start afresh: write where the path
+            // points now, not to the old file.
+            let current = std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()));
+            let open = file.as_ref().and_then(|f| f.metadata().ok()).map(|m| (m.dev(), m.ino()));
+            if current.is_none() || current != open {
+                *file = Some(std::fs::OpenOptions::new().create(true).append(true).open(&path)?);
+            }
+            // One write of the whole line: an O_APPEND write lands at the end in one piece.
+            file.as_mut().expect("opened above").write_all(&line)
+        })
+        .await
+        .map_err(std::io::Error::other)?
     }
 }
 

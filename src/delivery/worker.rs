@@ -66,6 +66,9 @@ fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::seconds(1i64 << attempts.clamp(1, 8)).min(TimeDelta::minutes(5))
 }
 
+/// Providers admitted as `Clear` during one batch (see `Worker::run_once`).
+type ClearProviders = std::sync::Mutex<std::collections::HashSet<String>>;
+
 /// What became of one message this round.
 enum Verdict {
     /// Final without a provider call (body unreadable, code expired, nobody can send it).
@@ -118,6 +121,12 @@ impl Worker {
         })
         .await?;
         let n = claimed.len();
+        // Providers found `Clear` (closed, no failure counted) during this batch: the batch's later
+        // messages go to them without asking the database again. A failure takes the provider
+        // off the list, so its next message asks (and counts). Another instance opening the
+        // circuit is seen by the next batch.
+        let clear: ClearProviders = Default::default();
+        let clear = &clear;
         // Messages are sent `concurrency` at a time; the outcomes that are ready together are
         // recorded in one transaction (one commit for a chunk instead of one per message).
         futures_util::stream::iter(claimed)
@@ -125,7 +134,7 @@ impl Worker {
                 if *shutdown.borrow() {
                     return (row, None);
                 }
-                let verdict = self.attempt(&row).await;
+                let verdict = self.attempt(&row, clear).await;
                 (row, Some(verdict))
             })
             .buffer_unordered(self.options.concurrency.max(1))
@@ -181,7 +190,7 @@ impl Worker {
         .await
     }
 
-    async fn attempt(&self, row: &MessageRow) -> anyhow::Result<Verdict> {
+    async fn attempt(&self, row: &MessageRow, clear: &ClearProviders) -> anyhow::Result<Verdict> {
         let now = self.core.clock.now_naive();
         let keys = self.core.keys();
         let Some(text) = row.body_sealed.as_deref().and_then(|b| keys.open(b)) else {
@@ -206,17 +215,29 @@ impl Worker {
         let n = plan.len();
         let start = usize::try_from(row.attempts.max(1) - 1).unwrap_or(0) % n;
         let order: Vec<String> = (0..n).map(|i| plan[(start + i) % n].route.name.clone()).collect();
-        let breaker = self.breaker.clone();
-        let admitted = blocking(move || {
-            for name in order {
-                let admission = breaker.admit(&name)?;
-                if admission != Admission::Skip {
-                    return Ok(Some((name, admission)));
-                }
+        let known_clear = {
+            let clear = clear.lock().unwrap_or_else(|e| e.into_inner());
+            order.first().filter(|name| clear.contains(name.as_str())).cloned()
+        };
+        let admitted = match known_clear {
+            Some(name) => Some((name, Admission::Clear)),
+            None => {
+                let breaker = self.breaker.clone();
+                blocking(move || {
+                    for name in order {
+                        let admission = breaker.admit(&name)?;
+                        if admission != Admission::Skip {
+                            return Ok(Some((name, admission)));
+                        }
+                    }
+                    Ok(None)
+                })
+                .await?
             }
-            Ok(None)
-        })
-        .await?;
+        };
+        if let Some((name, Admission::Clear)) = &admitted {
+            clear.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone());
+        }
         let Some((name, admission)) = admitted else {
             return Ok(Verdict::Defer("every provider that could send it is unavailable (circuit open)".into()));
         };
@@ -262,6 +283,9 @@ impl Worker {
         let started = Instant::now();
         let result = provider.sender.send(&outgoing).await;
         let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        if result.as_ref().is_err_and(|e| !e.permanent) {
+            clear.lock().unwrap_or_else(|e| e.into_inner()).remove(&name);
+        }
         self.verdict_on_breaker(&name, admission, Some(&result)).await;
         Ok(Verdict::Called { provider: name, providers: n, latency_ms, result })
     }
@@ -378,8 +402,9 @@ fn record_one(
             m.delivery_seconds.with_label_values(&[&provider]).observe(queued_for);
             // The lock `Core::record_reports` takes for this id: a report recorded at the same
             // moment either sees the send or is seen by it (on PostgreSQL, two transactions
-            // could otherwise each miss the other).
-            if let Some(pid) = provider_id.as_deref() {
+            // could otherwise each miss the other). A message the provider called delivered is
+            // final, so no report can change it and no lock is needed.
+            if let (store::messages::SENT, Some(pid)) = (status, provider_id.as_deref()) {
                 store::lock_key(c, &format!("report:{provider}:{pid}"))?;
             }
             store::delivery::insert_attempt(c, &attempt)?;
