@@ -88,6 +88,50 @@ impl Sender for Sink {
 
 #[cfg(test)]
 mod tests {
+    use super::{Outgoing, Sender, Sink};
+
+    fn message(id: &str) -> Outgoing {
+        Outgoing {
+            id: id.into(),
+            app_id: "app".into(),
+            to: "+8613800138000".into(),
+            channel: "sms".into(),
+            text: "code 123456".into(),
+            template: None,
+            valid_for: None,
+        }
+    }
+
+    fn ids(path: &std::path::Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The file is kept open, yet a developer who deletes or moves it to start afresh finds the
+    /// next messages in a new file at the configured path.
+    #[tokio::test]
+    async fn a_deleted_or_moved_file_is_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sink.jsonl");
+        let sink = Sink::new(path.clone());
+        sink.send(&message("m1")).await.unwrap();
+        sink.send(&message("m2")).await.unwrap();
+        assert_eq!(ids(&path), ["m1", "m2"]);
+
+        std::fs::remove_file(&path).unwrap();
+        sink.send(&message("m3")).await.unwrap();
+        assert_eq!(ids(&path), ["m3"]);
+
+        let moved = dir.path().join("old.jsonl");
+        std::fs::rename(&path, &moved).unwrap();
+        sink.send(&message("m4")).await.unwrap();
+        assert_eq!(ids(&path), ["m4"]);
+        assert_eq!(ids(&moved), ["m3"], "the moved file is left alone");
+    }
+
     #[test]
     fn codes_are_masked_in_the_log_line() {
         assert_eq!(super::masked("验证码 123456，5 分钟内有效"), "验证码 ******，5 分钟内有效");

@@ -105,13 +105,12 @@ pub fn consume(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<b
     }
     match conn {
         DbConn::Postgres(pg) => {
-            let row: Consumed = diesel::sql_query(
+            let row: Consumed = diesel::sql_query(format!(
                 "WITH c AS (UPDATE verification_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
-                   RETURNING message_handle), \
-                 m AS (UPDATE messages SET verified_at = $2 \
-                   WHERE handle IN (SELECT message_handle FROM c WHERE message_handle IS NOT NULL)) \
+                   RETURNING message_handle), {} \
                  SELECT count(*) AS n FROM c",
-            )
+                super::stats::mark_verified_arm("$2", "TRUE")
+            ))
             .bind::<Text, _>(id)
             .bind::<Timestamp, _>(now)
             .get_result(pg)?;
@@ -401,11 +400,9 @@ pub fn charge_and_consume(
     // commit); on SQLite by a second statement in the caller's transaction, below.
     let sql = if postgres {
         format!(
-            "WITH c AS ({}, message_handle), \
-             m AS (UPDATE messages SET verified_at = {at} WHERE handle IN \
-               (SELECT message_handle FROM c WHERE consumed AND message_handle IS NOT NULL)) \
+            "WITH c AS ({update}, message_handle), {} \
              SELECT id, code_hash, user_id, consumed FROM c",
-            update
+            super::stats::mark_verified_arm(&at, "consumed")
         )
     } else {
         update

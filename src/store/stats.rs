@@ -236,6 +236,17 @@ pub fn mark_verified(conn: &mut DbConn, code_id: &str, now: NaiveDateTime) -> Qu
         .execute(conn)
 }
 
+/// The arm of a PostgreSQL data-modifying CTE that does what [`mark_verified`] does, in the same
+/// statement as the code's consumption (one commit): `m AS (UPDATE messages ...)` over the rows of
+/// a preceding arm named `c` that returns `message_handle` and meet `consumed` (an SQL condition on
+/// `c`'s columns). `at` is the placeholder of the verification time.
+pub(super) fn mark_verified_arm(at: &str, consumed: &str) -> String {
+    format!(
+        "m AS (UPDATE messages SET verified_at = {at} WHERE handle IN \
+           (SELECT message_handle FROM c WHERE ({consumed}) AND message_handle IS NOT NULL))"
+    )
+}
+
 /// Every app's (id, name), oldest first: what the console names apps by.
 pub fn app_names(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
     use super::schema::apps;

@@ -441,6 +441,42 @@ async fn the_circuit_opens_on_a_failing_provider_and_closes_after_a_good_probe()
     }
 }
 
+/// Within one claimed batch the worker remembers the providers it found closed, so that it does not
+/// ask the database for each message; a failure must take the provider off that list, or the rest
+/// of the batch would go on calling a provider whose circuit the failures opened.
+#[tokio::test]
+async fn the_circuit_opens_in_the_middle_of_a_batch() {
+    let db = TestDb::new();
+    let twilio = MockServer::start().await;
+    flaky_twilio(&twilio).await;
+    let providers = vec![twilio_config(&twilio, 1), sink_config(db.dir.path(), 2)];
+    let queued = TestApp::spawn_with(
+        &db,
+        Options { no_worker: true, providers: providers.clone(), breaker: Some((2, 30)), ..Default::default() },
+    )
+    .await;
+    no_limits(&queued);
+    let phones: Vec<String> = (50..55).map(|i| format!("138001380{i}")).collect();
+    for phone in &phones {
+        assert_eq!(queued.request_code(json!({"mobilePhoneNumber": phone})).await.0, 200);
+    }
+    // One worker, one message at a time: it claims all five in one batch.
+    let worker = queued
+        .another_instance(
+            &db,
+            Options { providers, breaker: Some((2, 30)), worker_concurrency: Some(1), ..Default::default() },
+        )
+        .await;
+    let mut by_backup_only = 0;
+    for phone in &phones {
+        let message = wait_status(&worker, &format!("+86{phone}"), "delivered").await;
+        let providers: Vec<String> = attempts(&worker, &message.id).into_iter().map(|a| a.provider).collect();
+        by_backup_only += usize::from(providers == ["backup"]);
+    }
+    assert_eq!(requests_to(&twilio).await, 2, "two failures open the circuit; nothing more goes to Twilio");
+    assert_eq!(by_backup_only, 3);
+}
+
 /// Posts a Twilio status callback, signed with `token` over this server's URL.
 async fn twilio_callback(app: &TestApp, token: &str, params: &[(&str, &str)]) -> (u16, Value) {
     let url = app.url("/delivery/reports/twilio");

@@ -90,6 +90,8 @@ pub struct Options {
     pub providers: Vec<phonebase::config::ProviderConfig>,
     /// Circuit breaker: (failures that open it, seconds it stays open).
     pub breaker: Option<(u32, u64)>,
+    /// Messages the outbox worker sends at once (default: the configuration's).
+    pub worker_concurrency: Option<usize>,
 }
 
 pub struct TestApp {
@@ -122,6 +124,9 @@ pub fn config(db: &TestDb, options: &Options) -> Config {
     if let Some((failures, open_secs)) = options.breaker {
         config.delivery.breaker_failures = failures;
         config.delivery.breaker_open_secs = open_secs;
+    }
+    if let Some(concurrency) = options.worker_concurrency {
+        config.delivery.concurrency = concurrency;
     }
     config.delivery.poll_interval_ms = 50;
     config.maintenance.purge_interval_secs = 0;
