@@ -105,15 +105,17 @@ pub fn consume(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<b
     }
     match conn {
         DbConn::Postgres(pg) => {
-            let row: Consumed = diesel::sql_query(format!(
-                "WITH c AS (UPDATE verification_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
-                   RETURNING message_handle), {} \
-                 SELECT count(*) AS n FROM c",
-                super::stats::mark_verified_arm("$2", "TRUE")
-            ))
-            .bind::<Text, _>(id)
-            .bind::<Timestamp, _>(now)
-            .get_result(pg)?;
+            // Built once: this runs on every verification by message handle.
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
+                    "WITH c AS (UPDATE verification_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
+                       RETURNING message_handle), {} \
+                     SELECT count(*) AS n FROM c",
+                    super::stats::mark_verified_arm("$2", "TRUE")
+                )
+            });
+            let row: Consumed =
+                diesel::sql_query(SQL.as_str()).bind::<Text, _>(id).bind::<Timestamp, _>(now).get_result(pg)?;
             Ok(row.n == 1)
         }
         DbConn::Sqlite(_) => {
